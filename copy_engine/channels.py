@@ -1,0 +1,42 @@
+"""Copy channels and their hard character limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from copy_engine.errors import InputError
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str  # machine name used in CLI, database and CSV
+    label: str  # human label for the UI
+    limit: int  # hard character limit of one variant
+    min_chars: int  # shorter output is treated as a failed generation
+    max_new_tokens: int  # decoding budget; ~4 chars per token plus slack for cleanup
+
+
+CHANNELS: dict[str, Channel] = {
+    c.name: c
+    for c in [
+        Channel("headline", "Product headline", 80, 12, 32),
+        Channel("description", "Product description", 400, 60, 120),
+        Channel("ad_headline", "Search ad headline", 30, 8, 16),
+        Channel("ad_description", "Search ad description", 90, 25, 40),
+        Channel("email_subject", "Email subject line", 60, 10, 26),
+        Channel("social", "Social post", 280, 40, 90),
+    ]
+}
+
+
+def get_channel(name: str) -> Channel:
+    """Return the channel called `name`, or raise InputError listing the valid ones."""
+    try:
+        return CHANNELS[name]
+    except KeyError:
+        raise InputError(f"unknown channel {name!r}; choose one of: {', '.join(CHANNELS)}") from None
+
+
+def channel_limit(name: str) -> int:
+    """Character limit of the named channel."""
+    return get_channel(name).limit

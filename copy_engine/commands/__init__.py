@@ -1,0 +1,1 @@
+"""CLI commands, one module each (see copy_engine/cli.py)."""

@@ -1,0 +1,109 @@
+"""The three sliders and the one pure function that maps them to decoding and adapters.
+
+Everything the sliders do goes through `map_controls`, so the README table,
+the UI help text and the tests describe the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from copy_engine.channels import get_channel
+from copy_engine.errors import InputError
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Slider values chosen by the copywriter."""
+
+    sentiment: float = 0.0  # -1 calm/serious … 0 neutral … +1 enthusiastic
+    creativity: float = 0.5  # 0 safe and literal … 1 bold and surprising
+    cta: float = 0.5  # 0 no call to action … 1 strong call to action
+
+    def __post_init__(self) -> None:
+        for name, lo, hi in (("sentiment", -1.0, 1.0), ("creativity", 0.0, 1.0), ("cta", 0.0, 1.0)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value != value or not lo <= value <= hi:
+                raise InputError(f"{name} must be between {lo:g} and {hi:g}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class DecodingParams:
+    """Sampling settings handed to the generator."""
+
+    temperature: float  # softmax temperature; higher = more varied word choice
+    top_p: float  # nucleus sampling mass
+    top_k: int  # candidate tokens considered at each step
+    repetition_penalty: float  # >1 discourages reusing tokens already written
+    no_repeat_ngram_size: int  # n-grams of this size may not repeat inside one variant
+    max_new_tokens: int  # budget per variant, from the channel
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AdapterWeights:
+    """LoRA adapter mixing weights (0 = adapter off)."""
+
+    tone: float  # enthusiastic-tone adapter; negative values push toward calm
+    creative: float  # diversity/creativity adapter
+    cta: float  # call-to-action adapter
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def rounded(self, step: float = 0.25) -> "AdapterWeights":
+        """Weights snapped to a grid, so merged adapter mixes can be cached and reused."""
+        snap = lambda v: round(round(v / step) * step, 4)  # noqa: E731
+        return AdapterWeights(snap(self.tone), snap(self.creative), snap(self.cta))
+
+    def is_zero(self) -> bool:
+        return self.tone == 0 and self.creative == 0 and self.cta == 0
+
+
+@dataclass(frozen=True)
+class ControlMapping:
+    """Everything the sliders decide for one request."""
+
+    decoding: DecodingParams
+    adapters: AdapterWeights
+    lam: float  # creativity weight λ of the overall score (1-λ goes to conversion)
+
+
+def _lerp(lo: float, hi: float, t: float) -> float:
+    return lo + (hi - lo) * t
+
+
+def map_controls(controls: Controls, channel: str) -> ControlMapping:
+    """Map slider values to decoding parameters, adapter weights and λ.
+
+    Creativity loosens sampling (temperature, top-p, top-k up), discourages
+    repetition harder and mixes in the `creative` adapter; sentiment and CTA
+    steer the `tone` and `cta` adapters (and the prompt, see prompts.py).
+    """
+    c = float(controls.creativity)
+    ch = get_channel(channel)
+    decoding = DecodingParams(
+        temperature=round(_lerp(0.55, 1.15, c), 4),
+        top_p=round(_lerp(0.85, 0.98, c), 4),
+        top_k=int(round(_lerp(20, 80, c))),
+        repetition_penalty=round(_lerp(1.05, 1.2, c), 4),
+        no_repeat_ngram_size=4 if c < 0.5 else 3,
+        max_new_tokens=ch.max_new_tokens,
+    )
+    adapters = AdapterWeights(
+        tone=round(float(controls.sentiment), 4),
+        creative=round(c, 4),
+        cta=round(float(controls.cta), 4),
+    )
+    return ControlMapping(decoding=decoding, adapters=adapters, lam=round(c, 4))
+
+
+def validate_slider(name: str, value: float) -> float:
+    """Validate one slider value by name (used by the CLI and pages)."""
+    ranges = {"sentiment": (-1.0, 1.0), "creativity": (0.0, 1.0), "cta": (0.0, 1.0)}
+    lo, hi = ranges[name]
+    if value != value or not lo <= value <= hi:
+        raise InputError(f"{name} must be between {lo:g} and {hi:g}, got {value!r}")
+    return value

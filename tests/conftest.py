@@ -1,0 +1,95 @@
+"""Shared fixtures: a deterministic fake generator and fake embedder (no model loads).
+
+Tests marked `real_model` load the embedded Gemma model and MiniLM; everything
+else runs on these fakes so the suite stays fast and deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _stable(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+class FakeEmbedder:
+    """Bag-of-words hashing embedder: texts sharing words are similar, identical texts identical."""
+
+    dim = 64
+
+    def encode(self, texts):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r"[a-z0-9]+", t.lower()):
+                out[i, _stable(w) % self.dim] += 1.0
+            n = np.linalg.norm(out[i])
+            out[i] = out[i] / n if n else out[i]
+        return out
+
+
+_OPENERS = ["Meet", "Discover", "Say hello to", "Introducing", "Upgrade to", "Enjoy", "Try", "Love"]
+_CLOSERS = ["Shop now.", "Order today.", "Get yours.", "Built to last.", "Made for every day.", "See why."]
+
+
+class FakeGenerator:
+    """Deterministic stand-in for the LLM: writes short copy from the product name in the prompt.
+
+    Same prompt + seed gives the same outputs; different seeds or indices give different ones.
+    """
+
+    name = "fake-generator"
+    device = "cpu"
+    dtype = "float32"
+
+    def __init__(self):
+        self.calls = []
+
+    def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None, stop=None):
+        self.calls.append({"prompt": prompt, "n": n, "decoding": decoding, "seed": seed, "adapters": adapter_weights})
+        m = re.findall(r"Product: (.+)", prompt)
+        name = m[-1].strip() if m else "this product"
+        outs = []
+        for i in range(n):
+            h = _stable(f"{prompt}|{seed}|{i}")
+            opener = _OPENERS[h % len(_OPENERS)]
+            closer = _CLOSERS[(h // 7) % len(_CLOSERS)]
+            outs.append(f"{opener} {name}. {closer}\n")
+        return outs
+
+
+@pytest.fixture
+def fake_generator():
+    return FakeGenerator()
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def tmp_home(tmp_path, monkeypatch):
+    """An isolated COPYLAB_HOME and database for one test."""
+    monkeypatch.setenv("COPYLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COPYLAB_DB", str(tmp_path / "home" / "copylab.db"))
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def shared_data():
+    """Path to ../shared/data, or skip when the real data is not beside the checkout."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
