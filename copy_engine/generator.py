@@ -1,0 +1,158 @@
+"""Batched sampling from the local LLM (the real `TextGenerator`).
+
+A TextGenerator turns one prompt into n raw completions. Tests use the fake
+in tests/conftest.py with the same interface; `generate()` does not care
+which one it gets.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol, Sequence
+
+from copy_engine.controls import AdapterWeights, DecodingParams
+from copy_engine.model import LoadedModel
+
+SEPARATOR = "###"
+STOP_STRINGS = ["\n", SEPARATOR]
+
+
+class TextGenerator(Protocol):
+    name: str  # model name recorded with runs
+    device: str  # where it runs
+    dtype: str  # numeric precision
+
+    def complete(
+        self,
+        prompt: str,
+        n: int,
+        decoding: DecodingParams,
+        *,
+        seed: int = 0,
+        adapter_weights: AdapterWeights | None = None,
+        stop: Sequence[str] | None = None,
+    ) -> list[str]:
+        """n sampled continuations of `prompt` (raw text, before post-processing)."""
+
+
+class LocalGenerator:
+    """Samples from a loaded transformers model; one batched `generate` call per request.
+
+    `adapter_mixer`, when set, applies LoRA adapter weights before sampling
+    (see copy_engine/adapters); the base model is never reloaded.
+    """
+
+    def __init__(self, loaded: LoadedModel, adapter_mixer=None):
+        self.loaded = loaded
+        self.name = loaded.name
+        self.device = loaded.device
+        self.dtype = loaded.dtype
+        self.adapter_mixer = adapter_mixer
+        # generate() is not re-entrant on one model (adapter state is global):
+        # two browser tabs asking at once take turns.
+        self._lock = threading.Lock()
+        self._prefix_cache: dict = {}  # (few-shot head, adapter mix) -> KV cache
+
+    def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None, stop=None):
+        import torch
+
+        tok, model = self.loaded.tokenizer, self.loaded.model
+        with self._lock:
+            if self.adapter_mixer is not None:
+                self.adapter_mixer.apply(adapter_weights)
+            adapter_key = None if adapter_weights is None else tuple(sorted(adapter_weights.to_dict().items()))
+            # The tokenizer adds <bos>: without it the model's loss roughly doubles.
+            ids = tok([prompt], return_tensors="pt").input_ids.to(self.device)
+            cache = self._prefilled_cache(prompt, ids, adapter_key)
+            # All n samples share the prompt: its keys/values are computed once and
+            # repeated, instead of n times as num_return_sequences would.
+            cache.batch_repeat_interleave(n)
+            torch.manual_seed(seed)
+            if self.device == "cuda":
+                torch.cuda.manual_seed_all(seed)
+            with torch.inference_mode():
+                out = model.generate(
+                    input_ids=ids.repeat(n, 1),
+                    attention_mask=torch.ones((n, ids.shape[1]), dtype=torch.long, device=self.device),
+                    past_key_values=cache,
+                    do_sample=True,
+                    temperature=decoding.temperature,
+                    top_p=decoding.top_p,
+                    top_k=decoding.top_k,
+                    repetition_penalty=decoding.repetition_penalty,
+                    no_repeat_ngram_size=decoding.no_repeat_ngram_size,
+                    max_new_tokens=decoding.max_new_tokens,
+                    stop_strings=list(stop or STOP_STRINGS),
+                    tokenizer=tok,
+                    pad_token_id=tok.pad_token_id,
+                )
+        new = out[:, ids.shape[1] :]
+        return tok.batch_decode(new, skip_special_tokens=True)
+
+    def _prefilled_cache(self, prompt: str, ids, adapter_key):
+        """KV cache of all prompt tokens but the last (generate feeds that one).
+
+        The few-shot examples are the same for every product with the same
+        channel and wishes, so their part of the cache is kept (per adapter
+        mix) and only the product's own lines are computed per request.
+        """
+        import copy
+
+        import torch
+        from transformers import DynamicCache
+
+        model = self.loaded.model
+        head = prompt[: prompt.rfind(SEPARATOR) + len(SEPARATOR)] if SEPARATOR in prompt else ""
+        head_len = len(self.loaded.tokenizer(head).input_ids) if head else 0
+        key = (head, adapter_key)
+        with torch.inference_mode():
+            if head_len and key in self._prefix_cache and head_len < ids.shape[1]:
+                cache = copy.deepcopy(self._prefix_cache[key])
+                start = head_len
+            else:
+                cache, start = DynamicCache(config=model.config), 0
+            if start == 0 and head_len and head_len < ids.shape[1]:
+                model(input_ids=ids[:, :head_len], past_key_values=cache, use_cache=True, logits_to_keep=1)
+                self._prefix_cache[key] = copy.deepcopy(cache)
+                while len(self._prefix_cache) > 32:
+                    self._prefix_cache.pop(next(iter(self._prefix_cache)))
+                start = head_len
+            if start < ids.shape[1] - 1:
+                model(
+                    input_ids=ids[:, start:-1],
+                    past_key_values=cache,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+        return cache
+
+    def count_new_tokens(self, texts: Sequence[str]) -> int:
+        """Tokens in generated texts (for throughput figures)."""
+        return sum(len(self.loaded.tokenizer(t, add_special_tokens=False).input_ids) for t in texts)
+
+
+_DEFAULT: dict = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def get_default_generator(settings=None) -> LocalGenerator:
+    """The process-wide generator on the configured model (loaded once), with shipped adapters if available."""
+    from copy_engine.model import get_loaded_model
+    from copy_engine.settings import get_settings
+
+    settings = settings or get_settings()
+    key = (settings.model, settings.device, str(settings.cache_dir))
+    with _DEFAULT_LOCK:
+        if key not in _DEFAULT:
+            loaded = get_loaded_model(settings)
+            mixer = None
+            try:
+                from copy_engine.adapters.mixing import make_mixer  # added with the adapter work
+            except ImportError:
+                make_mixer = None
+            if make_mixer is not None:
+                mixer = make_mixer(loaded, settings)
+                if mixer is not None:
+                    loaded.model = mixer.model
+            _DEFAULT[key] = LocalGenerator(loaded, mixer)
+        return _DEFAULT[key]

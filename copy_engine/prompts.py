@@ -1,0 +1,117 @@
+"""Few-shot prompt builder.
+
+Gemma 3 270M is a base model: it continues documents rather than following
+instructions, so the prompt is a small "copy deck" of our own examples
+(copy_engine/examples/few_shot.json) in a fixed field layout, ending with the
+target product's facts and an open `Copy:` line. The tone and CTA wishes are
+fields of every example too, so the model sees how they change the copy.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib.resources import files
+
+from copy_engine.channels import get_channel
+from copy_engine.controls import Controls
+from copy_engine.product import Product
+
+PROMPT_VERSION = "fewshot-v1"
+SEPARATOR = "###"
+MAX_PROMPT_FEATURES = 4
+MAX_FEATURE_CHARS = 110
+
+# Field labels that must not appear inside untrusted product text: they would
+# let catalog data (or an injection attempt) rewrite the prompt's structure.
+_FIELD = re.compile(r"(?i)\b(product|brand|category|features|price|audience|voice|tone|call to action|channel|copy)\s*:")
+
+
+def tone_label(sentiment: float) -> str:
+    """Words for the sentiment slider, as written in the examples."""
+    if sentiment <= -0.34:
+        return "calm"
+    if sentiment >= 0.34:
+        return "enthusiastic"
+    return "balanced"
+
+
+def cta_label(cta: float) -> str:
+    """Words for the CTA slider, as written in the examples."""
+    if cta < 0.25:
+        return "none"
+    if cta < 0.6:
+        return "soft"
+    return "strong"
+
+
+def _safe(text: str, limit: int) -> str:
+    text = _FIELD.sub(lambda m: m.group(1), text.replace(SEPARATOR, " "))
+    text = text.replace("\n", " ").strip()
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0].rstrip(",;:-") 
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def load_examples() -> dict:
+    """The few-shot example deck shipped with the package."""
+    return json.loads(files("copy_engine").joinpath("examples/few_shot.json").read_text(encoding="utf-8"))
+
+
+def _short_category(category: str) -> str:
+    parts = [p.strip() for p in re.split(r"\|", category) if p.strip()]
+    return " > ".join(parts[-2:]) if parts else ""
+
+
+def product_block(product: Product, channel: str, tone: str, cta: str, audience: str = "", voice: str = "") -> str:
+    """The fields describing one product and the wishes for its copy (no copy line)."""
+    lines = [f"Product: {_safe(product.name, 150)}"]
+    if product.brand:
+        lines.append(f"Brand: {_safe(product.brand, 60)}")
+    if product.category:
+        lines.append(f"Category: {_safe(_short_category(product.category), 80)}")
+    feats = [_safe(f, MAX_FEATURE_CHARS) for f in product.features[:MAX_PROMPT_FEATURES]]
+    if not feats and product.description:
+        feats = [_safe(product.description, 200)]
+    if feats:
+        lines.append("Features: " + "; ".join(f for f in feats if f))
+    if product.price:
+        lines.append(f"Price: {_safe(product.price, 20)}")
+    if audience:
+        lines.append(f"Audience: {_safe(audience, 80)}")
+    if voice:
+        lines.append(f"Voice: {_safe(voice, 80)}")
+    lines.append(f"Channel: {get_channel(channel).label} (max {get_channel(channel).limit} characters)")
+    lines.append(f"Tone: {tone}")
+    lines.append(f"Call to action: {cta}")
+    return "\n".join(lines)
+
+
+def _pick_examples(channel: str, tone: str, cta: str, k: int) -> list[dict]:
+    """k examples of this channel; the best match for the wished tone/CTA comes last (nearest the target)."""
+    deck = load_examples()
+    pool = [e for e in deck["examples"] if e["channel"] == channel]
+    score = lambda e: (e["tone"] == tone) * 2 + (e["cta"] == cta) * 1.5  # noqa: E731
+    ranked = sorted(pool, key=lambda e: (score(e), e["product"]))
+    return ranked[-k:]
+
+
+def build_prompt(
+    product: Product,
+    channel: str,
+    controls: Controls,
+    audience: str = "",
+    brand_voice: str = "",
+    n_examples: int = 4,
+) -> str:
+    """Few-shot prompt ending in an open `Copy:` line for the target product."""
+    tone, cta = tone_label(controls.sentiment), cta_label(controls.cta)
+    deck = load_examples()
+    blocks = []
+    for ex in _pick_examples(channel, tone, cta, n_examples):
+        p = Product(**deck["products"][ex["product"]])
+        blocks.append(product_block(p, channel, ex["tone"], ex["cta"]) + f"\nCopy: {ex['text']}")
+    blocks.append(product_block(product, channel, tone, cta, audience, brand_voice) + "\nCopy:")
+    return f"\n{SEPARATOR}\n".join(blocks)

@@ -1,0 +1,76 @@
+"""Choose which variants to show: good ones that are not near-copies of each other (MMR)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+# Share of the MMR objective given to being different from what is already picked.
+DEFAULT_DIVERSITY_WEIGHT = 0.3
+# Cosine similarity at or above which two variants count as the same copy.
+DUPLICATE_SIM = 0.995
+
+
+def diversity_weight_for(lam: float) -> float:
+    """MMR diversity weight for a creativity weight λ in [0, 1]: 0.3 at λ=0, growing to 0.6 at λ=1."""
+    return DEFAULT_DIVERSITY_WEIGHT + 0.3 * min(1.0, max(0.0, float(lam)))
+
+
+def _norm_text(t: str) -> str:
+    return re.sub(r"\s+", " ", t.casefold()).strip(" .!?,;:\"'")
+
+
+def mmr_select(
+    texts: Sequence[str],
+    cards: Sequence,
+    embeddings: np.ndarray | None,
+    n: int,
+    diversity_weight: float = DEFAULT_DIVERSITY_WEIGHT,
+) -> list[int]:
+    """Indices of `n` variants by maximal marginal relevance, best first.
+
+    Each step takes argmax over the remaining i of
+        (1 - w) * overall_i - w * max cosine similarity of i to the picked ones.
+    The first pick is the best overall; with w = 0 the result is the top n by
+    overall. Exact duplicates (same text up to case/spacing/end punctuation, or
+    cosine >= DUPLICATE_SIM) of a picked variant are only taken once nothing
+    else remains. embeddings None: use each card's `embedding`, else compare texts only.
+    Ties go to the lower index, so the result is deterministic.
+    """
+    count = len(texts)
+    if len(cards) != count:
+        raise ValueError(f"{count} texts but {len(cards)} score cards")
+    if not 0.0 <= diversity_weight <= 1.0:
+        raise ValueError(f"diversity_weight must be between 0 and 1, got {diversity_weight}")
+    if n <= 0 or count == 0:
+        return []
+    overall = np.array([float(c.overall) for c in cards])
+    if embeddings is None and all(getattr(c, "embedding", None) is not None for c in cards):
+        embeddings = np.stack([c.embedding for c in cards])
+    norm = [_norm_text(t) for t in texts]
+    same = np.array([[a == b for b in norm] for a in norm])
+    if embeddings is not None:
+        emb = np.asarray(embeddings, dtype=float)
+        if len(emb) != count:
+            raise ValueError(f"{count} texts but {len(emb)} embeddings")
+        sims = emb @ emb.T
+        same |= sims >= DUPLICATE_SIM
+    else:
+        sims = same.astype(float)  # without embeddings only identical copy counts as similar
+
+    chosen: list[int] = []
+    remaining = list(range(count))
+    while remaining and len(chosen) < n:
+        fresh = [i for i in remaining if not any(same[i, j] for j in chosen)]
+        pool = fresh or remaining
+        if chosen:
+            penalty = sims[np.ix_(pool, chosen)].max(axis=1)
+            gain = (1.0 - diversity_weight) * overall[pool] - diversity_weight * penalty
+        else:
+            gain = overall[pool]  # nothing to differ from yet (and w = 1 must not ignore quality)
+        pick = pool[int(np.argmax(gain))]  # argmax takes the first maximum: lowest index wins ties
+        chosen.append(pick)
+        remaining.remove(pick)
+    return chosen

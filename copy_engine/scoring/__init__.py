@@ -1,0 +1,263 @@
+"""Scores for generated copy, each in [0, 1] with a one-sentence explanation, plus flagged spans.
+
+One module per scorer (sentiment, readability, cta, novelty, diversity,
+faithfulness, banned, channel_fit, predicted_ctr); this module combines them:
+
+    conversion = weighted mean of predicted CTR, faithfulness, CTA, readability,
+                 channel fit and tone match              (weights: weights.ConversionWeights)
+    creativity = weighted mean of novelty and diversity   (weights: weights.CreativityWeights)
+    overall    = ((1 - λ) * conversion + λ * creativity) * penalties for flags
+
+λ follows the creativity slider (copy_engine.controls.map_controls(...).lam).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from copy_engine.channels import get_channel
+from copy_engine.controls import Controls, map_controls
+from copy_engine.errors import InputError
+from copy_engine.product import Product
+from copy_engine.scoring.banned import find_banned
+from copy_engine.scoring.channel_fit import score_channel_fit
+from copy_engine.scoring.cta import find_false_urgency, score_cta
+from copy_engine.scoring.diversity import distinctness, explain_distinctness, set_diversity
+from copy_engine.scoring.faithfulness import find_unsupported, score_faithfulness
+from copy_engine.scoring.flags import FLAG_KINDS, HARD_KINDS, Flag, resolve_overlaps
+from copy_engine.scoring.novelty import references, score_novelty
+from copy_engine.scoring.predicted_ctr import explain_ctr, predict_percentiles
+from copy_engine.scoring.readability import score_readability
+from copy_engine.scoring.sentiment import score_sentiment
+from copy_engine.scoring.weights import (
+    CONVERSION,
+    CREATIVITY,
+    PENALTIES,
+    ConversionWeights,
+    CreativityWeights,
+    Penalties,
+)
+
+__all__ = [
+    "FLAG_KINDS",
+    "SCORE_KEYS",
+    "ConversionWeights",
+    "CreativityWeights",
+    "Flag",
+    "Penalties",
+    "ScoreCard",
+    "score_one",
+    "score_variants",
+    "set_diversity",
+]
+
+SCORE_KEYS = (
+    "sentiment",
+    "tone_match",
+    "readability",
+    "cta",
+    "novelty",
+    "diversity",
+    "faithfulness",
+    "channel_fit",
+    "predicted_ctr",
+    "conversion",
+    "creativity",
+    "overall",
+)
+
+# Labels used when explaining the combined scores.
+_LABELS = {
+    "predicted_ctr": "predicted clicks",
+    "faithfulness": "sticking to the facts",
+    "cta": "call to action",
+    "readability": "readability",
+    "channel_fit": "length",
+    "tone_match": "tone",
+    "novelty": "fresh wording",
+    "diversity": "difference from the other variants",
+}
+
+
+@dataclass
+class ScoreCard:
+    """All scores of one variant, their explanations and its flagged spans."""
+
+    scores: dict[str, float]
+    explanations: dict[str, str]
+    flags: list[Flag]
+    # The variant's embedding, kept so reranking needs no second encode; not serialised.
+    embedding: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def overall(self) -> float:
+        return self.scores["overall"]
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form: {"scores": ..., "explanations": ..., "flags": [...]}."""
+        return {
+            "scores": {k: float(v) for k, v in self.scores.items()},
+            "explanations": dict(self.explanations),
+            "flags": [f.to_dict() for f in self.flags],
+        }
+
+
+def _weighted(parts: dict[str, float], weights: dict[str, float], what: str) -> tuple[float, str]:
+    """(weighted mean over the parts with positive weight, a sentence naming its strongest and weakest part)."""
+    used = {k: w for k, w in weights.items() if w > 0}
+    value = sum(parts[k] * w for k, w in used.items()) / sum(used.values())
+    best = max(used, key=lambda k: parts[k])
+    worst = min(used, key=lambda k: parts[k])
+    if parts[best] - parts[worst] < 0.05:
+        return value, f"{what}: {', '.join(_LABELS[k] for k in used)} all score about the same."
+    return value, f"{what}: strongest on {_LABELS[best]}, weakest on {_LABELS[worst]}."
+
+
+def _score(
+    texts: Sequence[str],
+    product: Product,
+    channel: str,
+    controls: Controls,
+    *,
+    context_texts: Sequence[str],
+    existing: Sequence[str],
+    embedder,
+    ctr_predictor,
+    banned_words: Sequence[str] | None,
+    conversion_weights: ConversionWeights = CONVERSION,
+    creativity_weights: CreativityWeights = CREATIVITY,
+    penalties: Penalties = PENALTIES,
+) -> list[ScoreCard]:
+    ch = get_channel(channel)
+    if isinstance(texts, str) or any(not isinstance(t, str) for t in texts):
+        raise InputError("variants to score must be a list of strings")
+    texts = list(texts)
+    if not texts:
+        return []
+    context = [t for t in context_texts if isinstance(t, str) and t.strip()]
+    lam = map_controls(controls, channel).lam
+    if banned_words is None:
+        from copy_engine.settings import Settings
+
+        banned_words = Settings.from_env().banned_words
+    if embedder is None:
+        from copy_engine.embeddings import get_embedder
+
+        embedder = get_embedder()
+
+    refs = references(product, existing)
+    # One encode call for variants, context and references: this runs on every Generate click.
+    emb = np.asarray(embedder.encode(texts + context + [r for _, r in refs]), dtype=np.float32)
+    n, m = len(texts), len(context)
+    shown = emb[: n + m]
+    ref_emb, ref_labels = emb[n + m :], [label for label, _ in refs]
+    distinct = distinctness(shown)[:n]
+    set_div = set_diversity(shown)
+    ctr, ctr_missing = predict_percentiles(texts, ctr_predictor)
+    facts = product.facts_text()
+
+    cw = dict(vars(conversion_weights))
+    cw["cta"] *= 2.0 * float(controls.cta)  # the CTA slider decides how much a call to action counts
+    if ctr_missing:
+        cw["predicted_ctr"] = 0.0
+    crw = dict(vars(creativity_weights))
+
+    cards = []
+    for i, text in enumerate(texts):
+        s: dict[str, float] = {}
+        e: dict[str, str] = {}
+        s["sentiment"], e["sentiment"], s["tone_match"], e["tone_match"] = score_sentiment(text, controls.sentiment)
+        s["readability"], e["readability"] = score_readability(text, ch.name, ch.label)
+        s["cta"], e["cta"] = score_cta(text)
+        flags = resolve_overlaps(
+            find_unsupported(text, facts) + find_banned(text, banned_words) + find_false_urgency(text, facts)
+        )
+        s["faithfulness"], e["faithfulness"] = score_faithfulness(flags)
+        s["channel_fit"], e["channel_fit"] = score_channel_fit(text, ch)
+        s["novelty"], e["novelty"] = score_novelty(emb[i], ref_emb, ref_labels)
+        s["diversity"] = float(distinct[i])
+        e["diversity"] = explain_distinctness(s["diversity"], n + m - 1, set_div)
+        s["predicted_ctr"] = float(ctr[i])
+        e["predicted_ctr"] = explain_ctr(s["predicted_ctr"], ctr_missing)
+
+        s["conversion"], e["conversion"] = _weighted(s, cw, "How likely it is to convert")
+        s["creativity"], e["creativity"] = _weighted(s, crw, "How fresh it is")
+
+        hard = sum(1 for f in flags if f.kind in HARD_KINDS)
+        soft = sum(1 for f in flags if f.kind == "false_urgency")
+        base = (1.0 - lam) * s["conversion"] + lam * s["creativity"]
+        s["overall"] = base * penalties.hard**hard * penalties.soft**soft
+        e["overall"] = f"{1 - lam:.0%} conversion and {lam:.0%} creativity (from the creativity slider)"
+        if hard:
+            e["overall"] += f", cut sharply for {hard} invented or banned detail{'s' if hard > 1 else ''}"
+        if soft:
+            e["overall"] += f", lowered for {soft} pressure or promise phrase{'s' if soft > 1 else ''}"
+        e["overall"] += "."
+
+        s = {k: float(min(1.0, max(0.0, s[k]))) for k in SCORE_KEYS}
+        cards.append(
+            ScoreCard(scores=s, explanations={k: e[k] for k in SCORE_KEYS}, flags=flags, embedding=emb[i].copy())
+        )
+    return cards
+
+
+def score_variants(
+    texts: list[str],
+    product: Product,
+    channel: str,
+    controls: Controls,
+    *,
+    existing: Sequence[str] = (),
+    embedder=None,
+    ctr_predictor=None,
+    banned_words: Sequence[str] | None = None,
+) -> list[ScoreCard]:
+    """Score variants shown together (diversity is measured within `texts`).
+
+    existing: copy already saved for the product (novelty is measured against it
+    and the product's description and features). embedder None: the MiniLM
+    embedder; ctr_predictor None: copy_engine.ctr's default predictor;
+    banned_words None: Settings.from_env().banned_words.
+    """
+    return _score(
+        texts,
+        product,
+        channel,
+        controls,
+        context_texts=(),
+        existing=existing,
+        embedder=embedder,
+        ctr_predictor=ctr_predictor,
+        banned_words=banned_words,
+    )
+
+
+def score_one(
+    text: str,
+    product: Product,
+    channel: str,
+    controls: Controls,
+    *,
+    context_texts: Sequence[str] = (),
+    existing: Sequence[str] = (),
+    embedder=None,
+    ctr_predictor=None,
+    banned_words: Sequence[str] | None = None,
+) -> ScoreCard:
+    """Re-score one (edited) variant; its diversity is measured against `context_texts`, the others shown."""
+    if not isinstance(text, str):
+        raise InputError("the variant to score must be text")
+    return _score(
+        [text],
+        product,
+        channel,
+        controls,
+        context_texts=context_texts,
+        existing=existing,
+        embedder=embedder,
+        ctr_predictor=ctr_predictor,
+        banned_words=banned_words,
+    )[0]

@@ -1,0 +1,39 @@
+"""Flagged spans of a variant: text the copywriter must check before publishing."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# Kinds a flag can have; the UI colours spans by kind.
+FLAG_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "banned", "false_urgency")
+
+# When two flags overlap, the one earlier in this order is kept (a banned phrase
+# matters more than the claim inside it, a claim more than a name inside it).
+_PRIORITY = {"banned": 0, "unsupported_claim": 1, "unsupported_number": 2, "unsupported_name": 3, "false_urgency": 4}
+
+
+@dataclass
+class Flag:
+    """One flagged span: `text == variant[start:end]`."""
+
+    start: int
+    end: int
+    text: str
+    kind: str  # one of FLAG_KINDS
+    reason: str  # one sentence for the copywriter
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+HARD_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "banned")
+
+
+def resolve_overlaps(flags: list[Flag]) -> list[Flag]:
+    """Flags sorted by position with overlapping spans reduced to the highest-priority one."""
+    kept: list[Flag] = []
+    for f in sorted(flags, key=lambda f: (_PRIORITY.get(f.kind, 9), f.start, -(f.end - f.start))):
+        if any(f.start < k.end and k.start < f.end for k in kept):
+            continue
+        kept.append(f)
+    return sorted(kept, key=lambda f: (f.start, f.end))

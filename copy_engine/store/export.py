@@ -1,0 +1,72 @@
+"""CSV export of approved copy, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from typing import Any
+
+import sqlite_utils
+
+from copy_engine.store.favourites import list_favourites
+
+BASE_COLUMNS = ("product_id", "product_name", "channel", "text")
+TAIL_COLUMNS = ("settings", "created_at", "approved_at")
+# A spreadsheet treats a cell starting with one of these as a formula (or, for
+# tab / carriage return, may shift it into one): CSV formula injection.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: Any) -> Any:
+    """A CSV cell value made safe for spreadsheets: text starting with = + - @ tab or CR gets a leading '.
+
+    Numbers are left alone: a negative score is data, not a formula.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def export_approved_csv(
+    db: sqlite_utils.Database,
+    product_id: int | None = None,
+    channel: str | None = None,
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+) -> str:
+    """Approved favourites as CSV text (write it as UTF-8), newest first.
+
+    Columns: product_id, product_name, channel, text, one `score_<name>` column
+    per score found in any row (sorted), settings (JSON), created_at, approved_at.
+    Quoting is done by the csv module and every text cell is escaped against
+    formula injection. Filters are the same as list_favourites.
+    """
+    favs = list_favourites(db, product_id=product_id, channel=channel, status="approved", since=since, until=until)
+    score_names = sorted({k for f in favs for k in (f["scores"] or {}) if isinstance(f["scores"], dict)})
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([*BASE_COLUMNS, *(f"score_{n}" for n in score_names), *TAIL_COLUMNS])
+    for f in favs:
+        scores = f["scores"] if isinstance(f["scores"], dict) else {}
+        row = [f["product_id"], f["product_name"], f["channel"], f["text"]]
+        row += [_score(scores.get(n)) for n in score_names]
+        row += [json.dumps(f["settings"], ensure_ascii=False, sort_keys=True), f["created_at"], f["approved_at"]]
+        writer.writerow([escape_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _score(value: Any) -> Any:
+    """A score value as a CSV cell value."""
+    # Scores are numbers, but a scorer may store a label or a nested dict; keep it readable.
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value

@@ -1,0 +1,389 @@
+"""Scorers: hand-made cases for each, then the combined score cards."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from copy_engine.channels import get_channel
+from copy_engine.controls import Controls
+from copy_engine.errors import InputError, ModelLoadError
+from copy_engine.product import Product
+from copy_engine.scoring import SCORE_KEYS, ScoreCard, score_one, score_variants
+from copy_engine.scoring.banned import find_banned
+from copy_engine.scoring.channel_fit import score_channel_fit
+from copy_engine.scoring.cta import find_false_urgency, score_cta
+from copy_engine.scoring.diversity import distinctness, set_diversity
+from copy_engine.scoring.faithfulness import find_unsupported, score_faithfulness
+from copy_engine.scoring.novelty import references, score_novelty
+from copy_engine.scoring.readability import flesch, score_readability
+from copy_engine.scoring.sentiment import score_sentiment
+
+
+class LengthCTR:
+    """Fake CTR predictor: longer copy (up to 80 chars) is predicted to be clicked more."""
+
+    def percentile(self, texts):
+        return np.array([min(1.0, len(t) / 80) for t in texts])
+
+
+class KeywordCTR:
+    """Fake CTR predictor: copy with 'shop' in it is predicted to be clicked a lot."""
+
+    def percentile(self, texts):
+        return np.array([0.95 if "shop" in t.lower() else 0.2 for t in texts])
+
+
+class CountingEmbedder:
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+
+    def encode(self, texts):
+        self.calls += 1
+        return self.inner.encode(texts)
+
+
+@pytest.fixture
+def bottle():
+    return Product(
+        name="AquaPure Bottle",
+        brand="Acme",
+        category="Home | Kitchen",
+        price="$19.99",
+        description="A 500 ml stainless steel bottle that keeps drinks cold for 24 hours. Loved by 1,000 customers.",
+        features=["Pack of two", "BPA-free", "Leak-proof lid", "Made from organic bamboo fibre"],
+    )
+
+
+def flag_texts(text, facts, kind=None):
+    return [f.text for f in find_unsupported(text, facts) if kind is None or f.kind == kind]
+
+
+# --- sentiment -------------------------------------------------------------------------------------------------
+
+
+def test_sentiment_rescaled_and_tone_match_follows_slider():
+    happy, _, tone_up, _ = score_sentiment("Amazing! You will love this wonderful, brilliant bottle!", 1.0)
+    flat, _, tone_flat_for_up, _ = score_sentiment("A steel bottle with a lid.", 1.0)
+    assert 0.5 < happy <= 1.0 and flat == pytest.approx(0.5)
+    assert tone_up > 0.9 > tone_flat_for_up
+    _, _, tone_down, expl = score_sentiment("Amazing! You will love this wonderful, brilliant bottle!", -1.0)
+    assert tone_down < 0.2 and "upbeat" in expl
+
+
+# --- readability -----------------------------------------------------------------------------------------------
+
+
+def test_readability_prefers_plain_words_and_judges_by_channel():
+    plain, _ = score_readability("Cold drinks all day. Shop now.", "ad_headline", "Search ad headline")
+    jargon, expl = score_readability(
+        "Revolutionary thermodynamically optimised insulation technology.", "ad_headline", "Search ad headline"
+    )
+    assert plain > 0.9 and jargon < 0.3 and "harder" not in expl and "would help" in expl
+    long_text = (
+        "This insulated bottle keeps your drinks cold through long summer afternoons, "
+        "and its durable steel body survives every trip you take."
+    )
+    as_desc, _ = score_readability(long_text, "description", "Product description")
+    as_ad, _ = score_readability(long_text, "ad_headline", "Search ad headline")
+    assert as_desc > as_ad
+
+
+def test_readability_is_stable_on_very_short_text():
+    # Plain Flesch gives a 2-word headline with one 4-syllable word an ease far below 0;
+    # shrinking toward typical word length keeps it readable-ish and in range.
+    ease, grade = flesch("Icy hydration")
+    assert 0 < ease <= 100 and 0 <= grade <= 18
+    assert flesch("") == (0.0, 18.0)
+    assert score_readability("", "headline", "Product headline")[0] == 0.0
+    assert score_readability("Buy", "headline", "Product headline")[0] == pytest.approx(1.0)
+
+
+# --- call to action --------------------------------------------------------------------------------------------
+
+
+def test_cta_strength_position_and_urgency():
+    assert score_cta("A steel bottle with a lid.")[0] == 0.0
+    assert score_cta("Customers buy it every day.")[0] == 0.0  # a verb, but not an imperative
+    start, expl = score_cta("Shop the bottle that keeps drinks cold. Built for hikes.")
+    middle, _ = score_cta("Cold drinks, hot days. Built for hikes, shop the range, and it fits every bag. Really.")
+    assert start > middle > 0 and "Shop" in expl and "start" in expl
+    plain_end, _ = score_cta("Cold drinks all day. Get yours.")
+    urgent_end, _ = score_cta("Cold drinks all day. Get yours today, 20% off.")
+    assert urgent_end > plain_end
+    soft, _ = score_cta("Discover cold drinks all day.")
+    strong, _ = score_cta("Buy cold drinks all day.")
+    assert strong > soft > 0
+
+
+def test_false_urgency_flagged_unless_facts_back_it():
+    text = "Last chance! Act now or lose out. Guaranteed cold for 24 hours. Only 3 left!"
+    flags = find_false_urgency(text, "steel bottle")
+    assert {f.text for f in flags} == {"Last chance", "Act now", "or lose", "Guaranteed", "Only 3 left"}
+    assert all(f.kind == "false_urgency" and text[f.start : f.end] == f.text for f in flags)
+    backed = find_false_urgency("Guaranteed for life.", "Lifetime guarantee on the lid")
+    assert backed == []
+
+
+# --- novelty and diversity -------------------------------------------------------------------------------------
+
+
+def test_novelty_against_description_features_and_saved_copy(bottle, fake_embedder):
+    refs = references(bottle, existing=["Ice cold for a full day, every day"])
+    labels, texts = [r[0] for r in refs], [r[1] for r in refs]
+    ref_emb = fake_embedder.encode(texts)
+    copy_of_desc = fake_embedder.encode([bottle.description])[0]
+    fresh = fake_embedder.encode(["Summit-ready sips under desert sun"])[0]
+    copy_of_saved = fake_embedder.encode(["ice cold for a full day every day!"])[0]
+    assert score_novelty(copy_of_desc, ref_emb, labels)[0] == pytest.approx(0.0, abs=1e-5)
+    assert score_novelty(fresh, ref_emb, labels)[0] > 0.8
+    score, expl = score_novelty(copy_of_saved, ref_emb, labels)
+    assert score == pytest.approx(0.0, abs=1e-5) and "saved" in expl
+    assert score_novelty(fresh, np.zeros((0, 64)), [])[0] == 1.0
+
+
+def test_diversity_of_set_and_distinctness():
+    e = np.eye(3, dtype=np.float32)
+    assert set_diversity(e) == pytest.approx(1.0)
+    assert list(distinctness(e)) == pytest.approx([1, 1, 1])
+    dup = np.stack([e[0], e[0], e[1]])
+    assert list(distinctness(dup)) == pytest.approx([0, 0, 1])
+    assert set_diversity(np.stack([e[0], e[0]])) == pytest.approx(0.0)
+    assert set_diversity(e[:1]) == 1.0
+
+
+# --- faithfulness ----------------------------------------------------------------------------------------------
+
+
+def test_invented_discount_flagged_with_offsets(bottle):
+    text = "Keep it cold: now 50% off!"
+    flags = find_unsupported(text, bottle.facts_text())
+    assert [(f.start, f.end, f.text, f.kind) for f in flags] == [(18, 21, "50%", "unsupported_number")]
+    assert "50%" in flags[0].reason
+
+
+def test_supported_numbers_in_other_formats_not_flagged(bottle):
+    facts = bottle.facts_text()
+    for text in [
+        "50 cl? No: 500ml of cold water",
+        "Cold for 24h.",
+        "Cold for 24 hrs",
+        "Only 19.99",
+        "Just $19.99",
+        "Loved by 1000 customers",
+        "A 2-pack of bottles",
+        "500 ML, 24 HOURS",
+    ]:
+        numbers = flag_texts(text, facts, "unsupported_number")
+        assert numbers == (["50 cl"] if text.startswith("50 cl") else []), text
+
+
+def test_unit_and_currency_mismatches_flagged():
+    facts = "Bottle 50 ml, price 19.99 EUR, 2 year warranty"
+    assert flag_texts("Save 50% today", facts) == ["50%"]  # 50 ml is not a 50% discount
+    assert flag_texts("Cold for 50 hours", facts) == ["50 hours"]
+    assert flag_texts("Warranty: 2 years", facts) == []
+    assert flag_texts("Now €15", facts) == ["€15"]
+    assert flag_texts("Runs 24/7 with 4K clarity", facts, "unsupported_number") == ["24/7", "4K"]
+
+
+def test_invented_names_flagged_but_facts_and_ordinary_capitals_not(bottle):
+    facts = bottle.facts_text()
+    text = "The ACME AquaPure bottles, now with Sony Bravia tech and iPhone pairing."
+    assert flag_texts(text, facts) == ["Sony Bravia", "iPhone"]
+    f = next(f for f in find_unsupported(text, facts) if f.text == "Sony Bravia")
+    assert text[f.start : f.end] == "Sony Bravia" and f.kind == "unsupported_name"
+    # Title Case headlines, shouted offers and sentence starts are ordinary words, not names.
+    assert flag_texts("Stay Hydrated With The Acme Bottle You Deserve. Shop Now!", facts) == []
+    assert flag_texts("NEW! FREE GIFT with every AquaPure's lid.", facts) == []
+    assert flag_texts("Unleash cold drinks. Perfect for Christmas.", facts) == []
+    assert flag_texts("Hydrate like Lumina does.", facts) == ["Lumina"]
+
+
+def test_claims_flagged_unless_supported(bottle):
+    facts = bottle.facts_text()
+    text = "The best bottle: award-winning, clinically proven, #1 in Europe, waterproof."
+    claims = flag_texts(text, facts, "unsupported_claim")
+    assert claims == ["best", "award-winning", "clinically proven", "#1", "waterproof"]
+    assert flag_texts("Look your best with organic bamboo and BPA-free steel.", facts) == []
+    assert flag_texts("The lightest bottle we make", facts) == ["lightest"]
+    assert flag_texts("Made in Italy.", facts) == ["Made in Italy"]
+    assert flag_texts("Made in Portugal.", facts + "\nMade in Portugal") == []
+    assert flag_texts("Free shipping on every order", facts) == ["Free shipping"]
+    assert flag_texts("Free shipping on every order", facts + "\nShips free") == []
+
+
+def test_faithfulness_score_decreases_with_flags(bottle):
+    facts = bottle.facts_text()
+    clean = score_faithfulness(find_unsupported("A cold AquaPure bottle.", facts))
+    one = score_faithfulness(find_unsupported("A cold bottle, 30% off.", facts))
+    two = score_faithfulness(find_unsupported("A cold Sony bottle, 30% off.", facts))
+    assert clean[0] == 1.0 > one[0] > two[0] >= 0
+    assert '"30%"' in one[1] and "Every" in clean[1]
+
+
+# --- banned words, channel fit ---------------------------------------------------------------------------------
+
+
+def test_banned_words_flagged_as_spans():
+    text = "A miracle for your skin, #1 pick. Secure lid, risk free."
+    flags = find_banned(text, ["Miracle", "#1", "cure", "risk-free"])
+    assert [(f.start, f.end, f.text) for f in flags] == [(2, 9, "miracle"), (25, 27, "#1"), (46, 55, "risk free")]
+    assert all(f.kind == "banned" for f in flags)  # "Secure" does not contain the word "cure"
+
+
+def test_channel_fit_length():
+    ch = get_channel("ad_headline")  # 8..30 characters
+    assert score_channel_fit("Icy drinks, all day long", ch)[0] == 1.0
+    assert score_channel_fit("x" * 31, ch)[0] == 0.0
+    short, expl = score_channel_fit("Ice", ch)
+    assert short < 0.5 and "short" in expl.lower()
+
+
+# --- combined score cards --------------------------------------------------------------------------------------
+
+
+def _score(texts, product, controls=None, channel="headline", **kw):
+    controls = controls or Controls()
+    kw.setdefault("ctr_predictor", LengthCTR())
+    kw.setdefault("banned_words", ["miracle"])
+    return score_variants(texts, product, channel, controls, **kw)
+
+
+def test_cards_have_all_scores_in_range_and_serialise(bottle, fake_embedder):
+    texts = [
+        "Keep drinks cold for 24 hours with AquaPure. Shop now!",
+        "A miracle bottle, 70% off. Last chance!",
+        "",
+        "AquaPure: cold water anywhere.",
+    ]
+    counting = CountingEmbedder(fake_embedder)
+    cards = _score(texts, bottle, embedder=counting, existing=["Cold water anywhere"])
+    assert counting.calls == 1  # variants, references and context in one encode call
+    assert len(cards) == 4
+    for card in cards:
+        assert isinstance(card, ScoreCard)
+        assert set(card.scores) == set(SCORE_KEYS) == set(card.explanations)
+        assert all(0.0 <= v <= 1.0 for v in card.scores.values())
+        assert all(isinstance(s, str) and s for s in card.explanations.values())
+        assert card.overall == card.scores["overall"]
+        data = json.loads(json.dumps(card.to_dict()))
+        assert set(data) == {"scores", "explanations", "flags"}
+    kinds = {f["kind"] for f in cards[1].to_dict()["flags"]}
+    assert kinds == {"banned", "unsupported_number", "false_urgency"}
+    assert cards[1].overall < 0.2
+
+
+def test_invented_facts_and_banned_words_do_not_win(bottle, fake_embedder):
+    texts = [
+        "AquaPure keeps drinks cold for 24 hours. Shop now!",
+        "AquaPure by Sony keeps drinks cold for 48 hours. Shop now and save today!",  # invented, longer -> higher CTR
+        "AquaPure, the miracle bottle that keeps drinks icy. Shop now and save today!",  # banned word
+    ]
+    cards = _score(texts, bottle, embedder=fake_embedder)
+    assert cards[1].scores["predicted_ctr"] > cards[0].scores["predicted_ctr"]
+    assert cards[0].overall > cards[1].overall and cards[0].overall > cards[2].overall
+    assert cards[1].scores["faithfulness"] < 1.0 and "invented" in cards[1].explanations["overall"]
+
+
+def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake_embedder):
+    safe = bottle.description + " Shop now."  # reuses the description, strong CTA, high predicted CTR
+    creative = "Summit sips under desert sun, frost intact."  # fresh wording, no CTA, low predicted CTR
+    texts = [safe, creative]
+    conv = _score(
+        texts,
+        bottle,
+        Controls(creativity=0.0),
+        channel="description",
+        embedder=fake_embedder,
+        ctr_predictor=KeywordCTR(),
+    )
+    crea = _score(
+        texts,
+        bottle,
+        Controls(creativity=1.0),
+        channel="description",
+        embedder=fake_embedder,
+        ctr_predictor=KeywordCTR(),
+    )
+    assert conv[0].overall > conv[1].overall
+    assert crea[1].overall > crea[0].overall
+    assert conv[0].overall == pytest.approx(conv[0].scores["conversion"])
+    assert crea[1].overall == pytest.approx(crea[1].scores["creativity"])
+
+
+def test_cta_slider_sets_how_much_a_call_to_action_counts(bottle, fake_embedder):
+    text = ["AquaPure keeps drinks cold. Shop now!"]
+    high = _score(text, bottle, Controls(cta=1.0), embedder=fake_embedder)[0]
+    none = _score(text, bottle, Controls(cta=0.0), embedder=fake_embedder)[0]
+    assert high.scores["cta"] == none.scores["cta"] > 0.8
+    assert high.scores["conversion"] > none.scores["conversion"]
+
+
+def test_ctr_model_unavailable_is_explained_not_fatal(bottle, fake_embedder):
+    class Broken:
+        def percentile(self, texts):
+            raise ModelLoadError("CTR model not trained yet")
+
+    card = _score(["AquaPure keeps drinks cold."], bottle, embedder=fake_embedder, ctr_predictor=Broken())[0]
+    assert card.scores["predicted_ctr"] == 0.5 and "not trained" in card.explanations["predicted_ctr"]
+
+
+def test_bad_input_raises_input_error(bottle, fake_embedder):
+    with pytest.raises(InputError):
+        _score(["x"], bottle, channel="billboard", embedder=fake_embedder)
+    with pytest.raises(InputError):
+        _score([None], bottle, embedder=fake_embedder)
+    assert _score([], bottle, embedder=fake_embedder) == []
+
+
+def test_banned_words_default_to_settings(bottle, fake_embedder, monkeypatch):
+    monkeypatch.setenv("COPYLAB_BANNED", "icy, frosty")
+    card = score_variants(
+        ["Icy AquaPure for frosty days."],
+        bottle,
+        "headline",
+        Controls(),
+        embedder=fake_embedder,
+        ctr_predictor=LengthCTR(),
+    )[0]
+    assert [(f.text, f.kind) for f in card.flags] == [("Icy", "banned"), ("frosty", "banned")]
+
+
+def test_score_one_measures_diversity_against_shown_variants(bottle, fake_embedder):
+    text = "AquaPure keeps drinks cold all day."
+    alone = score_one(
+        text, bottle, "headline", Controls(), embedder=fake_embedder, ctr_predictor=LengthCTR(), banned_words=[]
+    )
+    dup = score_one(
+        text,
+        bottle,
+        "headline",
+        Controls(),
+        context_texts=[text.upper(), "Other words entirely"],
+        embedder=fake_embedder,
+        ctr_predictor=LengthCTR(),
+        banned_words=[],
+    )
+    assert alone.scores["diversity"] == 1.0 and dup.scores["diversity"] == pytest.approx(0.0, abs=1e-5)
+    assert "duplicate" in dup.explanations["diversity"]
+    assert alone.scores["faithfulness"] == 1.0
+
+
+@pytest.mark.real_model
+def test_real_embedder_rates_paraphrase_of_description_less_novel(bottle):
+    from copy_engine.embeddings import get_embedder
+
+    cards = score_variants(
+        ["This 500 ml steel bottle keeps your drinks cold for 24 hours.", "Summit sips under desert sun."],
+        bottle,
+        "headline",
+        Controls(),
+        embedder=get_embedder(),
+        ctr_predictor=LengthCTR(),
+        banned_words=[],
+    )
+    assert cards[0].scores["novelty"] < cards[1].scores["novelty"]
+    assert cards[0].scores["novelty"] < 0.4
