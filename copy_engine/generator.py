@@ -12,6 +12,7 @@ from typing import Protocol, Sequence
 
 from copy_engine.controls import AdapterWeights, DecodingParams
 from copy_engine.model import LoadedModel
+from copy_engine.sampling import sample
 
 SEPARATOR = "###"
 STOP_STRINGS = ["\n", SEPARATOR]
@@ -64,30 +65,9 @@ class LocalGenerator:
             # The tokenizer adds <bos>: without it the model's loss roughly doubles.
             ids = tok([prompt], return_tensors="pt").input_ids.to(self.device)
             cache = self._prefilled_cache(prompt, ids, adapter_key)
-            # All n samples share the prompt: its keys/values are computed once and
-            # repeated, instead of n times as num_return_sequences would.
-            cache.batch_repeat_interleave(n)
-            torch.manual_seed(seed)
-            if self.device == "cuda":
-                torch.cuda.manual_seed_all(seed)
             with torch.inference_mode():
-                out = model.generate(
-                    input_ids=ids.repeat(n, 1),
-                    attention_mask=torch.ones((n, ids.shape[1]), dtype=torch.long, device=self.device),
-                    past_key_values=cache,
-                    do_sample=True,
-                    temperature=decoding.temperature,
-                    top_p=decoding.top_p,
-                    top_k=decoding.top_k,
-                    repetition_penalty=decoding.repetition_penalty,
-                    no_repeat_ngram_size=decoding.no_repeat_ngram_size,
-                    max_new_tokens=decoding.max_new_tokens,
-                    stop_strings=list(stop or STOP_STRINGS),
-                    tokenizer=tok,
-                    pad_token_id=tok.pad_token_id,
-                )
-        new = out[:, ids.shape[1] :]
-        return tok.batch_decode(new, skip_special_tokens=True)
+                outs = sample(model, tok, cache, ids[:, -1:], n, decoding, seed)
+        return [tok.decode(o, skip_special_tokens=True) for o in outs]
 
     def _prefilled_cache(self, prompt: str, ids, adapter_key):
         """KV cache of all prompt tokens but the last (generate feeds that one).

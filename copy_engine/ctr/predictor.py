@@ -1,0 +1,165 @@
+"""The click-through predictor: a linear Bradley-Terry score on MiniLM embeddings + headline features.
+
+score(text) = w_emb . minilm(text) + w_feat . standardised(features(text)); the
+probability that A beats B is sigmoid(temperature * (score(A) - score(B))).
+Weights live in a .npz file (loaded with allow_pickle=False, so no code runs on load)
+that also carries JSON metadata: data provenance and held-out metrics.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from copy_engine.ctr.features import FEATURE_NAMES, feature_matrix
+from copy_engine.errors import InputError, ModelLoadError
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "ctr_upworthy.npz"
+FORMAT_VERSION = 1
+
+
+class CTRPredictor:
+    """Scores headlines: higher = more clicks expected; scores compare across tests."""
+
+    def __init__(
+        self,
+        w_emb: np.ndarray,
+        w_feat: np.ndarray,
+        feat_mean: np.ndarray,
+        feat_std: np.ndarray,
+        temperature: float,
+        reference_scores: np.ndarray,
+        metadata: dict | None = None,
+        embedder=None,
+    ) -> None:
+        self.w_emb = np.asarray(w_emb, dtype=np.float64)
+        self.w_feat = np.asarray(w_feat, dtype=np.float64)
+        self.feat_mean = np.asarray(feat_mean, dtype=np.float64)
+        self.feat_std = np.asarray(feat_std, dtype=np.float64)
+        self.temperature = float(temperature)
+        self.reference_scores = np.sort(np.asarray(reference_scores, dtype=np.float64))
+        self.metadata = dict(metadata or {})
+        self._embedder = embedder
+        if len(self.w_feat) != len(FEATURE_NAMES):
+            raise ModelLoadError(
+                f"CTR weights expect {len(self.w_feat)} headline features, this code computes {len(FEATURE_NAMES)}"
+            )
+
+    @property
+    def embedder(self):
+        """The sentence embedder (MiniLM by default), loaded on first use."""
+        if self._embedder is None:
+            from copy_engine.embeddings import get_embedder
+
+            self._embedder = get_embedder()
+        return self._embedder
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw scores, one per text (higher = more clicks expected, comparable across tests)."""
+        texts = ["" if t is None else str(t) for t in texts]
+        if not texts:
+            return np.zeros(0)
+        uniq = sorted(set(texts))
+        emb = np.asarray(self.embedder.encode(uniq), dtype=np.float64)
+        if emb.shape[1] != len(self.w_emb):
+            raise ModelLoadError(
+                f"CTR weights expect {len(self.w_emb)}-dim embeddings, the embedder gives {emb.shape[1]}"
+            )
+        feats = (feature_matrix(uniq) - self.feat_mean) / self.feat_std
+        s = emb @ self.w_emb + feats @ self.w_feat
+        pos = {t: i for i, t in enumerate(uniq)}
+        return s[[pos[t] for t in texts]]
+
+    def prob_of_diff(self, diff) -> np.ndarray:
+        """Calibrated P(A gets the higher CTR) from score(A) - score(B)."""
+        return 1.0 / (1.0 + np.exp(-self.temperature * np.asarray(diff, dtype=np.float64)))
+
+    def prob_beats(self, a: str, b: str) -> float:
+        """Calibrated probability that headline `a` gets a higher CTR than `b` in the same test."""
+        sa, sb = self.score([a, b])
+        return float(self.prob_of_diff(sa - sb))
+
+    def percentile(self, texts: Sequence[str]) -> np.ndarray:
+        """Fraction of the training headlines that score below each text, in [0, 1]."""
+        s = self.score(texts)
+        if len(self.reference_scores) == 0:
+            return np.full(len(s), 0.5)
+        return np.searchsorted(self.reference_scores, s, side="left") / len(self.reference_scores)
+
+    def save(self, path: str | Path) -> Path:
+        """Write weights + metadata to `path` (.npz) atomically, plus a readable `path`.json beside it."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"format_version": FORMAT_VERSION, "feature_names": list(FEATURE_NAMES), **self.metadata}
+        meta_json = json.dumps(meta, indent=2, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+        os.close(fd)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    w_emb=self.w_emb.astype(np.float32),
+                    w_feat=self.w_feat,
+                    feat_mean=self.feat_mean,
+                    feat_std=self.feat_std,
+                    temperature=np.array(self.temperature),
+                    reference_scores=self.reference_scores.astype(np.float32),
+                    metadata_json=np.frombuffer(meta_json.encode("utf-8"), dtype=np.uint8),
+                )
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; weights are meant to be shared
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        path.with_suffix(".json").write_text(meta_json + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, embedder=None) -> CTRPredictor:
+        """Load weights saved by `save` (no pickle); ModelLoadError when missing or malformed."""
+        path = Path(path)
+        if not path.is_file():
+            raise ModelLoadError(f"CTR weights not found: {path} (rebuild with `python -m copy_engine train-ctr`)")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(bytes(z["metadata_json"]).decode("utf-8"))
+                if meta.get("format_version") != FORMAT_VERSION:
+                    raise ModelLoadError(f"{path.name}: unsupported CTR weights format {meta.get('format_version')!r}")
+                return cls(
+                    w_emb=z["w_emb"],
+                    w_feat=z["w_feat"],
+                    feat_mean=z["feat_mean"],
+                    feat_std=z["feat_std"],
+                    temperature=float(z["temperature"]),
+                    reference_scores=z["reference_scores"],
+                    metadata=meta,
+                    embedder=embedder,
+                )
+        except ModelLoadError:
+            raise
+        except (OSError, KeyError, ValueError) as exc:
+            raise ModelLoadError(f"cannot read CTR weights {path}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=1)
+def get_default_predictor() -> CTRPredictor:
+    """The process-wide predictor with the shipped weights (MiniLM loads on first score)."""
+    return CTRPredictor.load(DEFAULT_WEIGHTS)
+
+
+def load_predictor(path: str | Path | None = None) -> CTRPredictor:
+    """The shipped predictor when `path` is None, else the weights at `path` (InputError if unusable)."""
+    if path is None:
+        return get_default_predictor()
+    try:
+        return CTRPredictor.load(path)
+    except ModelLoadError as exc:
+        raise InputError(str(exc)) from exc

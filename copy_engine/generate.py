@@ -1,0 +1,160 @@
+"""The public `generate()`: product + channel + sliders -> N scored, distinct variants.
+
+Flow: controls mapping -> few-shot prompt -> K candidates sampled in one
+batch (more rounds if cleaning leaves too few) -> post-processing -> scorers
+-> MMR reranking -> N variants, each with scores, explanations and flags.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+from copy_engine.channels import get_channel
+from copy_engine.controls import Controls, map_controls
+from copy_engine.errors import InputError
+from copy_engine.postprocess import clean_batch
+from copy_engine.product import Product
+from copy_engine.prompts import PROMPT_VERSION, build_prompt
+
+MAX_VARIANTS = 8
+MAX_ROUNDS = 4  # sampling rounds before giving up on filling N
+
+
+@dataclass
+class Variant:
+    """One piece of copy ready to show."""
+
+    text: str
+    channel: str
+    scores: dict = field(default_factory=dict)  # name -> value in [0, 1]
+    explanations: dict = field(default_factory=dict)  # name -> one sentence
+    flags: list = field(default_factory=list)  # flagged spans (dicts: start, end, text, kind, reason)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class GenerationResult:
+    """Variants plus the full settings that produced them (enough to regenerate)."""
+
+    variants: list[Variant]
+    settings: dict
+    candidates: int  # cleaned candidates considered by the reranker
+    seconds: float  # wall time of the whole request
+
+    def to_dict(self) -> dict:
+        return {
+            "variants": [v.to_dict() for v in self.variants],
+            "settings": self.settings,
+            "candidates": self.candidates,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """Knobs of one request beyond the sliders (the evaluation harness switches them)."""
+
+    n: int = 4  # variants to return (1-8)
+    seed: int = 0  # sampling seed; same seed + settings = same output on one machine
+    audience: str = ""  # who the copy speaks to, e.g. "busy parents"
+    brand_voice: str = ""  # e.g. "warm, witty, no exclamation marks"
+    overgenerate: int = 3  # K = overgenerate * n candidates are sampled and reranked
+    rerank: bool = True  # False: keep the first N clean candidates (baseline)
+    use_adapters: bool = True  # False: adapters off whatever the sliders say
+
+
+def generate(
+    product: Product,
+    channel: str,
+    controls: Controls,
+    options: GenerateOptions = GenerateOptions(),
+    *,
+    generator=None,
+    embedder=None,
+    ctr_predictor=None,
+    existing: Sequence[str] = (),
+    banned_words: Sequence[str] | None = None,
+    progress=None,
+) -> GenerationResult:
+    """Generate `options.n` scored variants for one product and channel.
+
+    generator/embedder/ctr_predictor default to the process-wide real ones;
+    tests pass fakes. `existing` is copy already saved for this product
+    (novelty is judged against it). `progress(fraction, message)` is called
+    as work advances (the UI shows it).
+    """
+    t0 = time.perf_counter()
+    get_channel(channel)
+    if not 1 <= options.n <= MAX_VARIANTS:
+        raise InputError(f"number of variants must be between 1 and {MAX_VARIANTS}, got {options.n}")
+    report = progress or (lambda f, m: None)
+    mapping = map_controls(controls, channel)
+    if generator is None:
+        from copy_engine.generator import get_default_generator
+
+        report(0.02, "Loading the model (first time only)…")
+        generator = get_default_generator()
+    adapters = mapping.adapters if options.use_adapters else None
+    prompt = build_prompt(product, channel, controls, options.audience, options.brand_voice)
+    k = max(options.n, options.n * options.overgenerate if options.rerank else options.n)
+
+    candidates: list[str] = []
+    for round_ in range(MAX_ROUNDS):
+        need = k - len(candidates)
+        if need <= 0:
+            break
+        report(0.1 + 0.6 * round_ / MAX_ROUNDS, f"Writing {need} candidates…")
+        # Ask for extra: cleaning and de-duplication always drop some samples,
+        # and one bigger batch is cheaper than another round.
+        batch = need + max(2, need // 2)
+        raws = generator.complete(
+            prompt, batch, mapping.decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters
+        )
+        candidates += clean_batch(raws, channel, already=candidates)
+    if not candidates:
+        raise InputError(
+            "the model produced no usable copy for this product; add features or a description and try again"
+        )
+
+    from copy_engine.scoring import score_variants
+
+    report(0.75, f"Scoring {len(candidates)} candidates…")
+    kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words)
+    cards = score_variants(candidates, product, channel, controls, **kw)
+    if options.rerank:
+        from copy_engine.rerank import diversity_weight_for, mmr_select
+
+        picked = mmr_select(candidates, cards, None, options.n, diversity_weight_for(mapping.lam))
+    else:
+        picked = list(range(min(options.n, len(candidates))))
+    texts = [candidates[i] for i in picked]
+    # Re-score the chosen set: diversity is a property of what is shown together.
+    final = score_variants(texts, product, channel, controls, **kw) if options.rerank else [cards[i] for i in picked]
+    variants = []
+    for text, card in zip(texts, final):
+        d = card.to_dict()
+        variants.append(Variant(text, channel, d["scores"], d["explanations"], d["flags"]))
+    report(1.0, "Done")
+    settings = {
+        "model": generator.name,
+        "device": getattr(generator, "device", "cpu"),
+        "dtype": getattr(generator, "dtype", ""),
+        "channel": channel,
+        "controls": asdict(controls),
+        "decoding": mapping.decoding.to_dict(),
+        "adapters": (adapters.to_dict() if adapters else {"tone": 0.0, "creative": 0.0, "cta": 0.0}),
+        "adapters_loaded": list(getattr(getattr(generator, "adapter_mixer", None), "names", []) or []),
+        "lambda": mapping.lam,
+        "seed": options.seed,
+        "n": options.n,
+        "overgenerate": options.overgenerate,
+        "rerank": options.rerank,
+        "audience": options.audience,
+        "brand_voice": options.brand_voice,
+        "prompt_version": PROMPT_VERSION,
+    }
+    return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0)
