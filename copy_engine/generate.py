@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from copy_engine.channels import get_channel
-from copy_engine.controls import Controls, map_controls
+from copy_engine.controls import Controls, DecodingParams, map_controls
 from copy_engine.errors import InputError
 from copy_engine.postprocess import clean_batch
 from copy_engine.product import Product
@@ -65,6 +65,8 @@ class GenerateOptions:
     overgenerate: int = 3  # K = overgenerate * n candidates are sampled and reranked
     rerank: bool = True  # False: keep the first N clean candidates (baseline)
     use_adapters: bool = True  # False: adapters off whatever the sliders say
+    postprocess: bool = True  # False: raw first line of each sample, no cleanup or de-duplication (baseline)
+    decoding: DecodingParams | None = None  # overrides the sliders' decoding (e.g. library defaults for a baseline)
 
 
 def generate(
@@ -99,6 +101,7 @@ def generate(
         report(0.02, "Loading the model (first time only)…")
         generator = get_default_generator()
     adapters = mapping.adapters if options.use_adapters else None
+    decoding = options.decoding or mapping.decoding
     prompt = build_prompt(product, channel, controls, options.audience, options.brand_voice)
     k = max(options.n, options.n * options.overgenerate if options.rerank else options.n)
 
@@ -111,10 +114,11 @@ def generate(
         # Ask for extra: cleaning and de-duplication always drop some samples,
         # and one bigger batch is cheaper than another round.
         batch = need + max(2, need // 2)
-        raws = generator.complete(
-            prompt, batch, mapping.decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters
-        )
-        candidates += clean_batch(raws, channel, already=candidates)
+        raws = generator.complete(prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters)
+        if options.postprocess:
+            candidates += clean_batch(raws, channel, already=candidates)
+        else:
+            candidates += [t for t in (r.split("\n")[0].strip() for r in raws) if t][:need]
     if not candidates:
         raise InputError(
             "the model produced no usable copy for this product; add features or a description and try again"
@@ -145,7 +149,7 @@ def generate(
         "dtype": getattr(generator, "dtype", ""),
         "channel": channel,
         "controls": asdict(controls),
-        "decoding": mapping.decoding.to_dict(),
+        "decoding": decoding.to_dict(),
         "adapters": (adapters.to_dict() if adapters else {"tone": 0.0, "creative": 0.0, "cta": 0.0}),
         "adapters_loaded": list(getattr(getattr(generator, "adapter_mixer", None), "names", []) or []),
         "lambda": mapping.lam,
@@ -153,8 +157,25 @@ def generate(
         "n": options.n,
         "overgenerate": options.overgenerate,
         "rerank": options.rerank,
+        "postprocess": options.postprocess,
         "audience": options.audience,
         "brand_voice": options.brand_voice,
         "prompt_version": PROMPT_VERSION,
     }
     return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0)
+
+
+def request_from_settings(settings: dict) -> tuple[str, Controls, GenerateOptions]:
+    """(channel, controls, options) recorded in a run's settings, to regenerate saved copy."""
+    c = settings.get("controls", {})
+    controls = Controls(float(c.get("sentiment", 0.0)), float(c.get("creativity", 0.5)), float(c.get("cta", 0.5)))
+    options = GenerateOptions(
+        n=int(settings.get("n", 4)),
+        seed=int(settings.get("seed", 0)),
+        audience=settings.get("audience", ""),
+        brand_voice=settings.get("brand_voice", ""),
+        overgenerate=int(settings.get("overgenerate", 3)),
+        rerank=bool(settings.get("rerank", True)),
+        postprocess=bool(settings.get("postprocess", True)),
+    )
+    return settings.get("channel", "headline"), controls, options
