@@ -126,7 +126,12 @@ def load_model(settings: Settings | None = None) -> LoadedModel:
     settings = settings or get_settings()
     t0 = time.perf_counter()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -11,8 +11,13 @@ copy being written. Finished rows leave the batch.
 from __future__ import annotations
 
 import functools
+import warnings
 
 from copy_engine.controls import DecodingParams
+
+# transformers 5.x renames the forward's `past_key_values` argument to `cache`
+# and warns; the old name still works on every version we support.
+warnings.filterwarnings("ignore", message=r".*`past_key_values` is deprecated.*", category=FutureWarning)
 
 
 @functools.lru_cache(maxsize=4)

@@ -18,6 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Home for tests that load the real model: the converted-model cache there is
+# reused across runs (conversion takes about a minute). Databases stay in tmp dirs.
+REAL_HOME = Path(os.environ.get("COPYLAB_TEST_HOME") or Path(__file__).resolve().parents[1] / ".cache" / "copylab-test")
 
 
 def _stable(text: str) -> int:
@@ -93,3 +96,47 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+class FakeCtrPredictor:
+    """Click-through stand-in: longer headlines with 'you' score higher (deterministic)."""
+
+    def score(self, texts):
+        return np.array([len(t) / 100 + (0.5 if "you" in t.lower() else 0.0) for t in texts], dtype=float)
+
+    def percentile(self, texts):
+        return np.clip(self.score(texts) / 1.5, 0.0, 1.0)
+
+    def prob_beats(self, a, b):
+        s = self.score([a, b])
+        return float(1 / (1 + np.exp(-(s[0] - s[1]) * 4)))
+
+
+@pytest.fixture
+def fake_engine(monkeypatch):
+    """Route the process-wide generator, embedder and CTR predictor to the fakes."""
+    gen, emb, ctr = FakeGenerator(), FakeEmbedder(), FakeCtrPredictor()
+    import copy_engine.ctr
+    import copy_engine.embeddings
+    import copy_engine.generator
+
+    monkeypatch.setattr(copy_engine.generator, "get_default_generator", lambda *a, **k: gen)
+    monkeypatch.setattr(copy_engine.embeddings, "get_embedder", lambda *a, **k: emb)
+    monkeypatch.setattr(copy_engine.ctr, "get_default_predictor", lambda *a, **k: ctr)
+    return gen
+
+
+@pytest.fixture(scope="session")
+def real_settings():
+    """Settings for the real embedded model, with the shared test cache as home."""
+    from copy_engine.settings import Settings
+
+    return Settings.from_env({"COPYLAB_HOME": str(REAL_HOME), "COPYLAB_DEVICE": os.environ.get("COPYLAB_DEVICE", "auto")})
+
+
+@pytest.fixture(scope="session")
+def real_generator(real_settings):
+    """The real embedded Gemma model, loaded once per test session."""
+    from copy_engine.generator import get_default_generator
+
+    return get_default_generator(real_settings)

@@ -1,0 +1,65 @@
+"""The slider mapping is pure, monotone and stays in valid ranges."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from copy_engine.channels import CHANNELS
+from copy_engine.controls import Controls, map_controls
+from copy_engine.errors import InputError
+
+unit = st.floats(0, 1, allow_nan=False)
+signed = st.floats(-1, 1, allow_nan=False)
+channels = st.sampled_from(sorted(CHANNELS))
+
+
+@given(signed, unit, unit, channels)
+def test_mapping_stays_in_valid_ranges(sentiment, creativity, cta, channel):
+    m = map_controls(Controls(sentiment, creativity, cta), channel)
+    d = m.decoding
+    assert 0 < d.temperature <= 2
+    assert 0 < d.top_p <= 1
+    assert d.top_k >= 1
+    assert d.repetition_penalty >= 1
+    assert d.no_repeat_ngram_size >= 0
+    assert d.max_new_tokens == CHANNELS[channel].max_new_tokens
+    assert -1 <= m.adapters.tone <= 1 and 0 <= m.adapters.creative <= 1 and 0 <= m.adapters.cta <= 1
+    assert 0 <= m.lam <= 1
+
+
+@given(unit, unit, channels)
+def test_creativity_is_monotone(a, b, channel):
+    lo, hi = sorted((a, b))
+    m1, m2 = map_controls(Controls(0, lo, 0.5), channel), map_controls(Controls(0, hi, 0.5), channel)
+    assert m1.decoding.temperature <= m2.decoding.temperature
+    assert m1.decoding.top_p <= m2.decoding.top_p
+    assert m1.decoding.top_k <= m2.decoding.top_k
+    assert m1.decoding.repetition_penalty <= m2.decoding.repetition_penalty
+    # Stricter n-gram blocking (smaller n) as creativity rises.
+    assert m1.decoding.no_repeat_ngram_size >= m2.decoding.no_repeat_ngram_size
+    assert m1.adapters.creative <= m2.adapters.creative
+    assert m1.lam <= m2.lam
+
+
+@given(signed, signed, unit)
+def test_sentiment_and_cta_drive_their_adapters_monotonically(s1, s2, c):
+    lo, hi = sorted((s1, s2))
+    assert map_controls(Controls(lo, 0.5, c), "headline").adapters.tone <= map_controls(Controls(hi, 0.5, c), "headline").adapters.tone
+    a, b = sorted((abs(s1), abs(s2)))
+    assert map_controls(Controls(0, 0.5, a), "headline").adapters.cta <= map_controls(Controls(0, 0.5, b), "headline").adapters.cta
+
+
+def test_sentiment_and_cta_do_not_change_decoding():
+    base = map_controls(Controls(0, 0.5, 0.5), "headline").decoding
+    assert map_controls(Controls(1, 0.5, 1), "headline").decoding == base
+
+
+@pytest.mark.parametrize("kwargs", [{"sentiment": 1.5}, {"sentiment": -1.01}, {"creativity": -0.1}, {"cta": 2}, {"cta": float("nan")}])
+def test_out_of_range_sliders_are_rejected(kwargs):
+    with pytest.raises(InputError):
+        Controls(**kwargs)
+
+
+def test_unknown_channel_is_rejected():
+    with pytest.raises(InputError, match="unknown channel"):
+        map_controls(Controls(), "billboard")

@@ -1,0 +1,106 @@
+"""generate() on the fake generator, embedder and CTR predictor."""
+
+import pytest
+
+from copy_engine.channels import CHANNELS
+from copy_engine.controls import Controls
+from copy_engine.errors import InputError
+from copy_engine.generate import GenerateOptions, generate, request_from_settings
+from copy_engine.product import Product
+from conftest import FakeCtrPredictor, FakeEmbedder, FakeGenerator
+
+PRODUCT = Product(name="Leafwell Green Tea", brand="Leafwell", features=["20 pyramid bags", "Organic"])
+
+
+def run(n=4, seed=1, channel="headline", generator=None, **opts):
+    return generate(
+        PRODUCT,
+        channel,
+        Controls(0.5, 0.5, 0.8),
+        GenerateOptions(n=n, seed=seed, **opts),
+        generator=generator or FakeGenerator(),
+        embedder=FakeEmbedder(),
+        ctr_predictor=FakeCtrPredictor(),
+        banned_words=["guaranteed"],
+    )
+
+
+def test_returns_n_distinct_scored_variants_within_limit():
+    r = run()
+    texts = [v.text for v in r.variants]
+    assert len(texts) == 4 and len(set(t.lower() for t in texts)) == 4
+    for v in r.variants:
+        assert len(v.text) <= CHANNELS["headline"].limit
+        assert 0 <= v.scores["overall"] <= 1 and v.explanations["overall"]
+    assert r.candidates >= 4
+
+
+def test_settings_record_everything_needed_to_regenerate():
+    r = run(seed=7)
+    s = r.settings
+    assert s["seed"] == 7 and s["channel"] == "headline" and s["model"] == "fake-generator"
+    assert set(s["decoding"]) >= {"temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size", "max_new_tokens"}
+    assert s["adapters"] == {"tone": 0.5, "creative": 0.5, "cta": 0.8}
+    channel, controls, options = request_from_settings(s)
+    assert channel == "headline" and controls == Controls(0.5, 0.5, 0.8) and options.seed == 7 and options.n == 4
+
+
+def test_seeded_runs_are_reproducible_and_seeds_differ():
+    a, b, c = run(seed=3), run(seed=3), run(seed=4)
+    assert [v.text for v in a.variants] == [v.text for v in b.variants]
+    assert [v.text for v in a.variants] != [v.text for v in c.variants]
+
+
+def test_overgenerates_and_reranks_in_one_batch():
+    gen = FakeGenerator()
+    run(n=3, generator=gen)
+    assert gen.calls[0]["n"] >= 9  # K = 3N in the first batched call
+
+
+def test_without_rerank_samples_only_n():
+    gen = FakeGenerator()
+    r = run(n=2, generator=gen, rerank=False)
+    assert len(r.variants) == 2 and gen.calls[0]["n"] < 6
+
+
+def test_adapters_off_passes_no_weights():
+    gen = FakeGenerator()
+    run(generator=gen, use_adapters=False)
+    assert gen.calls[0]["adapters"] is None
+
+
+def test_generates_more_when_cleaning_drops_candidates():
+    class Repetitive(FakeGenerator):
+        def complete(self, prompt, n, decoding, **kw):
+            self.calls.append({"n": n})
+            if len(self.calls) == 1:
+                return ["Same old line for tea\n"] * n
+            return super().complete(prompt, n, decoding, **kw)
+
+    gen = Repetitive()
+    r = run(generator=gen)
+    assert len(gen.calls) >= 2 and len(r.variants) == 4
+
+
+def test_no_usable_output_is_a_clear_error():
+    class Broken(FakeGenerator):
+        def complete(self, prompt, n, decoding, **kw):
+            return ["<div>"] * n
+
+    with pytest.raises(InputError, match="no usable copy"):
+        run(generator=Broken())
+
+
+@pytest.mark.parametrize("n", [0, 9])
+def test_variant_count_is_bounded(n):
+    with pytest.raises(InputError):
+        run(n=n)
+
+
+def test_progress_is_reported():
+    seen = []
+    generate(
+        PRODUCT, "headline", Controls(), GenerateOptions(n=2), generator=FakeGenerator(), embedder=FakeEmbedder(),
+        ctr_predictor=FakeCtrPredictor(), progress=lambda f, m: seen.append(f),
+    )
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)

@@ -1,0 +1,55 @@
+"""Cleaning raw model output into in-limit, distinct copy."""
+
+import pytest
+
+from copy_engine.channels import CHANNELS
+from copy_engine.postprocess import clean_batch, clean_one, dedupe, near_duplicate
+
+
+def test_strips_labels_quotes_and_whitespace():
+    c = clean_one(' Headline:   "Fresh   coffee, roasted weekly"\n', "headline")
+    assert c.text == "Fresh coffee, roasted weekly"
+
+
+def test_shouting_becomes_sentence_case():
+    assert clean_one(" BUY ORGANIC GREEN TEA TODAY\n", "ad_headline").text == "Buy organic green tea today"
+
+
+def test_unfinished_sentence_is_cut_back_to_last_sentence_end():
+    raw = " Organic tea for calm mornings. Brewed from leaves that are picked by"
+    assert clean_one(raw, "headline").text == "Organic tea for calm mornings."
+
+
+def test_dangling_phrase_is_discarded():
+    assert clean_one(" Buy a bottle of water that is good for\n", "ad_headline") is None
+
+
+def test_over_limit_cut_only_at_complete_phrase():
+    raw = " Organic Green tea from our farm in Thailand is 100% green and comes out fresh every day.\n"
+    c = clean_one(raw, "headline")
+    assert c is not None and len(c.text) <= 80 and c.trimmed
+    assert not c.text.endswith((" and", " the", " in"))
+
+
+@pytest.mark.parametrize("channel", sorted(CHANNELS))
+def test_every_cleaned_variant_respects_its_limit(channel):
+    long = " " + "Great tea for busy people. " * 30 + "\n"
+    c = clean_one(long, channel)
+    assert c is None or len(c.text) <= CHANNELS[channel].limit
+
+
+def test_junk_and_empty_are_dropped():
+    assert clean_one(" <p>Buy now</p>\n", "headline") is None
+    assert clean_one(" \n", "headline") is None
+    assert clean_one(" Visit www.example.com for more\n", "headline") is None
+
+
+def test_near_duplicates_are_removed():
+    assert near_duplicate("Buy Organic Green Tea", "buy organic green tea!")
+    assert not near_duplicate("Buy Organic Green Tea", "Calm mornings start with a cup")
+    assert dedupe(["Buy green tea", "Buy green tea.", "Tea for calm mornings"]) == ["Buy green tea", "Tea for calm mornings"]
+
+
+def test_clean_batch_skips_texts_already_kept():
+    out = clean_batch([" Buy green tea now\n", " Tea for calm mornings\n"], "ad_headline", already=["Buy green tea now!"])
+    assert out == ["Tea for calm mornings"]
