@@ -1,0 +1,223 @@
+"""End-to-end: the real app in a real browser (Debian's Chromium driven by Playwright), real model.
+
+Starts `streamlit run app.py` on a free localhost port with a temporary database,
+then clicks through what a copywriter does: quick-add a product, move the
+sliders, generate, save a favourite, approve it, export approved copy, and run
+a small experiment. Saves a screenshot of the Draft page to docs/draft.png.
+
+Needs /usr/bin/chromium (`apt-get install -y chromium`); never `playwright install`.
+The model cache of the real-model tests (conftest.REAL_HOME) is reused, so only
+the first run anywhere converts the model (about a minute).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import REAL_HOME
+
+pytestmark = [pytest.mark.browser, pytest.mark.real_model]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+GENERATE_TIMEOUT_MS = 8 * 60 * 1000  # first Generate loads (maybe converts) the model on a slow CPU
+STEP_TIMEOUT_MS = 60 * 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("streamlit did not become healthy in time")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A streamlit server on localhost with its own database; yields its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "COPYLAB_HOME": str(REAL_HOME),  # shared model cache of the real-model tests
+        "COPYLAB_DB": str(tmp_path / "browser.db"),  # but a database of its own
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    log = (tmp_path / "streamlit.log").open("w")  # closed in the finally below
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser_page(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found: install it with `apt-get install -y chromium`")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def _slider(page, label: str):
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+
+
+def _pick(page, widget_label: str, option_text: str) -> None:
+    """Choose an option of a selectbox or multiselect (a combobox with a list of options)."""
+    page.get_by_role("combobox", name=widget_label).click()
+    page.get_by_role("option").filter(has_text=option_text).first.click()
+
+
+def test_copywriter_journey_in_a_real_browser(server, browser_page, tmp_path):
+    page = browser_page
+    page.goto(server)
+    page.get_by_text("Your catalog is empty").wait_for()
+
+    # Quick-add a product in the sidebar.
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_label("Name *").fill("Organic Green Tea, 20 Pyramid Bags")
+    sidebar.get_by_label("Brand").fill("Leafwell")
+    sidebar.get_by_label("Category").fill("Grocery | Tea | Green Tea")
+    sidebar.get_by_label("Features (one per line)").fill(
+        "USDA certified organic\n20 pyramid tea bags\nSmooth, grassy flavor with no bitterness"
+    )
+    sidebar.get_by_label("Price").fill("$5.99")
+    sidebar.get_by_role("button", name="Add product").click()
+    page.get_by_text("Added Organic Green Tea").wait_for()
+
+    # Move the sliders with the keyboard, as a user can.
+    creativity = _slider(page, "Creativity")
+    creativity.focus()
+    for _ in range(4):
+        creativity.press("ArrowRight")
+    page.wait_for_function("el => Math.abs(parseFloat(el.value) - 0.7) < 1e-6", arg=creativity.element_handle())
+    sentiment = _slider(page, "Sentiment")
+    sentiment.focus()
+    for _ in range(3):
+        sentiment.press("ArrowRight")
+    variants = _slider(page, "Number of variants")
+    variants.focus()
+    variants.press("ArrowLeft")  # 3 variants: quicker on a CPU
+
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text("Variant 3", exact=False).first.wait_for(timeout=GENERATE_TIMEOUT_MS)
+    page.get_by_text("variants in").wait_for()  # the status box finished
+    page.wait_for_timeout(1000)  # let the layout settle before the screenshot
+    shot = tmp_path / "draft.png"
+    page.screenshot(path=str(shot), full_page=True)
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    shutil.copyfile(shot, docs / "draft.png")
+
+    # The first card's copy, from its copy box, then save it.
+    page.get_by_role("button", name="Copy").first.click()
+    saved_text = page.locator('[data-testid="stCode"] code').first.inner_text().strip()
+    page.keyboard.press("Escape")
+    assert saved_text
+    page.get_by_role("button", name="Save").first.click()
+    page.get_by_text("Saved to Favourites").wait_for()
+
+    # Favourites: approve it with a bulk action, then export approved copy.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Favourites").click()
+    page.get_by_text("Review several at once").wait_for()
+    _pick(page, "Favourites", saved_text[:20])
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Approve selected").click()
+    page.get_by_text("1 favourite(s) now approved").wait_for()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="⬇ Download CSV").click()
+    path = download_info.value.path()
+    data = Path(path).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert len(rows) == 1
+    assert rows[0]["text"] == saved_text
+    assert rows[0]["product_name"] == "Organic Green Tea, 20 Pyramid Bags"
+    assert rows[0]["approved_at"], "exported rows are approved copy"
+
+    # Experiments: the approved favourite against typed-in control copy, results from a CSV.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Experiments").click()
+    page.get_by_role("tab", name="New experiment").click()
+    page.get_by_label("Control copy").fill("Leafwell green tea, 20 bags")
+    page.get_by_label("Control copy").press("Tab")
+    _pick(page, "Approved variants to test", saved_text[:20])
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Create experiment").click()
+    page.get_by_text("arm A is the control").wait_for()
+    page.get_by_role("tab", name="Experiments").first.click()
+    results = tmp_path / "results.csv"
+    results.write_text(
+        "variant,day,impressions,clicks,conversions\n"
+        "A,2025-05-01,5000,100,10\nB,2025-05-01,5000,160,18\n"
+        "A,2025-05-02,5000,100,9\nB,2025-05-02,5000,170,20\n"
+    )
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(results))
+    page.get_by_role("button", name="Import results").click()
+    page.get_by_text("B beats control").wait_for()
+    page.screenshot(path=str(tmp_path / "experiments.png"), full_page=True)

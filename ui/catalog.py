@@ -1,0 +1,74 @@
+"""Tables and form values for the Products page."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from copy_engine.catalog import clean_price, split_features
+from copy_engine.errors import InputError
+from copy_engine.product import Product
+
+
+def products_table(products: list[Product]) -> pd.DataFrame:
+    """The catalog as a table (plain text cells; st.dataframe never renders them as markup)."""
+    return pd.DataFrame(
+        [
+            {
+                "id": p.id,
+                "name": p.name,
+                "brand": p.brand,
+                "category": p.category,
+                "price": p.price,
+                "features": " | ".join(p.features),
+                "description": p.description,
+            }
+            for p in products
+        ],
+        columns=["id", "name", "brand", "category", "price", "features", "description"],
+    )
+
+
+def product_form_values(name: str, brand: str, category: str, features: str, price: str, description: str) -> dict:
+    """A product dict from the add/edit form (features one per line)."""
+    return {
+        "name": name,
+        "brand": brand,
+        "category": category,
+        "features": [line.strip() for line in (features or "").splitlines() if line.strip()],
+        "price": price,
+        "description": description,
+    }
+
+
+def mapped_preview(rows: list[dict], mapping: dict[str, str]) -> pd.DataFrame:
+    """The first CSV rows converted the way import_products will store them, with a note per row."""
+    out = []
+    for row in rows:
+
+        def cell(field: str, row: dict = row) -> str:
+            return (row.get(mapping[field]) or "") if field in mapping else ""
+
+        try:
+            p = Product(
+                name=cell("name"),
+                brand=cell("brand"),
+                category=cell("category"),
+                features=split_features(cell("features")),
+                price=clean_price(cell("price")),
+                description=cell("description"),
+            )
+        except InputError as exc:
+            out.append({"name": cell("name"), "note": f"will be skipped: {exc}"})
+            continue
+        out.append(
+            {
+                "name": p.name,
+                "brand": p.brand,
+                "category": p.category,
+                "price": p.price,
+                "features": " | ".join(p.features),
+                "description": p.description,
+                "note": "",
+            }
+        )
+    return pd.DataFrame(out, columns=["name", "brand", "category", "price", "features", "description", "note"])

@@ -1,0 +1,52 @@
+"""Slider help text generated from copy_engine.controls.map_controls, so the UI tells the truth."""
+
+from __future__ import annotations
+
+from copy_engine.controls import Controls, map_controls
+
+
+def _decoding_text(d) -> str:
+    return (
+        f"temperature {d.temperature:g}, top-p {d.top_p:g}, top-k {d.top_k}, "
+        f"repetition penalty {d.repetition_penalty:g}, no repeated {d.no_repeat_ngram_size}-grams"
+    )
+
+
+def slider_help(name: str, channel: str) -> str:
+    """Help text for one slider: what its two ends map to (decoding parameters, adapter weights, λ)."""
+    if name == "sentiment":
+        lo = map_controls(Controls(sentiment=-1.0), channel).adapters
+        hi = map_controls(Controls(sentiment=1.0), channel).adapters
+        return (
+            "−1 calm and serious · 0 neutral · +1 enthusiastic. "
+            f"Sets the tone adapter weight ({lo.tone:+g} at −1, {hi.tone:+g} at +1) and the tone asked for in the prompt; "
+            "the tone score checks the copy reads the way you asked."
+        )
+    if name == "creativity":
+        lo, hi = map_controls(Controls(creativity=0.0), channel), map_controls(Controls(creativity=1.0), channel)
+        return (
+            "0 safe and literal · 1 bold and surprising. "
+            f"At 0: {_decoding_text(lo.decoding)}, creative adapter {lo.adapters.creative:g}. "
+            f"At 1: {_decoding_text(hi.decoding)}, creative adapter {hi.adapters.creative:g}. "
+            "It is also λ, the creativity share of the overall score (1 − λ goes to conversion), "
+            "and it makes the reranker favour more different variants."
+        )
+    if name == "cta":
+        lo, hi = map_controls(Controls(cta=0.0), channel), map_controls(Controls(cta=1.0), channel)
+        return (
+            "0 no call to action · 1 strong call to action. "
+            f"Sets the CTA adapter weight ({lo.adapters.cta:g} at 0, {hi.adapters.cta:g} at 1), asks for a call "
+            "to action in the prompt, and decides how much the CTA score counts in conversion "
+            "(not at all at 0, double at 1)."
+        )
+    raise ValueError(f"no slider called {name!r}")
+
+
+def mapping_caption(controls: Controls, channel: str) -> str:
+    """The current slider settings as the engine will use them (one line, for a caption)."""
+    m = map_controls(controls, channel)
+    a = m.adapters
+    return (
+        f"Decoding: {_decoding_text(m.decoding)}, up to {m.decoding.max_new_tokens} new tokens · "
+        f"adapters: tone {a.tone:+g}, creative {a.creative:g}, CTA {a.cta:g} · λ {m.lam:g}"
+    )

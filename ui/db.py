@@ -1,0 +1,22 @@
+"""The database connection of the current browser session."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from copy_engine.settings import Settings
+from copy_engine.store import open_db
+
+
+def get_db():
+    """This session's connection to the CopyLab database (COPYLAB_DB), opened on first use.
+
+    Each session gets its own connection (copy_engine.store.db: WAL mode plus a
+    busy timeout let sessions write side by side); a process-wide cached
+    connection would be shared by concurrently running reruns.
+    """
+    path = str(Settings.from_env().db_path)
+    key = f"_copylab_db::{path}"
+    if key not in st.session_state:
+        st.session_state[key] = open_db(path)
+    return st.session_state[key]
