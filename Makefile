@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 app: $(STAMP)
-	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run app.py
+	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run app.py --server.fileWatcherType none
 
 # Whole suite: fast tests on fakes, then the real-model and browser tests.
 test: $(STAMP)

@@ -19,12 +19,12 @@ class Channel:
 CHANNELS: dict[str, Channel] = {
     c.name: c
     for c in [
-        Channel("headline", "Product headline", 80, 12, 32),
-        Channel("description", "Product description", 400, 60, 120),
-        Channel("ad_headline", "Search ad headline", 30, 8, 16),
-        Channel("ad_description", "Search ad description", 90, 25, 40),
-        Channel("email_subject", "Email subject line", 60, 10, 26),
-        Channel("social", "Social post", 280, 40, 90),
+        Channel("headline", "Product headline", 80, 24, 32),
+        Channel("description", "Product description", 400, 100, 120),
+        Channel("ad_headline", "Search ad headline", 30, 12, 16),
+        Channel("ad_description", "Search ad description", 90, 40, 40),
+        Channel("email_subject", "Email subject line", 60, 18, 26),
+        Channel("social", "Social post", 280, 60, 90),
     ]
 }
 

@@ -8,8 +8,10 @@ fixed and drops what cannot (generate() then samples more).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 from copy_engine.channels import get_channel
 
@@ -30,6 +32,17 @@ _DANGLING = set(
     "whose where how what more most very just also plus &".split()
 )
 _JUNK = re.compile(r"(?i)(https?://|www\.|<[^>]+>|\{|\}|\[|\]|@\w{3,}|\.com\b)")
+# The base model sometimes writes as a reviewer or forum poster ("I just bought...", "my kids love it"): a
+# brand never speaks in the first person singular, so such lines are not copy.
+_FIRST_PERSON = re.compile(r"(?<![\w'’])(?:I|I['’](?:m|ve|ll|d)|[Mm]e|[Mm]y|[Mm]ine|[Mm]yself)(?![\w'’])")
+# Text about the prompt or the page instead of the product ("No Product Images", "Choose this one today").
+_META = re.compile(
+    r"(?i)\b(?:product\s+(?:images?|information|info|name|description|details|title|listing)|"
+    r"no\s+(?:information|info|images?|description|details)\b|(?:this|that|the)\s+(?:one|copy|headline|prompt|listing)\b|"
+    r"\d+\s+characters?\b|call\s+to\s+action|copywrit\w*|tone\s*:|channel\s*:|features?\s*:|"
+    r"(?:click|tap)\s+(?:here|below)|lorem|ipsum|n/a\b|tbd\b|example\b|make\s+sure\s+this\s+fits|your\s+model\s+number)"
+)
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass
@@ -53,6 +66,21 @@ def _complete_phrase(text: str) -> bool:
     return bool(words) and words[-1] not in _DANGLING and not text.rstrip().endswith((",", ":", ";", "-", "–"))
 
 
+# Words that, at the end of a phrase cut short, almost always wanted a noun after them
+# ("hand-eye" coordination, "your favorite" toy, "key" skills).
+_NEEDS_NOUN = set("favorite favourite key other every each own perfect whole entire same first next last".split())
+
+
+def _cut_before_noun(cut: str, rest: str) -> bool:
+    """True when cutting `rest` off leaves a phrase that wanted more: "hand-eye", "your favorite", or a name
+    cut in two ("...Thomas & Friends Wooden" | "Railway")."""
+    last = cut.rstrip(" .!?").rsplit(" ", 1)[-1]
+    if last[:1].isupper() and rest.lstrip()[:1].isupper():
+        return True
+    last = last.lower()
+    return last in _NEEDS_NOUN or ("-" in last.strip("-") and last.islower())
+
+
 def fit_to_limit(text: str, limit: int, min_chars: int, ended: bool) -> tuple[str | None, bool]:
     """Return (text within limit, trimmed?) or (None, False) when no complete phrase fits.
 
@@ -72,12 +100,99 @@ def fit_to_limit(text: str, limit: int, min_chars: int, ended: bool) -> tuple[st
             cut = cut.rsplit(" ", 1)[0]
         cut = cut.rstrip(" ,;:-–")
         if len(cut) >= min_chars and _complete_phrase(cut) and (ended or len(text) > limit):
+            if cut != text and _cut_before_noun(cut, text[len(cut) :]):
+                return None, False
             return cut, cut != text
     return None, False
 
 
-def clean_one(raw: str, channel: str) -> Cleaned | None:
-    """Clean one raw continuation for `channel`; None when nothing usable is left."""
+# Little words that add nothing to a name ("Toys with Stacking Cubes" is still just the name).
+_LITTLE = frozenset("a an the and or of for with from in on by to your our its this new".split())
+
+
+def _content_words(text: str) -> list[str]:
+    words = [w.rstrip("s") if len(w) > 3 else w for w in _WORD.findall(text.lower())]
+    return [w for w in words if w not in _LITTLE]
+
+
+def _covered(word: str, reference: set[str]) -> bool:
+    # "conversion" is covered by a name that abbreviates it to "conv"
+    return word in reference or any(len(r) >= 4 and (word.startswith(r) or r.startswith(word)) for r in reference)
+
+
+def repeats_name(text: str, product_name: str, features: Sequence[str] = (), threshold: float = 0.9) -> bool:
+    """True when `text` is (nearly) only words of the product name, or of the name and one feature.
+
+    "Mi-Zone Kids" or "Organic Green Tea, 20 Pyramid Bags" for a product of
+    that name add nothing a shopper doesn't already see above the copy; little
+    words ("for", "with", "the") don't count as adding something.
+    """
+    words = _content_words(text)
+    if not words or not product_name:
+        return False
+    name = set(_content_words(product_name))
+    for extra in ["", *features]:
+        reference = name | set(_content_words(extra))
+        if sum(_covered(w, reference) for w in words) / len(words) >= threshold:
+            return True
+    return False
+
+
+_ECHO_N = 4  # words in a row shared with a few-shot example that count as copying it
+
+
+def _ngrams(text: str, n: int = _ECHO_N) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+@functools.lru_cache(maxsize=1)
+def _example_ngrams() -> frozenset:
+    from copy_engine.prompts import load_examples
+
+    out: set = set()
+    for ex in load_examples()["examples"]:
+        out |= _ngrams(ex["text"])
+    return frozenset(out)
+
+
+def copies_example(text: str, product_facts: str = "") -> bool:
+    """True when `text` repeats 4+ words in a row from a few-shot example that this product's facts don't have.
+
+    The base model borrows the examples' facts ("Three pairs per pack", "Happy
+    Feet on Every Trail") for unrelated products; that is never true copy.
+    """
+    leaked = _ngrams(text) & _example_ngrams()
+    return bool(leaked - _ngrams(product_facts))
+
+
+def rejection_reason(text: str, product_name: str = "", features: Sequence[str] = ()) -> str | None:
+    """Why a cleaned candidate is not copy a copywriter would keep, or None when it is.
+
+    Reasons: "first_person" (a reviewer's voice), "meta" (text about the page or
+    the prompt), "copies_example" (4+ words borrowed from a few-shot example),
+    "repeats_name" (only the product's name again, or the name and one of its
+    `features`).
+    """
+    name_words = set(_WORD.findall(product_name.lower()))
+    # "My Little Pony" is a name, not a reviewer talking
+    if any(m.group(0).lower().replace("’", "'").split("'")[0] not in name_words for m in _FIRST_PERSON.finditer(text)):
+        return "first_person"
+    if _META.search(text):
+        return "meta"
+    if copies_example(text, " ".join([product_name, *features])):
+        return "copies_example"
+    if repeats_name(text, product_name, features):
+        return "repeats_name"
+    return None
+
+
+def clean_one(raw: str, channel: str, product_name: str = "", features: Sequence[str] = ()) -> Cleaned | None:
+    """Clean one raw continuation for `channel`; None when nothing usable is left.
+
+    Candidates in a reviewer's first person or about the page are dropped; with
+    `product_name` (and `features`), so is one that only repeats them.
+    """
     ch = get_channel(channel)
     ended = "\n" in raw or "###" in raw
     text = raw.split("###")[0].strip().split("\n")[0]
@@ -92,7 +207,7 @@ def clean_one(raw: str, channel: str) -> Cleaned | None:
     text = _sentence_case_if_shouting(text)
     text = text[0].upper() + text[1:]
     fitted, trimmed = fit_to_limit(text, ch.limit, ch.min_chars, ended)
-    if fitted is None or len(fitted) < ch.min_chars:
+    if fitted is None or len(fitted) < ch.min_chars or rejection_reason(fitted, product_name, features):
         return None
     return Cleaned(fitted, trimmed)
 
@@ -119,7 +234,12 @@ def dedupe(texts: list[str], against: list[str] = (), threshold: float = 0.85) -
     return kept
 
 
-def clean_batch(raws: list[str], channel: str, already: list[str] = ()) -> list[str]:
-    """Clean raw continuations and return the new distinct texts (not near-duplicates of `already`)."""
-    cleaned = [c.text for c in (clean_one(r, channel) for r in raws) if c is not None]
+def clean_batch(
+    raws: list[str], channel: str, already: list[str] = (), product_name: str = "", features: Sequence[str] = ()
+) -> list[str]:
+    """Clean raw continuations and return the new distinct texts (not near-duplicates of `already`).
+
+    Pass the product's name and features so candidates that merely repeat them are dropped.
+    """
+    cleaned = [c.text for c in (clean_one(r, channel, product_name, features) for r in raws) if c is not None]
     return dedupe(cleaned, against=list(already))

@@ -53,3 +53,27 @@ def test_near_duplicates_are_removed():
 def test_clean_batch_skips_texts_already_kept():
     out = clean_batch([" Buy green tea now\n", " Tea for calm mornings\n"], "ad_headline", already=["Buy green tea now!"])
     assert out == ["Tea for calm mornings"]
+
+
+def test_channel_minimums_drop_fragments():
+    # a bare feature is not a headline or an ad description
+    assert clean_one(" 20 Pyramid Bags.\n", "headline") is None
+    assert clean_one(" Soft, strong and green.\n", "ad_description") is None
+    assert clean_one(" Twenty pyramid bags of calm green tea\n", "headline").text == "Twenty pyramid bags of calm green tea"
+    for ch in CHANNELS.values():
+        assert ch.min_chars < ch.limit // 2
+
+
+def test_phrase_cut_short_before_its_noun_is_discarded():
+    # the model ran past the limit mid-phrase: "...hand-eye" and "...your favorite" wanted a noun
+    assert clean_one(" Blocks that build hand-eye coordination all day\n", "ad_headline") is None
+    raw = " Stack, sort and count with bright wooden cubes that help toddlers learn and find your favorite"
+    assert clean_one(raw + " colour\n", "ad_description") is None
+    raw = " Stack, sort and count with bright wooden cubes, made for little hands, and easy to wipe clean after play\n"
+    c = clean_one(raw, "ad_description")
+    assert c is not None and c.trimmed and len(c.text) <= 90
+
+
+def test_first_person_words_inside_the_product_name_are_fine():
+    assert clean_one(" My Little Garden seed kit: grow basil on any windowsill\n", "headline", product_name="My Little Garden") is not None
+    assert clean_one(" My kids grow basil on every windowsill now\n", "headline", product_name="Windowsill Herb Kit") is None

@@ -42,3 +42,23 @@ def test_injection_text_cannot_add_prompt_fields():
 def test_labels():
     assert tone_label(-1) == "calm" and tone_label(0) == "balanced" and tone_label(1) == "enthusiastic"
     assert cta_label(0) == "none" and cta_label(0.5) == "soft" and cta_label(1) == "strong"
+
+
+def test_every_example_is_faithful_to_its_own_product():
+    """The model copies what the examples do: an invented number or claim there teaches inventing."""
+    from copy_engine.scoring.faithfulness import find_unsupported
+
+    deck = load_examples()
+    for ex in deck["examples"]:
+        facts = Product(**deck["products"][ex["product"]]).facts_text()
+        assert [f.text for f in find_unsupported(ex["text"], facts)] == [], ex["text"]
+
+
+def test_examples_are_not_first_person_or_name_only():
+    from copy_engine.postprocess import rejection_reason
+
+    deck = load_examples()
+    for ex in deck["examples"]:
+        # (every example "copies an example", itself: that reason is for the model's output)
+        assert rejection_reason(ex["text"], deck["products"][ex["product"]]["name"]) in (None, "copies_example"), ex["text"]
+        assert len(ex["text"]) >= CHANNELS[ex["channel"]].min_chars, ex["text"]

@@ -197,7 +197,9 @@ def test_invented_names_flagged_but_facts_and_ordinary_capitals_not(bottle):
     assert text[f.start : f.end] == "Sony Bravia" and f.kind == "unsupported_name"
     # Title Case headlines, shouted offers and sentence starts are ordinary words, not names.
     assert flag_texts("Stay Hydrated With The Acme Bottle You Deserve. Shop Now!", facts) == []
-    assert flag_texts("NEW! FREE GIFT with every AquaPure's lid.", facts) == []
+    assert flag_texts("NEW! FREE GIFT with every AquaPure's lid.", facts, "unsupported_name") == []
+    # ...but a giveaway the facts don't mention is an invented promise
+    assert flag_texts("NEW! FREE GIFT with every AquaPure's lid.", facts, "unsupported_claim") == ["FREE GIFT"]
     assert flag_texts("Unleash cold drinks. Perfect for Christmas.", facts) == []
     assert flag_texts("Hydrate like Lumina does.", facts) == ["Lumina"]
 

@@ -4,7 +4,10 @@ Small models invent facts ("now 50% off", "by Sony", "clinically proven"); each
 such span is returned as a Flag so the UI can highlight it. Matching is
 lenient in format and strict in content: "1,000" = "1000", "50ml" = "50 ml",
 "$19.99" = "19.99", case and plurals are ignored; but "50%" needs a 50% in the
-facts, not just any 50.
+facts, not just any 50, "3-month" needs a 3 that counts months (a bare 3 or
+"3 pieces" is not enough), an age ("ages 3+") needs an age or years, and a
+number counting something ("2 different sounds") needs the same number near
+the same word in the facts.
 """
 
 from __future__ import annotations
@@ -13,7 +16,13 @@ import re
 from dataclasses import dataclass
 
 from copy_engine.scoring.flags import Flag, resolve_overlaps
-from copy_engine.scoring.lexicon import ALWAYS_CAPITALISED, is_common
+from copy_engine.scoring.lexicon import (
+    ALWAYS_CAPITALISED,
+    CLAIM_FAMILIES,
+    CLAIM_FAMILY_REASONS,
+    ORIGIN_VERBS,
+    is_common,
+)
 
 # canonical unit -> regex of its spellings (matched case-insensitively, whole word)
 UNITS = {
@@ -38,7 +47,7 @@ UNITS = {
     "week": r"weeks?|wks?",
     "month": r"months?|mos?",
     "year": r"years?|yrs?",
-    "pack": r"packs?|pk|pcs|pieces?|pc|count|ct|piece\s?set|set",
+    "pack": r"packs?|pk|pcs|pieces?|pc|count|ct|piece\s?set|set|items?",
     "x": r"x",
     "mah": r"mah",
     "w": r"w|watts?",
@@ -60,6 +69,15 @@ _NUMBER = re.compile(r"(?<![\w.,#/])(?P<cur>[$€£¥]\s?)?(?P<num>\d{1,3}(?:,\d
 _FRACTION = re.compile(r"^/\d+")
 _ORDINAL = re.compile(r"^(?:st|nd|rd|th)(?![A-Za-z])", re.IGNORECASE)
 _SUFFIX = re.compile(r"^[A-Za-z]+")
+# Ages: "ages 3+", "aged 8", "3 and up", "for kids 3 years and older", "8-year-old"
+_AGE_BEFORE = re.compile(r"(?:\bages?|\baged|\bfor\s+(?:kids|children|boys|girls|toddlers))\s*(?:of\s+)?$", re.IGNORECASE)
+_AGE_AFTER = re.compile(r"^\s*(?:\+|(?:and|&)\s+(?:up|older|over|above)\b|[-\s]?years?[-\s]old\b)", re.IGNORECASE)
+# "set of 3", "pack of 12": a count of the product itself
+_PACK_BEFORE = re.compile(r"\b(?:set|pack|box|bundle|case|kit|bag|pair)s?\s+of\s*$", re.IGNORECASE)
+# Units that only count things: a bare number in the facts ("pack of 2", "Set of 5") backs them up.
+COUNT_UNITS = frozenset({"pack", "x"})
+# Units that back each other up ("3 years and up" = "ages 3+").
+_COMPATIBLE = {"age": {"age", "year"}, "year": {"year", "age"}}
 _NUMBER_WORDS = {
     "one": 1,
     "two": 2,
@@ -122,6 +140,14 @@ def find_quantities(text: str) -> list[Quantity]:
                 if suffix := _SUFFIX.match(rest):  # "4K", "5G", "3D", "10k": compare as written
                     end += suffix.end()
                     literal = _literal(text[m.start("num") : end])
+        if not currency and not literal and unit in (None, "year"):
+            # "ages 3+", "3 and up", "8-year-old": an age, which only an age (or years) in the facts backs up
+            if age := _AGE_AFTER.match(text[end:]):
+                unit, end = "age", end + age.end()
+            elif unit is None and _AGE_BEFORE.search(text[: m.start()]):
+                unit = "age"
+            elif unit is None and _PACK_BEFORE.search(text[: m.start()]):
+                unit = "pack"
         out.append(Quantity(m.start(), end, value, unit, currency, literal))
     return out
 
@@ -132,68 +158,91 @@ def _facts_for_numbers(facts: str) -> str:
     def repl(m: re.Match) -> str:
         return str(_NUMBER_WORDS[m.group(0).lower()])
 
-    return re.sub(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", repl, facts, flags=re.IGNORECASE)
+    facts = re.sub(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b", repl, facts, flags=re.IGNORECASE)
+    # "14.7 x 11.1 x 10.2 inches": every number of the chain has the final unit
+    chains = [
+        " ".join(f"{n} {m.group('unit')}" for n in re.findall(r"\d+(?:\.\d+)?", m.group("nums")))
+        for m in _DIMENSIONS.finditer(facts)
+    ]
+    return facts + ("\n" + "\n".join(chains) if chains else "")
 
 
-def _quantity_supported(q: Quantity, facts_q: list[Quantity], facts_literal: str) -> bool:
+_DIMENSIONS = re.compile(
+    r"(?P<nums>\d+(?:\.\d+)?(?:\s*[x×]\s*\d+(?:\.\d+)?)+)\s*(?P<unit>[A-Za-z\"”]+)", re.IGNORECASE
+)
+
+
+_STOP = frozenset(
+    "a an the and or of in on at by for to with from per each your our its their this that all new "
+    "different unique separate individual great fun amazing cute beautiful colorful colourful bright cool "
+    "mini small little big large extra more".split()
+)
+
+
+def _following_words(text: str, end: int, n: int = 3) -> list[str]:
+    """Up to n content words right after a number (stopping at punctuation), singular, lower case."""
+    m = re.match(r"[\s-]*([A-Za-z][A-Za-z' -]*)", text[end:])
+    if not m:
+        return []
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", m.group(1))[: n + 2]]
+    return [w for w in words if w not in _STOP and len(w) > 2][:n]
+
+
+def _segments_with(value: float, facts: str) -> str:
+    """The facts' segments (feature, sentence, name) that contain `value`, lower case and singular."""
+    out = []
+    for seg in re.split(r"[\n|;•]|(?<=[.!?])\s", facts):
+        if any(q.value == value for q in find_quantities(seg)):
+            out.append(_words_norm(seg))
+    return " ".join(out)
+
+
+def _quantity_supported(q: Quantity, facts_q: list[Quantity], facts_literal: str, facts: str = "", text: str = "") -> bool:
     if q.literal:
         if q.literal in facts_literal:
             return True
         if q.literal.endswith("k") and q.value is not None:  # "10k" = 10,000
             return any(f.value == q.value * 1000 for f in facts_q)
         return False
-    for f in facts_q:
-        if f.value is None or abs(f.value - q.value) > 1e-9:
-            continue
-        if q.currency and f.currency and q.currency != f.currency:
-            continue
-        if q.unit is None or q.unit == f.unit:
+    same = [f for f in facts_q if f.value is not None and abs(f.value - q.value) <= 1e-9]
+    same = [f for f in same if not (q.currency and f.currency and q.currency != f.currency)]
+    if q.unit is not None:
+        ok_units = _COMPATIBLE.get(q.unit, {q.unit})
+        if any(f.unit in ok_units for f in same):
             return True
-        # a bare number in the facts ("pack of 2") supports a unit in the copy ("2-pack"),
-        # except percentages: "50%" is a discount or share claim, never just "50"
-        if f.unit is None and q.unit != "%":
-            return True
-    return False
+        # a bare number in the facts ("pack of 2") backs a count ("2-pack"), never a measure:
+        # "3-month" needs months, and "50%" is a discount or share claim, never just "50"
+        return q.unit in COUNT_UNITS and any(f.unit is None for f in same)
+    if not same:
+        return False
+    # "Frozen 2", "Series 7": a title or model the facts spell the same way
+    prev = re.search(r"([A-Za-z]+)[\s-]*$", text[: q.start]) if text else None
+    if prev and f" {_singular_word(prev.group(1).lower())} {text[q.start:q.end].lower()} " in _words_norm(facts):
+        return True
+    # A bare number that counts something ("2 different sounds") needs that thing near the number in the facts.
+    counted = _following_words(text, q.end, 1) if text else []
+    if not counted:
+        return True
+    near = _segments_with(q.value, facts)
+    return any(f" {_singular_word(w)} " in near for w in counted)
 
 
-# (copy pattern, facts phrases that support it); phrases are compared after lower-casing and
-# turning hyphens into spaces.
-CLAIMS: list[tuple[str, tuple[str, ...]]] = [
-    (r"clinically[\s-]+(?:proven|tested|shown)", ("clinically",)),
-    (r"dermatologist[\s-]+(?:tested|recommended|approved)", ("dermatologist",)),
-    (r"award[\s-]+winning", ("award",)),
-    (r"best[\s-]?sell(?:ing|er|ers)", ("best selling", "bestselling", "best seller", "bestseller")),
-    (r"top[\s-]+rated", ("top rated",)),
-    (r"#\s?1|no\.\s?1|number[\s-]+(?:one|1)", ("#1", "no. 1", "number one", "number 1")),
-    (r"water[\s-]?proof", ("waterproof", "water proof")),
-    (r"water[\s-]+resistant", ("water resistant", "waterproof", "water proof", "water repellent")),
-    (r"(?:100%\s+)?organic", ("organic",)),
-    (r"vegan", ("vegan", "plant based")),
-    (r"cruelty[\s-]+free", ("cruelty free",)),
-    (r"eco[\s-]+friendly", ("eco friendly", "eco")),
-    (r"sustainabl[ey]", ("sustainab",)),
-    (r"biodegradable", ("biodegradable",)),
-    (r"recycl(?:ed|able)", ("recycl",)),
-    (r"(?:gluten|sugar|bpa|paraben|sulfate|sulphate|plastic)[\s-]+free", ()),  # needs the same phrase
-    (r"non[\s-]?toxic", ("non toxic", "nontoxic")),
-    (r"hypoallergenic", ("hypoallergenic",)),
-    (r"(?:100%|all)[\s-]+natural", ("natural",)),
-    (r"free[\s-]+(?:shipping|delivery)", ("free shipping", "free delivery", "ships free", "delivered free")),
-    (r"free[\s-]+returns?", ("free return",)),
-    (r"money[\s-]+back", ("money back", "refund")),
-    (r"(?:lifetime|\d+[\s-]+years?)[\s-]+warranty", ()),
-    (r"patent(?:ed)?", ("patent",)),
-    (r"fda[\s-]+(?:approved|cleared)", ("fda",)),
-    (r"lab[\s-]+tested", ("lab tested", "laboratory tested")),
-    (r"hand[\s-]?(?:made|crafted)", ("handmade", "hand made", "handcrafted", "hand crafted")),
-    (r"certified", ("certified",)),
-    (r"(?:most|least)[\s-]+(?:advanced|powerful|comfortable|popular|trusted|loved|reliable|effective)", ()),
-    (r"lowest[\s-]+prices?", ()),
-    (r"unbeatable|unmatched|unrivall?ed|unparall?eled|world[’']s[\s-]+(?:first|best|only)", ()),
+# (copy pattern, facts phrases that support it, family); see lexicon.CLAIM_FAMILIES.
+CLAIMS: list[tuple[str, tuple[str, ...]]] = [(pat, sup) for fam in CLAIM_FAMILIES.values() for pat, sup in fam]
+_CLAIM_RES = [
+    (re.compile(r"(?<![\w#])(?:" + pat + r")(?![\w])", re.IGNORECASE), support, family)
+    for family, entries in CLAIM_FAMILIES.items()
+    for pat, support in entries
 ]
-_CLAIM_RES = [(re.compile(r"(?<![\w#])(?:" + pat + r")(?![\w])", re.IGNORECASE), support) for pat, support in CLAIMS]
-# "made in Italy": the place must be in the facts.
-_MADE_IN = re.compile(r"(?<!\w)(?i:made\s+in)\s+(?:(?i:the)\s+)?(?P<place>[A-Z][A-Za-z.]*(?:\s+[A-Z][A-Za-z.]*)*)")
+# "No batteries required": backed by "no batteries", "batteries not required", "without batteries"...
+_NO_X_REQUIRED = re.compile(
+    r"(?<!\w)no\s+(?P<thing>[a-z]+(?:[\s-][a-z]+)?)\s+(?:required|needed|necessary)(?!\w)", re.IGNORECASE
+)
+# "made in Italy", "grown in Hawaii", "imported from Japan": the place must be in the facts.
+_ORIGIN = re.compile(
+    r"(?<!\w)(?i:(?:" + "|".join(ORIGIN_VERBS) + r")\s+(?:in|from))\s+(?:(?i:the)\s+)?"
+    r"(?P<place>[A-Z][A-Za-z.]*(?:\s+[A-Z][A-Za-z.]*)*)"
+)
 # Superlatives: any -est word except these, which only look like one.
 _NOT_SUPERLATIVE_WORDS = """
 interest test rest guest forest honest modest harvest invest request nest chest quest west suggest protest digest
@@ -205,18 +254,41 @@ _SUPERLATIVE = re.compile(r"(?<![\w-])(?:best|[a-z]{2,}est)(?![\w-])", re.IGNORE
 _BEST_OK_BEFORE = re.compile(r"(?:your|you|my|our|its|their|his|her|at|look|feel|the\s+very)\s+$", re.IGNORECASE)
 
 
+def _singular_word(w: str) -> str:
+    """Crude singular used on both sides of a comparison ("antioxidants" -> "antioxidant", "batteries" -> "battery")."""
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+def _words_norm(text: str) -> str:
+    """Lower case, hyphens and runs of spaces as one space, words singular, padded with spaces."""
+    low = text.lower().replace("’", "'")
+    low = re.sub(r"[,;:!?()\[\]\"“”/|*]|\.(?=\s|$)", " ", low)  # punctuation, not "no.1"-style dots
+    low = re.sub(r"[\s-]+", " ", low)
+    return " " + " ".join(_singular_word(w) for w in low.split(" ") if w) + " "
+
+
 def _facts_norm(facts: str) -> str:
-    return " " + re.sub(r"[\s-]+", " ", facts.lower().replace("’", "'")) + " "
+    return _words_norm(facts)
+
+
+def _backed(phrase: str, fn: str) -> bool:
+    """True when `phrase` starts a word of the normalised facts `fn` (so "recycl" backs "recyclable")."""
+    p = _words_norm(phrase).strip()
+    return bool(p) and (" " + p) in fn
 
 
 def find_claims(text: str, facts: str) -> list[Flag]:
-    """Claims (certifications, awards, superlatives, shipping, origin) not backed by the facts."""
+    """Claims (certifications, health, materials, origins, awards, warranties, shipping, superlatives)
+    not backed by the facts."""
     fn = _facts_norm(facts)
     flags = []
-    for regex, support in _CLAIM_RES:
+    for regex, support, family in _CLAIM_RES:
         for m in regex.finditer(text):
-            said = re.sub(r"[\s-]+", " ", m.group(0).lower())
-            if said in fn or any(s in fn for s in support):
+            if _backed(m.group(0), fn) or any(_backed(s, fn) for s in support):
                 continue
             flags.append(
                 Flag(
@@ -224,12 +296,26 @@ def find_claims(text: str, facts: str) -> list[Flag]:
                     m.end(),
                     m.group(0),
                     "unsupported_claim",
-                    f'"{m.group(0)}" is a claim the product facts don\'t back up.',
+                    f'"{m.group(0)}" is {CLAIM_FAMILY_REASONS[family]} the product facts don\'t back up.',
                 )
             )
-    for m in _MADE_IN.finditer(text):
+    for m in _NO_X_REQUIRED.finditer(text):
+        thing = _singular_word(m.group("thing").lower())
+        backs = (f"no {thing}", f"{thing} not required", f"{thing} not needed", f"without {thing}", f"{thing} required no", f"{thing} required? no", f"{thing} free")
+        if any(_backed(b, fn) for b in backs):
+            continue
+        flags.append(
+            Flag(
+                m.start(),
+                m.end(),
+                m.group(0),
+                "unsupported_claim",
+                f'"{m.group(0)}" is a promise the product facts don\'t back up.',
+            )
+        )
+    for m in _ORIGIN.finditer(text):
         place = m.group("place").rstrip(".")
-        if place.lower() not in fn:
+        if not _backed(place, fn):
             end = m.start("place") + len(place)
             flags.append(
                 Flag(
@@ -237,14 +323,14 @@ def find_claims(text: str, facts: str) -> list[Flag]:
                     end,
                     text[m.start() : end],
                     "unsupported_claim",
-                    f"The product facts don't say where it is made ({place}).",
+                    f"The product facts don't say where it comes from ({place}).",
                 )
             )
     for m in _SUPERLATIVE.finditer(text):
         word = m.group(0).lower()
         if (
             word in _NOT_SUPERLATIVE
-            or f" {word} " in fn
+            or f" {_singular_word(word)} " in fn
             or (word == "best" and _BEST_OK_BEFORE.search(text[: m.start()]))
         ):
             continue
@@ -262,14 +348,44 @@ def find_claims(text: str, facts: str) -> list[Flag]:
     return flags
 
 
+# Number words checked in copy ("a set of three", "four sounds"); "one", "single", "double" and "pair" read as
+# ordinary words too often ("one of a kind", "double the fun") to be counted.
+_COPY_NUMBER_WORDS = re.compile(
+    r"(?<![\w-])(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|twenty|thirty|fifty)(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def _copy_quantities(text: str) -> list[Quantity]:
+    """find_quantities plus spelled-out counts, with spans on the original text."""
+    if not _COPY_NUMBER_WORDS.search(text):
+        return find_quantities(text)
+    digits = _COPY_NUMBER_WORDS.sub(lambda m: str(_NUMBER_WORDS[m.group(0).lower()]).ljust(len(m.group(0)), "\0"), text)
+    return _spelled(digits)
+
+
+def _spelled(digits: str) -> list[Quantity]:
+    # number words were replaced by digits padded with NULs to keep offsets; read the quantities on a copy where
+    # the padding is gone, then map their spans back
+    keep = [i for i, c in enumerate(digits) if c != "\0"]
+    compact = "".join(digits[i] for i in keep)
+    out = []
+    for q in find_quantities(compact):
+        start, end = keep[q.start], keep[q.end - 1] + 1
+        while end < len(digits) and digits[end] == "\0":  # extend over the rest of the spelled word
+            end += 1
+        out.append(Quantity(start, end, q.value, q.unit, q.currency, q.literal))
+    return out
+
+
 def find_numbers(text: str, facts: str) -> list[Flag]:
-    """Numbers (with units, currency, percentages) not found in the facts."""
+    """Numbers (with units, currency, percentages; digits or spelled-out counts) not found in the facts."""
     facts_digits = _facts_for_numbers(facts)
     facts_q = find_quantities(facts_digits)
     facts_literal = _literal(facts_digits)
     flags = []
-    for q in find_quantities(text):
-        if _quantity_supported(q, facts_q, facts_literal):
+    for q in _copy_quantities(text):
+        if _quantity_supported(q, facts_q, facts_literal, facts_digits, text):
             continue
         span = text[q.start : q.end]
         hint = " (an invented discount?)" if q.unit == "%" else ""

@@ -31,7 +31,7 @@ practical precision premium price pro professional protect protection pure quali
 refreshing reliable relax renew restore reusable rich save savings seamless secure sensitive set shipping shop
 signature simple simply skin sleek slim smart smooth soft solution sophisticated sparkle special spring stay step
 stock store stunning style stylish summer superior support sustainable swap tailored taste tech tested timeless
-today tomorrow top tough trusted ultimate ultra unbeatable unleash unlock upgrade value versatile vibrant vivid warm
+today tomorrow top tough trail trails trusted ultimate ultra unbeatable unleash unlock upgrade value versatile vibrant vivid warm
 waterproof wear wellness winter wireless world your yours zero
 """.split()  # noqa: SIM905 (a word list reads better as text)
 
@@ -90,3 +90,133 @@ def is_common(word: str) -> bool:
             if candidates & words:
                 return True
     return False
+
+
+# --- claims ------------------------------------------------------------------------------------------------------
+# Claims a copywriter must be able to prove, by family. Each entry is (copy pattern, facts phrases that back it up).
+# Patterns are regexes matched case-insensitively on whole words of the copy; support phrases are compared with
+# the product facts after lower-casing, turning hyphens into spaces and dropping plural "s" (see faithfulness.py),
+# and a phrase is matched as a word prefix, so "antioxidant" backs "antioxidants" and "recycl" backs "recyclable".
+# An empty tuple means only the same phrase in the facts backs it up.
+CLAIM_FAMILIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "proof": [
+        (r"clinically[\s-]+(?:proven|tested|shown)", ("clinically",)),
+        (r"dermatologist[\s-]+(?:tested|recommended|approved)", ("dermatologist",)),
+        (r"lab[\s-]+tested", ("lab tested", "laboratory tested")),
+        (r"scientifically[\s-]+(?:proven|tested)|science[\s-]+backed", ()),
+        (r"patent(?:ed)?", ("patent",)),
+    ],
+    "award": [
+        (r"award[\s-]+winning|award[\s-]+winner|winner\s+of|prize[\s-]+winning", ("award", "winner", "prize")),
+        (r"best[\s-]?sell(?:ing|er|ers)", ("best selling", "bestselling", "best seller", "bestseller")),
+        (r"top[\s-]+rated|highly[\s-]+rated|5[\s-]+star(?:\s+rated)?", ("top rated", "highly rated", "5 star")),
+        (r"#\s?1|no\.\s?1|number[\s-]+(?:one|1)", ("#1", "no. 1", "number one", "number 1")),
+        (r"editor[’']?s[\s-]+(?:choice|pick)|amazon[’']?s[\s-]+choice|as\s+seen\s+on", ()),
+        (r"voted\s+\w+|loved\s+by\s+(?:millions|thousands)", ()),
+    ],
+    "certification": [
+        (r"certified(?:[\s-]+organic)?", ("certified",)),
+        (r"usda(?:[\s-]+organic)?|(?:u\.\s?s\.|united\s+states)\s+department\s+of\s+agriculture", ("usda",)),
+        (r"fda[\s-]+(?:approved|cleared|registered)", ("fda",)),
+        (r"non[\s-]?gmo(?:[\s-]+project[\s-]+verified)?", ("non gmo", "nongmo", "gmo free")),
+        (r"fair[\s-]?trade", ("fair trade", "fairtrade")),
+        (r"kosher|halal", ()),
+        (r"ce[\s-]+(?:certified|marked)|ul[\s-]+(?:listed|certified)|iso[\s-]?\d{3,5}", ()),
+    ],
+    "health": [
+        (r"(?:rich|high|packed|loaded|full|bursting)\s+(?:in|with)\s+(?:antioxidants?|vitamins?|protein|fib(?:er|re)|minerals?|nutrients?|omega[\s-]?3s?)",
+         ("antioxidant", "vitamin", "protein", "fiber", "fibre", "mineral", "nutrient", "omega")),
+        (r"antioxidants?", ("antioxidant",)),
+        (r"low[\s-]+(?:fat|calorie|carb|sugar|sodium|salt)s?|(?:fat|calorie|carb|sugar|sodium|caffeine|dairy|gluten|nut|soy)[\s-]+free",
+         ()),
+        (r"boosts?\s+(?:your\s+)?(?:immunity|immune\s+system|metabolism|energy|brain)|immune[\s-]+(?:boosting|support)",
+         ()),
+        (r"detox(?:ifying|ify)?|weight[\s-]+loss|burns?\s+fat|fat[\s-]+burning|heart[\s-]+healthy|superfood",
+         ("detox", "weight loss", "burn fat", "fat burn", "heart health", "superfood")),
+        (r"keto(?:[\s-]+friendly)?|paleo(?:[\s-]+friendly)?|diabetic[\s-]+friendly", ("keto", "paleo", "diabetic")),
+        (r"hypoallergenic", ("hypoallergenic",)),
+        (r"non[\s-]?toxic", ("non toxic", "nontoxic")),
+        (r"(?:100%|all)[\s-]+natural|no\s+(?:artificial|added)\s+\w+|preservative[\s-]+free", ()),
+        (r"(?:bpa|paraben|sulfate|sulphate|phthalate|lead|latex)[\s-]+free", ()),
+    ],
+    "ethics": [
+        (r"(?:100%\s+)?organic", ("organic",)),
+        (r"vegan(?:[\s-]+friendly)?|plant[\s-]+based", ("vegan", "plant based")),
+        (r"cruelty[\s-]+free|not\s+tested\s+on\s+animals", ("cruelty free", "not tested on animal")),
+    ],
+    "eco": [
+        (r"(?:eco|environmentally|earth|planet)[\s-]+friendly", ("eco", "environment", "earth friendly")),
+        (r"sustainabl[ey]|sustainably[\s-]+\w+", ("sustainab",)),
+        (r"biodegradable|compostable", ("biodegradable", "compostable")),
+        (r"recycl(?:ed|able)", ("recycl",)),
+        (r"carbon[\s-]+(?:neutral|negative|footprint)|zero[\s-]+waste|plastic[\s-]+free|natural\s+materials?", ()),
+    ],
+    "safety": [
+        (r"(?:child|kid|baby|food)[\s-]+safe|safe\s+for\s+(?:kids|children|babies|toddlers)|food[\s-]+grade|medical[\s-]+grade",
+         ("child safe", "kid safe", "baby safe", "food safe", "food grade", "medical grade", "safe for")),
+        (r"(?:microwave|oven|freezer)[\s-]+safe", ()),
+        (r"water[\s-]?proof", ("waterproof", "water proof")),
+        (r"water[\s-]+resistant", ("water resistant", "waterproof", "water proof", "water repellent")),
+        (r"shatter[\s-]?proof|unbreakable|indestructible|rust[\s-]?proof", ("shatter", "unbreakable", "rust")),
+    ],
+    "spec": [
+        (r"rechargeable|cordless|wireless|solar[\s-]+powered|app[\s-]+controlled|voice[\s-]+controlled",
+         ("rechargeable", "cordless", "wireless", "solar", "app", "voice")),
+        (r"dishwasher[\s-]+safe|machine[\s-]+washable", ()),
+    ],
+    "material": [
+        # a material the facts don't mention is an invented spec
+        (r"stainless[\s-]+steel|steel|aluminium|aluminum|titanium|copper|brass", ("steel", "alumin", "titanium", "copper", "brass", "metal")),
+        (r"(?:solid\s+)?(?:wood|wooden|oak|walnut|pine|bamboo|teak|maple)", ("wood", "oak", "walnut", "pine", "bamboo", "teak", "maple")),
+        (r"(?:100%\s+|pure\s+)?(?:cotton|linen|silk|cashmere|merino|wool|leather|suede|denim|velvet)", ()),
+        (r"genuine\s+leather|real\s+leather", ("genuine leather", "real leather")),
+        (r"glass|ceramic|porcelain|silicone|rubber|marble|granite|carbon[\s-]+fib(?:er|re)", ()),
+    ],
+    "origin": [
+        (r"family[\s-]+(?:business|owned|run|farm|recipe|company)|small[\s-]+business|locally[\s-]+(?:made|sourced|grown|owned)",
+         ("family", "small business", "local")),
+        (r"(?:since|est\.?|established(?:\s+in)?|founded(?:\s+in)?)\s+(?:1[6-9]|20)\d\d", ()),
+        (r"hand[\s-]?(?:made|crafted|picked|painted|sewn)|artisan(?:al)?", ("hand made", "handmade", "hand crafted", "handcrafted", "hand picked", "handpicked", "artisan")),
+    ],
+    "commerce": [
+        (r"free[\s-]+(?:shipping|delivery|returns?)|ships?\s+(?:free|today|fast|same[\s-]day|within\s+\w+)|fast\s+(?:shipping|delivery)|(?:same|next|two|2|one|1)[\s-]+day\s+(?:shipping|delivery)",
+         ("free shipping", "free delivery", "ships free", "delivered free", "free return", "shipping")),
+        (r"(?:no|easy|hassle[\s-]free|\d+[\s-]+days?)\s+returns?|returns?\s+(?:accepted|policy)|money[\s-]+back|full\s+refund|refunds?",
+         ("return", "refund", "money back")),
+        (r"(?:lifetime|limited|full|\d+[\s-]*(?:days?|weeks?|months?|years?|yrs?))[\s-]+(?:warranty|guarantee)|warrant(?:y|ies)|guarantee[ds]?",
+         ("warrant", "guarantee")),
+        (r"(?:from|on|at|via)\s+amazon(?:\.com)?|amazon\s+(?:prime|exclusive)|prime\s+(?:shipping|delivery|eligible)", ("amazon",)),
+        (r"lowest[\s-]+prices?|best\s+price|cheapest", ()),
+        # a giveaway ("Free Frozen characters", "free gift"); not "sugar-free", "free of", "feel free"
+        (r"(?<!-)(?<!feel\s)free\s+(?!of\b|from\b|to\b|time\b|play\b|spirit\b|range\b|and\b|or\b|standing\b|shipping\b|delivery\b|returns?\b)[a-z]+", ()),
+        (r"pre[\s-]?orders?|limited[\s-]+(?:edition|stock|time)|on\s+sale|in\s+stock|sold\s+out|clearance|while\s+supplies\s+last",
+         ("pre order", "preorder", "limited", "sale", "in stock", "clearance")),
+        (r"(?:batteries|battery)\s+(?:included|not\s+included)", ("batteries included", "battery included", "includes batteries", "batteries not included", "battery not included")),
+    ],
+    "superlative": [
+        (r"(?:most|least)[\s-]+(?:advanced|powerful|comfortable|popular|trusted|loved|reliable|effective)", ()),
+        (r"unbeatable|unmatched|unrivall?ed|unparall?eled|world[’']s[\s-]+(?:first|best|only)", ()),
+    ],
+}
+
+# Where a claim family needs the copywriter's attention: words for the flag's reason.
+CLAIM_FAMILY_REASONS = {
+    "proof": "a proof claim",
+    "award": "an award or ranking",
+    "certification": "a certification",
+    "health": "a health or diet claim",
+    "ethics": "an ethical or organic claim",
+    "eco": "an environmental claim",
+    "safety": "a safety claim",
+    "spec": "a feature",
+    "material": "a material",
+    "origin": "an origin or heritage claim",
+    "commerce": "a shipping, returns or warranty promise",
+    "superlative": "a superlative",
+}
+
+# Verbs that turn "<verb> in/from <Place>" into an origin claim ("grown in Hawaii", "imported from Japan").
+ORIGIN_VERBS = (
+    "made grown produced harvested sourced imported crafted designed built manufactured roasted brewed bottled "
+    "packed printed assembled distilled picked raised farmed milled baked woven sewn".split()
+)

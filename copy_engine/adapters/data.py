@@ -1,0 +1,357 @@
+"""Training data for the LoRA adapters.
+
+Two sources, both ending as `TrainingExample`s (prompt, target copy, reward
+weight, CTA spans):
+
+1. Self-distillation with reward ranking (RAFT, Dong et al., 2023): the base
+   model over-generates copy for many products with a prompt that *asks* for
+   the objective (enthusiastic tone, a strong CTA, bold wording), the scorers
+   keep the best faithful candidates, and the training input is the prompt
+   with NEUTRAL wishes. The adapter so learns to produce the effect without
+   being asked, which is what a slider needs.
+2. The user's own copy: approved favourites or an uploaded CSV of past copy
+   (product_name, channel, text, optional ctr used as a reward weight).
+
+Products are split into training and evaluation sets by a fixed hash of the
+product name (`is_training_product`), so evaluation never sees a product the
+adapters were trained on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Callable, Sequence
+
+from copy_engine.controls import Controls, map_controls
+from copy_engine.errors import InputError
+from copy_engine.product import Product
+
+OBJECTIVES = ("tone", "cta", "creative", "brand")
+# Neutral wishes: balanced tone, no CTA asked, middle creativity. Training
+# inputs and the evaluation use these so the adapter, not the prompt, carries
+# the effect.
+NEUTRAL = Controls(sentiment=0.0, creativity=0.5, cta=0.0)
+# What the over-generation prompt asks for, per objective (the "teacher" wishes).
+TEACHER_WISHES = {
+    "tone": Controls(sentiment=1.0, creativity=0.5, cta=0.0),
+    "calm": Controls(sentiment=-1.0, creativity=0.5, cta=0.0),
+    "cta": Controls(sentiment=0.0, creativity=0.5, cta=1.0),
+    "creative": Controls(sentiment=0.0, creativity=1.0, cta=0.0),
+}
+TRAIN_CHANNELS = ("headline", "ad_description")
+SPLIT_MODULUS = 3  # one product name in three (by hash) is a training product
+
+
+@dataclass
+class TrainingExample:
+    """One supervised pair: the prompt (masked out of the loss) and the copy to learn."""
+
+    prompt: str
+    target: str
+    weight: float = 1.0  # reward weight (sentiment match, CTR, ...), mean about 1 over a data set
+    cta_spans: list = field(default_factory=list)  # [start, end] character spans of CTAs inside `target`
+    product: str = ""
+    channel: str = ""
+    score: float = 0.0  # the objective's raw score (VADER, CTA strength, novelty) for reporting
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def is_training_product(name: str) -> bool:
+    """Fixed train/eval split: True for product names reserved for adapter training."""
+    h = int.from_bytes(hashlib.sha256(name.strip().casefold().encode()).digest()[:4], "big")
+    return h % SPLIT_MODULUS == 0
+
+
+def load_training_catalog() -> list[Product]:
+    """The project's own training products (copy_engine/examples/training_catalog.json)."""
+    data = json.loads(files("copy_engine").joinpath("examples/training_catalog.json").read_text(encoding="utf-8"))
+    return [Product(**p) for p in data["products"]]
+
+
+def products_from_csv(path: str | Path, limit: int, split: str) -> list[Product]:
+    """Up to `limit` products from a catalog CSV (import format), from the 'train' or 'eval' side of the split."""
+    from copy_engine.catalog import _row_to_product, guess_mapping, read_csv_preview
+
+    if split not in ("train", "eval"):
+        raise InputError(f"split must be 'train' or 'eval', got {split!r}")
+    columns, rows = read_csv_preview(path, max_rows=50_000)
+    mapping = guess_mapping(columns)
+    if "name" not in mapping:
+        raise InputError(f"{Path(path).name}: no product-name column found")
+    out, seen = [], set()
+    for row in rows:
+        try:
+            p = _row_to_product(row, mapping)
+        except (InputError, ValueError, TypeError):
+            continue
+        key = p.name.casefold()
+        if key in seen or is_training_product(p.name) != (split == "train"):
+            continue
+        seen.add(key)
+        out.append(p)
+        if len(out) >= limit:
+            break
+    return out
+
+
+# ---------------------------------------------------------------- scoring candidates
+
+
+def cta_spans(text: str) -> list[list[int]]:
+    """Character spans of each call to action: from the CTA verb to the end of its sentence."""
+    from copy_engine.scoring.cta import find_ctas
+
+    spans = []
+    for start, _end, _strength in find_ctas(text):
+        m = re.search(r"[.!?]", text[start:])
+        end = start + m.end() if m else len(text)
+        if spans and start < spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return spans
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def overlap_with_facts(text: str, product: Product) -> float:
+    """Share of a text's words (3+ letters) that also occur in the product's facts: low = fresh wording."""
+    words = {w for w in _words(text) if len(w) >= 3}
+    if not words:
+        return 1.0
+    return len(words & _words(product.facts_text())) / len(words)
+
+
+def _faithful(text: str, product: Product) -> bool:
+    from copy_engine.scoring.faithfulness import find_unsupported
+
+    return not find_unsupported(text, product.facts_text())
+
+
+def objective_score(objective: str, text: str, product: Product) -> float | None:
+    """How well one candidate serves the objective (higher is better); None = not eligible."""
+    from copy_engine.scoring.cta import find_ctas, score_cta
+    from copy_engine.scoring.sentiment import compound
+
+    if not _faithful(text, product):
+        return None
+    if objective == "tone":
+        c = compound(text)
+        # Tone targets stay CTA-free so the tone adapter does not also push CTAs.
+        return c if c >= 0.3 and not find_ctas(text) else None
+    if objective == "calm":
+        c = compound(text)
+        return -c if c <= 0.05 and not find_ctas(text) else None
+    if objective == "cta":
+        s, _ = score_cta(text)
+        return s if s >= 0.75 else None
+    if objective == "creative":
+        novelty = 1.0 - overlap_with_facts(text, product)
+        return novelty if novelty >= 0.5 and not find_ctas(text) else None
+    raise InputError(f"unknown objective {objective!r}")
+
+
+def select_candidates(objective: str, candidates: Sequence[str], product: Product, keep: int) -> list[tuple[str, float]]:
+    """Best `keep` eligible candidates by the objective's score, near-duplicates removed."""
+    from copy_engine.postprocess import near_duplicate
+
+    scored = [(t, s) for t in candidates if (s := objective_score(objective, t, product)) is not None]
+    scored.sort(key=lambda ts: -ts[1])
+    picked: list[tuple[str, float]] = []
+    for t, s in scored:
+        if any(near_duplicate(t, p) for p, _ in picked):
+            continue
+        # Varied targets for the creative adapter: picks must not share most of their words.
+        if objective == "creative" and any(_jaccard(t, p) > 0.5 for p, _ in picked):
+            continue
+        picked.append((t, s))
+        if len(picked) >= keep:
+            break
+    return picked
+
+
+def _jaccard(a: str, b: str) -> float:
+    wa, wb = _words(a), _words(b)
+    return len(wa & wb) / len(wa | wb) if wa | wb else 1.0
+
+
+def reward_weights(objective: str, scores: Sequence[float]) -> list[float]:
+    """Reward weights with mean 1: better-scoring targets count more (sentiment adjustment / reward weighting)."""
+    if not scores:
+        return []
+    raw = [max(0.05, float(s)) for s in scores]
+    mean = sum(raw) / len(raw)
+    return [r / mean for r in raw]
+
+
+# ---------------------------------------------------------------- self-distillation
+
+
+def distill(
+    objective: str,
+    products: Sequence[Product],
+    generator,
+    *,
+    n_candidates: int = 10,
+    keep: int = 2,
+    channels: Sequence[str] = TRAIN_CHANNELS,
+    seed: int = 0,
+    progress: Callable[[int, int, str], None] | None = None,
+    raw_log: Callable[[dict], None] | None = None,
+) -> list[TrainingExample]:
+    """Over-generate with the teacher wishes, keep the best candidates, pair them with NEUTRAL prompts.
+
+    Channels rotate over products (product i gets channels[i % len]) so the
+    data covers several channels without multiplying generation time.
+    """
+    from copy_engine.postprocess import clean_batch
+    from copy_engine.prompts import build_prompt
+
+    wishes = TEACHER_WISHES[objective]
+    examples: list[TrainingExample] = []
+    seen: set[str] = set()
+    for i, product in enumerate(products):
+        channel = channels[i % len(channels)]
+        decoding = map_controls(wishes, channel).decoding
+        raws = generator.complete(build_prompt(product, channel, wishes), n_candidates, decoding, seed=seed * 7919 + i)
+        cands = clean_batch(raws, channel)
+        picked = select_candidates(objective, cands, product, keep)
+        if raw_log:
+            raw_log({"objective": objective, "product": product.name, "channel": channel, "candidates": cands,
+                     "picked": [t for t, _ in picked]})  # fmt: skip
+        neutral_prompt = build_prompt(product, channel, NEUTRAL)
+        for text, score in picked:
+            key = re.sub(r"\W+", " ", text.lower()).strip()
+            if key in seen:
+                continue
+            seen.add(key)
+            examples.append(
+                TrainingExample(neutral_prompt, text, 1.0, cta_spans(text), product.name, channel, round(score, 4))
+            )
+        if progress:
+            progress(i + 1, len(products), f"{objective}: {len(examples)} examples")
+    weights = reward_weights(objective, [e.score for e in examples])
+    for e, w in zip(examples, weights):
+        e.weight = round(w, 4)
+    return examples
+
+
+# ---------------------------------------------------------------- user copy
+
+
+def _user_example(product: Product, channel: str, text: str, weight: float) -> TrainingExample:
+    from copy_engine.channels import get_channel
+    from copy_engine.prompts import build_prompt
+
+    channel = get_channel(channel).name
+    text = " ".join(str(text).split())
+    return TrainingExample(build_prompt(product, channel, NEUTRAL), text, weight, cta_spans(text), product.name, channel)
+
+
+def examples_from_favourites(db) -> list[TrainingExample]:
+    """Approved favourites as training pairs (neutral prompt for their product and channel -> the copy)."""
+    from copy_engine.store.favourites import list_favourites
+    from copy_engine.store.products import get_product
+
+    favs = list_favourites(db, status="approved")
+    out = []
+    for f in favs:
+        product = get_product(db, f["product_id"])
+        out.append(_user_example(product, f["channel"], f["text"], 1.0))
+    return out
+
+
+def examples_from_csv(path: str | Path, db=None) -> list[TrainingExample]:
+    """Past copy from a CSV (product_name, channel, text, optional ctr).
+
+    Product facts come from the catalog in `db` when a product of that name is
+    stored, else the prompt holds the name only. CTR, when present, becomes the
+    reward weight (normalised to mean 1).
+    """
+    from copy_engine.catalog import read_csv_preview
+
+    p = Path(path)
+    if p.suffix.lower() != ".csv":
+        raise InputError(f"{p.name}: expected a .csv file of past copy")
+    if not p.is_file():
+        raise InputError(f"file not found: {p}")
+    columns, rows = read_csv_preview(p, max_rows=50_000)
+    cols = {c.strip().lower(): c for c in columns}
+    missing = [c for c in ("product_name", "channel", "text") if c not in cols]
+    if missing:
+        raise InputError(f"{p.name}: missing column(s) {', '.join(missing)} (need product_name, channel, text, optional ctr)")
+    out, ctrs = [], []
+    for n, row in enumerate(rows, start=2):
+        name, channel, text = (str(row.get(cols[c]) or "").strip() for c in ("product_name", "channel", "text"))
+        if not name or not text:
+            raise InputError(f"{p.name} row {n}: product_name and text must not be empty")
+        ctr = 1.0
+        if "ctr" in cols and str(row.get(cols["ctr"]) or "").strip():
+            try:
+                ctr = float(str(row[cols["ctr"]]).strip().rstrip("%"))
+            except ValueError:
+                raise InputError(f"{p.name} row {n}: ctr must be a number, got {row[cols['ctr']]!r}") from None
+            if ctr < 0 or ctr != ctr:
+                raise InputError(f"{p.name} row {n}: ctr must be >= 0, got {ctr}")
+        product = None
+        if db is not None:
+            from copy_engine.store.products import find_product
+
+            product = find_product(db, name)
+        try:
+            out.append(_user_example(product or Product(name=name), channel, text, 1.0))
+        except InputError as exc:
+            raise InputError(f"{p.name} row {n}: {exc}") from None
+        ctrs.append(ctr)
+    if not out:
+        raise InputError(f"{p.name}: no rows of copy")
+    mean = sum(ctrs) / len(ctrs)
+    for e, c in zip(out, ctrs):
+        e.weight = round(c / mean, 4) if mean > 0 else 1.0
+    return out
+
+
+def save_examples(examples: Sequence[TrainingExample], path: str | Path) -> None:
+    """Write examples as JSON lines (the data behind a shipped adapter, for inspection)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for e in examples:
+            fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+
+
+def load_examples(path: str | Path) -> list[TrainingExample]:
+    """Read examples written by `save_examples`."""
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                out.append(TrainingExample(**json.loads(line)))
+    return out
+
+
+# ---------------------------------------------------------------- the shipped adapters' data
+
+SHIPPED_OBJECTIVES = ("tone", "cta", "creative")
+CATALOG_TRAIN_ROWS = 24  # training-split rows taken from a catalog CSV for the shipped adapters
+
+
+def distill_pool(catalog_csv: str | Path | None = None) -> list[Product]:
+    """Products for self-distillation: the project's training catalog + training-split rows of a catalog CSV."""
+    pool = load_training_catalog()
+    if catalog_csv is not None and Path(catalog_csv).is_file():
+        pool += products_from_csv(catalog_csv, CATALOG_TRAIN_ROWS, "train")
+    return pool
+
+
+def distill_products(objective: str, pool: Sequence[Product], per_objective: int = 20) -> list[Product]:
+    """Each shipped objective gets its own slice of the pool (every third product), so data stays varied."""
+    k = SHIPPED_OBJECTIVES.index(objective) if objective in SHIPPED_OBJECTIVES else 0
+    return list(pool[k::3][:per_objective])

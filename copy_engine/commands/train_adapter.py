@@ -1,0 +1,113 @@
+"""`train-adapter`: train a LoRA copy adapter from approved favourites, a CSV of past copy, or self-distillation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "train-adapter"
+HELP = ("Train a LoRA adapter (tone|cta|creative|brand) from approved favourites, a CSV of past copy "
+        "(product_name, channel, text, optional ctr) or self-distillation, saved to the adapters folder.")  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", required=True, help="adapter name (lower-case letters, digits, - and _)")
+    parser.add_argument("--objective", required=True, choices=("tone", "cta", "creative", "brand"))
+    parser.add_argument("--from", dest="source", required=True,
+                        help="'favourites' (approved favourites in the database), a .csv of past copy, "
+                             "or 'distill' (self-distillation with reward ranking; how the shipped adapters are built)")  # fmt: skip
+    parser.add_argument("--steps", type=int, default=60, help="optimizer steps (default 60)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=5e-4)
+    parser.add_argument("--rank", type=int, default=16, help="LoRA rank r (alpha = 2r)")
+    parser.add_argument("--out", help="folder to save into (default: the user adapters folder, COPYLAB_HOME/adapters)")
+    parser.add_argument("--catalog", help="with --from distill: catalog CSV whose training-split rows join the training catalog")
+    parser.add_argument("--per-objective", type=int, default=20, help="with --from distill: products to over-generate for")
+    parser.add_argument("--candidates", type=int, default=20, help="with --from distill: samples per product")
+    parser.add_argument("--data-cache", help="with --from distill: folder for the distilled data (reused when present)")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+
+
+def _examples(args, settings, progress_line):
+    from copy_engine.adapters import data
+    from copy_engine.errors import InputError
+
+    src = args.source
+    if src == "favourites":
+        from copy_engine.store.db import open_db
+
+        examples = data.examples_from_favourites(open_db(settings.db_path))
+        if not examples:
+            raise InputError("there are no approved favourites to train on; approve some copy first")
+        return examples, {"source": "favourites", "n": len(examples)}
+    if src == "distill":
+        cache = Path(args.data_cache) / f"{args.objective}.jsonl" if args.data_cache else None
+        if cache is not None and cache.is_file():
+            examples = data.load_examples(cache)
+        else:
+            if args.objective not in data.TEACHER_WISHES:
+                raise InputError(f"self-distillation supports objectives {', '.join(data.TEACHER_WISHES)}")
+            from copy_engine.generator import LocalGenerator
+            from copy_engine.model import get_loaded_model
+
+            products = data.distill_products(args.objective, data.distill_pool(args.catalog), args.per_objective)
+            seed = data.SHIPPED_OBJECTIVES.index(args.objective) if args.objective in data.SHIPPED_OBJECTIVES else 0
+            examples = data.distill(args.objective, products, LocalGenerator(get_loaded_model(settings)),
+                                    n_candidates=args.candidates, keep=4, seed=seed,
+                                    progress=lambda i, n, m: progress_line(f"distilling {i}/{n}: {m}"))  # fmt: skip
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                data.save_examples(examples, cache)
+        info = {"source": "self-distillation", "n": len(examples), "products": sorted({e.product for e in examples}),
+                "mean_score": round(sum(e.score for e in examples) / max(1, len(examples)), 4)}  # fmt: skip
+        return examples, info
+    path = Path(src)
+    if path.suffix.lower() != ".csv":
+        raise InputError(f"--from must be 'favourites', 'distill' or a .csv file, got {src!r}")
+    from copy_engine.store.db import open_db
+
+    db = open_db(settings.db_path) if settings.db_path.exists() else None
+    examples = data.examples_from_csv(path, db)
+    return examples, {"source": f"csv:{path.name}", "n": len(examples)}
+
+
+def run(args: argparse.Namespace) -> int:
+    from copy_engine.adapters.registry import SHIPPED_NAMES, check_name
+    from copy_engine.adapters.train import AdapterTrainConfig, train_adapter
+    from copy_engine.errors import InputError
+    from copy_engine.settings import get_settings
+
+    check_name(args.name)
+    if not 1 <= args.steps <= 5000:
+        raise InputError(f"--steps must be between 1 and 5000, got {args.steps}")
+    if not 1 <= args.batch_size <= 64:
+        raise InputError(f"--batch-size must be between 1 and 64, got {args.batch_size}")
+    if args.rank not in (4, 8, 16, 32):
+        raise InputError(f"--rank must be 4, 8, 16 or 32, got {args.rank}")
+    settings = get_settings()
+    out_dir = Path(args.out) if args.out else settings.adapters_dir
+    if not args.out and args.name in SHIPPED_NAMES:
+        raise InputError(f"{args.name!r} is the name of a shipped adapter; choose another name")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    examples, info = _examples(args, settings, say)
+    from copy_engine.model import get_loaded_model
+
+    loaded = get_loaded_model(settings)
+    cfg = AdapterTrainConfig(name=args.name, objective=args.objective, steps=args.steps, batch_size=args.batch_size,
+                             lr=args.lr, r=args.rank, alpha=2.0 * args.rank, seed=args.seed)  # fmt: skip
+
+    def progress(rec: dict) -> None:
+        terms = " ".join(f"{k}={rec[k]:.3f}" for k in ("lm", "cta", "unlikelihood", "reward"))
+        val = f" val={rec['val_loss']:.3f}" if "val_loss" in rec else ""
+        say(f"step {rec['step']}/{rec['steps']} loss={rec['loss']:.3f} ({terms}){val} lr={rec['lr']:.2e} eta {rec['eta_s']:.0f}s")
+
+    result = train_adapter(loaded, examples, cfg, out_dir / f"{args.name}.safetensors", progress=progress, data_info=info)
+    print(f"saved {result.path} ({result.steps_done} steps, best step {result.best_step}, "
+          f"stopped: {result.stopped}, {result.seconds:.0f}s, {len(examples)} examples)")  # fmt: skip
+    return 0

@@ -1,0 +1,512 @@
+"""LoRA adapters: loss terms, training data, training loop, registry validation, mixing, evaluation, CLI.
+
+Model-dependent tests use a tiny randomly initialised Gemma 3 model with a
+small byte-level BPE tokenizer built here, so they run in seconds without the
+real model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+
+from copy_engine.adapters import data, losses  # noqa: E402
+from copy_engine.adapters.losses import IGNORE, LossWeights  # noqa: E402
+from copy_engine.controls import AdapterWeights  # noqa: E402
+from copy_engine.errors import InputError, ModelLoadError  # noqa: E402
+from copy_engine.product import Product  # noqa: E402
+
+# ---------------------------------------------------------------- losses on tiny tensors
+
+
+def _ce(logits_row, target):
+    return float(-torch.log_softmax(logits_row, -1)[target])
+
+
+def test_lm_loss_masks_prompt_and_padding():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 5, 7)
+    labels = torch.tensor([[IGNORE, IGNORE, 3, 4, IGNORE]])
+    # positions 1 and 2 predict labels 2 and 3; position 3 predicts padding (ignored)
+    expected = (_ce(logits[0, 1], 3) + _ce(logits[0, 2], 4)) / 2
+    assert losses.lm_loss(logits, labels).item() == pytest.approx(expected, rel=1e-5)
+    changed = logits.clone()
+    changed[0, 0] += 5.0  # predicts a prompt token: must not matter
+    changed[0, 3] -= 5.0  # predicts padding: must not matter
+    assert losses.lm_loss(changed, labels).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_cta_loss_only_counts_cta_span_tokens():
+    torch.manual_seed(1)
+    logits = torch.randn(1, 5, 7)
+    labels = torch.tensor([[IGNORE, 2, 3, 4, 5]])
+    cta_mask = torch.tensor([[0, 0, 0, 1, 1]])  # the last two target tokens are the CTA
+    expected = (_ce(logits[0, 2], 4) + _ce(logits[0, 3], 5)) / 2
+    assert losses.cta_loss(logits, labels, cta_mask).item() == pytest.approx(expected, rel=1e-5)
+    assert losses.cta_loss(logits, labels, torch.zeros_like(cta_mask)).item() == 0.0
+
+
+def test_unlikelihood_targets_repeated_tokens():
+    labels = torch.tensor([[IGNORE, 1, 2, 1, 2]])
+    rows, poss, toks = losses.repeat_candidates(labels, ngram=2)
+    pairs = set(zip(poss.tolist(), toks.tolist()))
+    # predicting label 3 (=1, logits position 2): earlier token 2 is a candidate, the gold token 1 is not
+    assert (2, 2) in pairs and (2, 1) not in pairs
+    # predicting label 4 (=2): earlier token 1 is a candidate
+    assert (3, 1) in pairs
+    logits = torch.zeros(1, 5, 4)
+    base = losses.unlikelihood_loss(logits, labels, ngram=2).item()
+    assert base > 0
+    pushed = logits.clone()
+    pushed[0, 2, 2] += 3.0  # more probability on repeating token 2 at position 2
+    assert losses.unlikelihood_loss(pushed, labels, ngram=2).item() > base
+    # candidates are the earlier target tokens only (never prompt tokens): one target token has none
+    single = torch.tensor([[IGNORE, IGNORE, IGNORE, 3]])
+    assert losses.unlikelihood_loss(torch.zeros(1, 4, 5), single).item() == 0.0
+
+
+def test_reward_weights_scale_examples():
+    torch.manual_seed(2)
+    logits = torch.randn(2, 4, 6)
+    labels = torch.tensor([[IGNORE, 1, 2, IGNORE], [IGNORE, 3, 4, 5]])
+    ce0 = (_ce(logits[0, 0], 1) + _ce(logits[0, 1], 2)) / 2
+    ce1 = (_ce(logits[1, 0], 3) + _ce(logits[1, 1], 4) + _ce(logits[1, 2], 5)) / 3
+    even = losses.reward_loss(logits, labels, torch.tensor([1.0, 1.0])).item()
+    assert even == pytest.approx((ce0 + ce1) / 2, rel=1e-5)
+    only_first = losses.reward_loss(logits, labels, torch.tensor([2.0, 0.0])).item()
+    assert only_first == pytest.approx(ce0, rel=1e-5)
+
+
+def test_combined_loss_is_weighted_sum_of_logged_terms():
+    torch.manual_seed(3)
+    logits = torch.randn(2, 5, 6, requires_grad=True)
+    labels = torch.tensor([[IGNORE, 1, 2, 1, 2], [IGNORE, IGNORE, 3, 4, 5]])
+    cta = torch.tensor([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]])
+    w = LossWeights(lm=0.5, cta=2.0, unlikelihood=0.3, reward=1.5)
+    total, terms = losses.combined_loss(logits, labels, w, cta_mask=cta, example_weights=torch.tensor([1.5, 0.5]))
+    assert set(terms) == {"lm", "cta", "unlikelihood", "reward"}
+    expected = sum(getattr(w, k) * v for k, v in terms.items())
+    assert total.item() == pytest.approx(expected, rel=1e-5)
+    total.backward()
+    assert logits.grad is not None and float(logits.grad.abs().sum()) > 0
+
+
+# ---------------------------------------------------------------- training data
+
+
+def test_cta_spans_cover_the_call_to_action_sentence():
+    text = "Fresh roasted coffee. Shop now and save!"
+    spans = data.cta_spans(text)
+    assert len(spans) == 1
+    s, e = spans[0]
+    assert text[s:e].startswith("Shop") and text[s:e].endswith("!")
+    assert data.cta_spans("Fresh roasted coffee from Colombia.") == []
+
+
+def test_split_is_fixed_and_disjoint():
+    names = [f"Product {i}" for i in range(300)]
+    train = {n for n in names if data.is_training_product(n)}
+    assert 60 < len(train) < 140  # about one in three
+    assert train == {n for n in names if data.is_training_product(n)}  # deterministic
+
+
+def test_products_from_csv_sides_are_disjoint(shared_data):
+    csv = shared_data / "products" / "amazon_products_sample.csv"
+    train = data.products_from_csv(csv, 30, "train")
+    evaluation = data.products_from_csv(csv, 30, "eval")
+    assert train and evaluation
+    assert not {p.name for p in train} & {p.name for p in evaluation}
+
+
+def test_select_candidates_by_objective():
+    p = Product(name="Cold Brew Coffee Concentrate", features=["Steeped for 18 hours", "Makes 8 drinks"])
+    cands = [
+        "Cold brew coffee concentrate steeped for 18 hours.",
+        "Shop now: cold brew that makes 8 drinks!",
+        "A wonderful, delicious, brilliant cold brew you will love.",
+        "Now 50% off cold brew coffee concentrate.",  # unsupported claim: never picked
+    ]
+    cta = [t for t, _ in data.select_candidates("cta", cands, p, keep=3)]
+    assert cta == ["Shop now: cold brew that makes 8 drinks!"]
+    tone = [t for t, _ in data.select_candidates("tone", cands, p, keep=3)]
+    assert tone[0].startswith("A wonderful")
+    assert all("50%" not in t for t in tone + cta)
+
+
+def test_reward_weights_have_mean_one_and_keep_order():
+    w = data.reward_weights("tone", [0.9, 0.3, 0.6])
+    assert sum(w) / len(w) == pytest.approx(1.0)
+    assert w[0] > w[2] > w[1]
+
+
+def test_examples_from_csv_uses_ctr_as_weight(tmp_path):
+    f = tmp_path / "copy.csv"
+    f.write_text("product_name,channel,text,ctr\nTea,headline,Calm tea for slow evenings,2.0\nTea,headline,Shop tea now,1.0\n")
+    ex = data.examples_from_csv(f)
+    assert [e.weight for e in ex] == pytest.approx([4 / 3, 2 / 3], abs=1e-3)
+    assert ex[1].cta_spans and ex[0].prompt.endswith("Copy:")
+    assert "Tone: balanced" in ex[0].prompt and "Call to action: none" in ex[0].prompt
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,text\nTea,hello\n")
+    with pytest.raises(InputError, match="missing column"):
+        data.examples_from_csv(bad)
+    badctr = tmp_path / "badctr.csv"
+    badctr.write_text("product_name,channel,text,ctr\nTea,headline,Hello tea,abc\n")
+    with pytest.raises(InputError, match="ctr must be a number"):
+        data.examples_from_csv(badctr)
+    with pytest.raises(InputError, match="unknown channel"):
+        bad_channel = tmp_path / "ch.csv"
+        bad_channel.write_text("product_name,channel,text\nTea,billboard,Hello tea\n")
+        data.examples_from_csv(bad_channel)
+
+
+def test_distill_keeps_best_and_uses_neutral_prompt(fake_generator):
+    products = data.load_training_catalog()[:4]
+    ex = data.distill("cta", products, fake_generator, n_candidates=8, keep=2)
+    # the over-generation prompt asks for a strong CTA; the training prompt does not
+    assert all("Call to action: strong" in c["prompt"].split("###")[-1] for c in fake_generator.calls)
+    assert ex and all("Call to action: none" in e.prompt.split("###")[-1] for e in ex)
+    assert all(e.cta_spans for e in ex)
+    assert sum(e.weight for e in ex) / len(ex) == pytest.approx(1.0, abs=1e-3)
+
+
+# ---------------------------------------------------------------- tiny model fixtures
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """(LoadedModel, config) with a tiny random Gemma 3 model and a small BPE tokenizer."""
+    return make_tiny()
+
+
+def make_tiny():
+    """(LoadedModel, config): a tiny random Gemma 3 model and a byte-level BPE tokenizer trained on the deck."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, PreTrainedTokenizerFast
+
+    from copy_engine.model import LoadedModel
+    from copy_engine.prompts import load_examples
+
+    corpus = [e["text"] for e in load_examples()["examples"]] + [json.dumps(load_examples()["products"])]
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<pad>", "<eos>", "<bos>", "<unk>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())  # fmt: skip
+    bpe.train_from_iterator(corpus, trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>", unk_token="<unk>")
+    # sliding_window above the sequence length: with left-padded rows a window edge would fall
+    # on other tokens than in a plain forward, and the equality test below compares the two.
+    cfg = Gemma3TextConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                           num_attention_heads=2, num_key_value_heads=1, head_dim=16, sliding_window=4096,
+                           layer_types=["sliding_attention", "full_attention"], pad_token_id=0, bos_token_id=2, eos_token_id=1)  # fmt: skip
+    torch.manual_seed(0)
+    model = Gemma3ForCausalLM(cfg).eval()
+    loaded = LoadedModel(model, tok, "tiny-gemma3", "cpu", "float32", "unused", 0.0, False)
+    return loaded, cfg
+
+
+def _examples(n=8):
+    from copy_engine.prompts import build_prompt
+
+    out = []
+    for i, p in enumerate(data.load_training_catalog()[:n]):
+        ch = data.TRAIN_CHANNELS[i % 2]
+        text = f"Shop the {p.name.split(',')[0]} today."
+        out.append(data.TrainingExample(build_prompt(p, ch, data.NEUTRAL), text, 1.0, data.cta_spans(text), p.name, ch, 0.9))
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(tiny, tmp_path_factory):
+    """A tiny adapter trained for a few steps, saved to a temp folder."""
+    from transformers import Gemma3ForCausalLM
+
+    from copy_engine.adapters.train import AdapterTrainConfig, train_adapter
+
+    loaded, cfg = tiny
+    torch.manual_seed(0)
+    base = Gemma3ForCausalLM(cfg)
+    base.load_state_dict(loaded.model.state_dict())
+    out = tmp_path_factory.mktemp("adapters") / "tinycta.safetensors"
+    records = []
+    res = train_adapter(loaded, _examples(), _cfg(steps=4), out, base_model=base, progress=records.append)
+    return res, records
+
+
+def _copy(tiny):
+    from transformers import Gemma3ForCausalLM
+
+    loaded, cfg = tiny
+    base = Gemma3ForCausalLM(cfg)
+    base.load_state_dict(loaded.model.state_dict())
+    return base
+
+
+def _cfg(**kw):
+    from copy_engine.adapters.train import AdapterTrainConfig
+
+    base = dict(name="tinycta", objective="cta", batch_size=4, eval_every=2, lr=5e-3, warmup_steps=2, r=4, alpha=8)
+    base.update(kw)
+    return AdapterTrainConfig(**base)
+
+
+def test_encode_example_masks_prompt_and_marks_cta(tiny):
+    from copy_engine.adapters.train import encode_example
+
+    loaded, _ = tiny
+    ex = _examples(1)[0]
+    enc = encode_example(loaded.tokenizer, ex)
+    target_ids = [x for x in enc.labels if x != IGNORE]
+    assert loaded.tokenizer.decode(target_ids).strip() == ex.target
+    assert enc.labels[: len(enc.labels) - len(target_ids)] == [IGNORE] * (len(enc.labels) - len(target_ids))
+    cta_text = loaded.tokenizer.decode([i for i, m in zip(enc.ids, enc.cta) if m])
+    assert cta_text.strip().startswith("Shop") and "today" in cta_text
+    assert enc.head.endswith("###") and "Copy:" in enc.head
+
+
+def test_training_loop_logs_terms_and_saves(trained, tiny):
+    res, records = trained
+    assert res.path.exists() and res.path.with_suffix(".json").exists()
+    assert [r["step"] for r in records] == list(range(1, res.steps_done + 1))
+    assert all({"lm", "cta", "unlikelihood", "reward", "lr", "eta_s"} <= set(r) for r in records)
+    assert any("val_loss" in r for r in records)
+    assert records[0]["lr"] < records[1]["lr"]  # warm-up
+    assert records[-1]["lm"] < records[0]["lm"]  # it learns
+    meta = json.loads(res.path.with_suffix(".json").read_text())
+    assert meta["objective"] == "cta" and meta["lora"]["r"] == 4 and meta["training"]["config"]["seed"] == 0
+
+
+def test_training_cancel_saves_nothing(tiny, tmp_path):
+    from copy_engine.adapters.train import train_adapter
+
+    loaded, _ = tiny
+    out = tmp_path / "x.safetensors"
+    res = train_adapter(loaded, _examples(), _cfg(name="x", steps=3), out, should_stop=lambda: True, base_model=_copy(tiny))
+    assert res.stopped == "cancelled" and not out.exists()
+    with pytest.raises(InputError, match="at least"):
+        train_adapter(loaded, _examples(2), _cfg(name="x", steps=3), out)
+
+
+# ---------------------------------------------------------------- registry
+
+
+def test_registry_validates_files(trained, tiny, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from copy_engine.adapters.registry import load_validated
+
+    loaded, _ = tiny
+    res, _ = trained
+    tensors, meta = load_validated(res.path, loaded.model)
+    assert tensors and meta["name"] == "tinycta"
+
+    # wrong base model recorded in the metadata
+    wrong = tmp_path / "wrong.safetensors"
+    save_file(load_file(str(res.path)), str(wrong))
+    m = dict(meta, base=dict(meta["base"], hidden_size=640, name="gemma-3-270m"))
+    wrong.with_suffix(".json").write_text(json.dumps(m))
+    with pytest.raises(ModelLoadError, match="different base model"):
+        load_validated(wrong, loaded.model)
+
+    # a tensor with the wrong shape
+    bad = tmp_path / "bad.safetensors"
+    t = load_file(str(res.path))
+    key = next(k for k in t if "lora_A" in k)
+    t[key] = torch.zeros(4, 7)
+    save_file(t, str(bad))
+    bad.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="shape"):
+        load_validated(bad, loaded.model)
+
+    # pickles and other formats are refused before reading
+    pt = tmp_path / "evil.bin"
+    pt.write_bytes(b"not a safetensors file")
+    with pytest.raises(InputError, match="safetensors"):
+        load_validated(pt, loaded.model)
+    # metadata missing
+    lonely = tmp_path / "lonely.safetensors"
+    save_file(load_file(str(res.path)), str(lonely))
+    with pytest.raises(ModelLoadError, match="metadata"):
+        load_validated(lonely, loaded.model)
+    # garbage inside a .safetensors name
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00garbage")
+    junk.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="readable"):
+        load_validated(junk, loaded.model)
+
+
+# ---------------------------------------------------------------- mixing
+
+
+def test_mixing_off_is_exact_base_and_weights_change_logits(trained, tiny):
+    from transformers import Gemma3ForCausalLM
+
+    from copy_engine.adapters.mixing import AdapterMixer, attach_adapters
+
+    loaded, cfg = tiny
+    res, _ = trained
+    torch.manual_seed(0)
+    model = Gemma3ForCausalLM(cfg).to(torch.bfloat16).eval()
+    model.load_state_dict(loaded.model.state_dict())
+    ids = loaded.tokenizer(["Product: Oat milk\nCopy:"], return_tensors="pt").input_ids
+    with torch.no_grad():
+        base = model(ids).logits.clone()
+        peft_model, info = attach_adapters(model, {"tone": res.path, "cta": res.path}, dtype=torch.bfloat16)
+        mixer = AdapterMixer(peft_model, info)
+        assert mixer.names == ["tone", "cta"]
+        mixer.apply(None)
+        assert torch.equal(peft_model(ids).logits, base)
+        mixer.apply(AdapterWeights(tone=1.0, creative=0.0, cta=0.0))
+        on = peft_model(ids).logits.clone()
+        assert not torch.equal(on, base)
+        mixer.apply(AdapterWeights(tone=-1.0, creative=0.0, cta=0.0))
+        neg = peft_model(ids).logits.clone()
+        assert not torch.equal(neg, on) and not torch.equal(neg, base)
+        mixer.apply(AdapterWeights(tone=0.0, creative=0.0, cta=0.0))
+        assert torch.equal(peft_model(ids).logits, base)
+        mixer.apply(AdapterWeights(tone=1.0, creative=0.0, cta=0.0))
+        assert torch.equal(peft_model(ids).logits, on)  # switching back needs no reload and is reproducible
+        mixer.apply(AdapterWeights(tone=1.0, creative=0.0, cta=1.0))
+        assert not torch.equal(peft_model(ids).logits, on)  # two adapters stack
+
+
+def test_make_mixer_skips_adapters_for_another_model(tiny, tmp_home, monkeypatch, tmp_path):
+    """Shipped adapters (trained for Gemma 3 270M) do not fit the tiny model: no mixer, no crash."""
+    from copy_engine.adapters import mixing, registry
+    from copy_engine.settings import get_settings
+
+    loaded, _ = tiny
+    monkeypatch.setattr(registry, "SHIPPED_DIR", tmp_path / "none")
+    assert mixing.make_mixer(loaded, get_settings()) is None
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def test_sample_settings_same_prompt_and_seed_per_setting(fake_generator):
+    from copy_engine.adapters.evaluate import SETTINGS, sample_settings
+
+    products = [Product(name="Oat Milk 1 L", features=["Barista edition"]), Product(name="Rain Jacket")]
+    s = sample_settings(fake_generator, products, "headline", n_variants=3, seed=5)
+    assert set(s.texts) == set(SETTINGS)
+    by_setting = {}
+    for c in fake_generator.calls:
+        by_setting.setdefault(c["adapters"], []).append((c["prompt"], c["seed"], c["decoding"]))
+    assert len(by_setting) == len(SETTINGS)
+    first = list(by_setting.values())
+    assert all(v == first[0] for v in first)  # identical prompts, seeds and decoding for every setting
+    assert "Call to action: none" in fake_generator.calls[0]["prompt"].split("###")[-1]
+
+
+def test_summarize_contract_shape():
+    from copy_engine.adapters.evaluate import summarize
+
+    def m(v, c, d, n, f, p):
+        return {"vader_compound": v, "cta_rate": c, "distinct_2": d, "novelty": n, "faithfulness": f, "perplexity": p}
+
+    metrics = {
+        "off": m(0.1, 0.1, 0.6, 0.4, 0.9, 10.0),
+        "tone": m(0.4, 0.1, 0.6, 0.4, 0.88, 11.0),
+        "tone_neg": m(-0.05, 0.1, 0.6, 0.4, 0.9, 10.5),
+        "cta": m(0.15, 0.6, 0.6, 0.45, 0.9, 11.5),
+        "creative": m(0.1, 0.1, 0.75, 0.5, 0.86, 12.5),
+    }
+    s = summarize(metrics)
+    assert s["tone"] == {"metric": "vader_compound", "off": 0.1, "on": 0.4, "delta": 0.3, "neg_delta": -0.15}
+    assert s["cta"]["delta"] == pytest.approx(0.5)
+    assert s["creative"]["delta"] == pytest.approx(0.15) and s["creative"]["novelty_delta"] == pytest.approx(0.1)
+    assert s["side_effects"]["perplexity_ratio"] == pytest.approx(1.25)
+    assert s["side_effects"]["faithfulness_delta"] == pytest.approx(-0.04)
+    assert set(s["matrix"]) == {"tone", "cta", "creative"}
+    assert s["targets_met"]["perplexity"] is False and s["targets_met"]["tone"] is True
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_cli_adapters_list_json(trained, tmp_home, capsys):
+    import shutil
+
+    from copy_engine.cli import main
+    from copy_engine.settings import get_settings
+
+    res, _ = trained
+    folder = get_settings().adapters_dir
+    folder.mkdir(parents=True)
+    shutil.copy(res.path, folder / "mine.safetensors")
+    meta = json.loads(res.path.with_suffix(".json").read_text())
+    (folder / "mine.json").write_text(json.dumps(dict(meta, name="mine")))
+    assert main(["adapters", "list", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert isinstance(rows, list) and rows
+    for r in rows:
+        assert {"name", "objective", "base_model", "file", "metrics"} <= set(r)
+        assert r["file"].endswith(".safetensors")
+    mine = [r for r in rows if r["name"] == "mine"]
+    assert mine and mine[0]["shipped"] is False and mine[0]["objective"] == "cta"
+    assert main(["adapters", "set-default", "mine"]) == 0
+    capsys.readouterr()
+    main(["adapters", "list", "--format", "json"])
+    assert [r["name"] for r in json.loads(capsys.readouterr().out) if r["default"]] == ["mine"]
+
+
+def test_cli_train_adapter_bad_input(tmp_home, capsys, tmp_path):
+    from copy_engine.cli import main
+
+    assert main(["train-adapter", "--name", "Bad Name", "--objective", "tone", "--from", "favourites"]) == 2
+    assert "adapter name" in capsys.readouterr().err
+    assert main(["train-adapter", "--name", "ok", "--objective", "tone", "--from", str(tmp_path / "x.txt")]) == 2
+    assert "--from" in capsys.readouterr().err
+    assert main(["train-adapter", "--name", "tone", "--objective", "tone", "--from", "favourites"]) == 2
+    assert "shipped" in capsys.readouterr().err
+
+
+@pytest.mark.real_model
+def test_shipped_adapters_load_on_real_model_and_change_output(real_settings):
+    """The shipped adapters attach to the bf16 embedded model; off = base logits, on differs."""
+    from copy_engine.adapters.mixing import make_mixer
+    from copy_engine.adapters.registry import SHIPPED_DIR
+    from copy_engine.model import load_model
+
+    if not (SHIPPED_DIR / "tone.safetensors").exists():
+        pytest.skip("shipped adapters not trained yet")
+    loaded = load_model(real_settings)
+    ids = loaded.tokenizer(["Product: Oat milk\nCopy:"], return_tensors="pt").input_ids
+    base = loaded.model(ids).logits.clone()
+    mixer = make_mixer(loaded, real_settings)
+    assert set(mixer.names) >= {"tone", "cta", "creative"}
+    mixer.apply(None)
+    assert torch.equal(mixer.model(ids).logits, base)
+    mixer.apply(AdapterWeights(tone=1.0, creative=0.0, cta=0.0))
+    assert not torch.equal(mixer.model(ids).logits, base)
+    assert math.isfinite(float(mixer.model(ids).logits.float().abs().max()))
+
+
+def test_split_batch_loss_equals_plain_full_sequence_loss(tiny):
+    """Head cache + no-grad prompt + padded copy gives the same loss as one plain forward per example."""
+    from copy_engine.adapters.train import _batch_loss, _HeadCache, encode_example
+
+    loaded, _ = tiny
+    model, tok = loaded.model, loaded.tokenizer
+    items = [encode_example(tok, e) for e in _examples(6)[::2]]  # same channel = same head
+    assert len({it.head for it in items}) == 1
+    w = LossWeights(lm=1.0, cta=0.0, unlikelihood=0.0, reward=0.0)
+    with torch.no_grad():
+        _, terms = _batch_loss(model, _HeadCache(model, tok, "cpu"), items, w, 3, "cpu")
+        nll, count = 0.0, 0
+        for it in items:
+            head_ids = tok(it.head).input_ids
+            ids = torch.tensor([head_ids + it.ids])
+            labels = torch.tensor([[IGNORE] * len(head_ids) + it.labels])
+            logits = model(ids).logits
+            lm = losses.lm_loss(logits, labels).item()
+            n = sum(1 for x in it.labels if x != IGNORE)
+            nll, count = nll + lm * n, count + n
+    assert terms["lm"] == pytest.approx(nll / count, rel=1e-4)
