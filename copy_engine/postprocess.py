@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from copy_engine.channels import get_channel
 
@@ -26,11 +26,11 @@ _SPACE = re.compile(r"\s+")
 _SENT_END = re.compile(r"[.!?…](?=\s|$)")
 # A phrase cut at a word boundary is only kept when it does not end on a word
 # that needs a continuation ("Shop the", "made with", "and").
-_DANGLING = set(
-    "a an the and or but with for to of in on at by from your our their its this that these those "
-    "is are was were be will can as so than then into onto over under about while when which who "
-    "whose where how what more most very just also plus &".split()
-)
+_DANGLING_WORDS = """
+a an the and or but with for to of in on at by from your our their its this that these
+those is are was were be will can as so than then into onto over under about while when which who whose where how what more most very just also plus &
+"""
+_DANGLING = set(_DANGLING_WORDS.split())
 _JUNK = re.compile(r"(?i)(https?://|www\.|<[^>]+>|\{|\}|\[|\]|@\w{3,}|\.com\b)")
 # The base model sometimes writes as a reviewer or forum poster ("I just bought...", "my kids love it"): a
 # brand never speaks in the first person singular, so such lines are not copy.
@@ -38,8 +38,8 @@ _FIRST_PERSON = re.compile(r"(?<![\w'’])(?:I|I['’](?:m|ve|ll|d)|[Mm]e|[Mm]y|
 # Text about the prompt or the page instead of the product ("No Product Images", "Choose this one today").
 _META = re.compile(
     r"(?i)\b(?:product\s+(?:images?|information|info|name|description|details|title|listing)|"
-    r"no\s+(?:information|info|images?|description|details)\b|(?:this|that|the)\s+(?:one|copy|headline|prompt|listing)\b|"
-    r"\d+\s+characters?\b|call\s+to\s+action|copywrit\w*|tone\s*:|channel\s*:|features?\s*:|"
+    r"no\s+(?:information|info|images?|description|details)\b|(?:choose|pick|select|use)\s+(?:this|that|the)\s+(?:one|copy|version)\b|(?:this|the)\s+(?:copy|headline|prompt|listing)\b|"
+    r"(?:max(?:imum)?|up\s+to|under|within)\.?\s+\d+\s+char(?:acter)?s?\b|\d+\s+char(?:acter)?s?\s+(?:max|or\s+less|long)\b|call\s+to\s+action|copywrit\w*|tone\s*:|channel\s*:|features?\s*:|"
     r"(?:click|tap)\s+(?:here|below)|lorem|ipsum|n/a\b|tbd\b|example\b|make\s+sure\s+this\s+fits|your\s+model\s+number)"
 )
 _WORD = re.compile(r"[a-z0-9]+")
@@ -68,7 +68,7 @@ def _complete_phrase(text: str) -> bool:
 
 # Words that, at the end of a phrase cut short, almost always wanted a noun after them
 # ("hand-eye" coordination, "your favorite" toy, "key" skills).
-_NEEDS_NOUN = set("favorite favourite key other every each own perfect whole entire same first next last".split())
+_NEEDS_NOUN = set("favorite favourite key other every each own perfect whole entire same first next last".split())  # noqa: SIM905
 
 
 def _cut_before_noun(cut: str, rest: str) -> bool:
@@ -107,33 +107,43 @@ def fit_to_limit(text: str, limit: int, min_chars: int, ended: bool) -> tuple[st
 
 
 # Little words that add nothing to a name ("Toys with Stacking Cubes" is still just the name).
-_LITTLE = frozenset("a an the and or of for with from in on by to your our its this new".split())
+_LITTLE = frozenset("a an the and or of for with from in on by to your our its this new".split())  # noqa: SIM905
+
+
+def _stem(word: str) -> str:
+    # "includes", "including", "included" -> "includ"; enough to compare a text with a name
+    return re.sub(r"(?:ing|ed|es|e|s)$", "", word) if len(word) > 4 else word
 
 
 def _content_words(text: str) -> list[str]:
-    words = [w.rstrip("s") if len(w) > 3 else w for w in _WORD.findall(text.lower())]
-    return [w for w in words if w not in _LITTLE]
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _LITTLE]
 
 
 def _covered(word: str, reference: set[str]) -> bool:
     # "conversion" is covered by a name that abbreviates it to "conv"
-    return word in reference or any(len(r) >= 4 and (word.startswith(r) or r.startswith(word)) for r in reference)
+    # (a short word such as "shop" is not covered by "shopping" in a feature: "Shop now" adds a call to action)
+    return word in reference or any(
+        (len(r) >= 4 and word.startswith(r)) or (len(word) >= 5 and r.startswith(word)) for r in reference
+    )
 
 
 def repeats_name(text: str, product_name: str, features: Sequence[str] = (), threshold: float = 0.9) -> bool:
-    """True when `text` is (nearly) only words of the product name, or of the name and one feature.
+    """True when `text` is (nearly) only words of the product name, or only words of one feature.
 
     "Mi-Zone Kids" or "Organic Green Tea, 20 Pyramid Bags" for a product of
     that name add nothing a shopper doesn't already see above the copy; little
     words ("for", "with", "the") don't count as adding something.
     """
     words = _content_words(text)
-    if not words or not product_name:
+    if not words:
         return False
     name = set(_content_words(product_name))
-    for extra in ["", *features]:
-        reference = name | set(_content_words(extra))
-        if sum(_covered(w, reference) for w in words) / len(words) >= threshold:
+    if name and sum(_covered(w, name) for w in words) / len(words) >= threshold:
+        return True
+    for feature in features:
+        ref = set(_content_words(feature))
+        # a restated feature, not a few words picked out of a long one
+        if ref and sum(_covered(w, ref) for w in words) / len(words) >= threshold and len(set(words)) >= len(ref) / 2:
             return True
     return False
 
@@ -171,8 +181,7 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
 
     Reasons: "first_person" (a reviewer's voice), "meta" (text about the page or
     the prompt), "copies_example" (4+ words borrowed from a few-shot example),
-    "repeats_name" (only the product's name again, or the name and one of its
-    `features`).
+    "repeats_name" (only the product's name again, or one of its `features`).
     """
     name_words = set(_WORD.findall(product_name.lower()))
     # "My Little Pony" is a name, not a reviewer talking

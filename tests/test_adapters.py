@@ -15,11 +15,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from copy_engine.adapters import data, losses  # noqa: E402
-from copy_engine.adapters.losses import IGNORE, LossWeights  # noqa: E402
-from copy_engine.controls import AdapterWeights  # noqa: E402
-from copy_engine.errors import InputError, ModelLoadError  # noqa: E402
-from copy_engine.product import Product  # noqa: E402
+from copy_engine.adapters import data, losses
+from copy_engine.adapters.losses import IGNORE, LossWeights
+from copy_engine.controls import AdapterWeights
+from copy_engine.errors import InputError, ModelLoadError
+from copy_engine.product import Product
 
 # ---------------------------------------------------------------- losses on tiny tensors
 
@@ -53,7 +53,7 @@ def test_cta_loss_only_counts_cta_span_tokens():
 
 def test_unlikelihood_targets_repeated_tokens():
     labels = torch.tensor([[IGNORE, 1, 2, 1, 2]])
-    rows, poss, toks = losses.repeat_candidates(labels, ngram=2)
+    _rows, poss, toks = losses.repeat_candidates(labels, ngram=2)
     pairs = set(zip(poss.tolist(), toks.tolist()))
     # predicting label 3 (=1, logits position 2): earlier token 2 is a candidate, the gold token 1 is not
     assert (2, 2) in pairs and (2, 1) not in pairs
@@ -227,7 +227,7 @@ def trained(tiny, tmp_path_factory):
     """A tiny adapter trained for a few steps, saved to a temp folder."""
     from transformers import Gemma3ForCausalLM
 
-    from copy_engine.adapters.train import AdapterTrainConfig, train_adapter
+    from copy_engine.adapters.train import train_adapter
 
     loaded, cfg = tiny
     torch.manual_seed(0)
@@ -251,7 +251,7 @@ def _copy(tiny):
 def _cfg(**kw):
     from copy_engine.adapters.train import AdapterTrainConfig
 
-    base = dict(name="tinycta", objective="cta", batch_size=4, eval_every=2, lr=5e-3, warmup_steps=2, r=4, alpha=8)
+    base = {"name": "tinycta", "objective": "cta", "batch_size": 4, "eval_every": 2, "lr": 5e-3, "warmup_steps": 2, "r": 4, "alpha": 8}
     base.update(kw)
     return AdapterTrainConfig(**base)
 

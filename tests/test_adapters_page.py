@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("peft")
-import streamlit as st  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = "adapter_training_job"
@@ -20,8 +20,8 @@ def tiny_model(tmp_home, monkeypatch):
     from test_adapters import make_tiny
     from transformers import Gemma3ForCausalLM
 
-    import copy_engine.adapters.train as train
-    import copy_engine.model as model
+    from copy_engine import model
+    from copy_engine.adapters import train
 
     loaded, cfg = make_tiny()
 
@@ -55,14 +55,14 @@ def test_adapters_page_lists_trains_and_sets_default(tiny_model):
 
     # too few approved favourites: a clear message, no job
     at.text_input(key="train_name").set_value("house-voice")
-    submit = [b for b in at.get("form_submit_button") if b.label == "Start training"][0]
+    submit = next(b for b in at.get("form_submit_button") if b.label == "Start training")
     at = submit.click().run()
     assert any("approve at least" in e.value for e in at.error)
     assert JOB not in at.session_state
 
     _approve_favourites(6)
     at.slider(key="train_steps").set_value(5)
-    at = [b for b in at.get("form_submit_button") if b.label == "Start training"][0].click().run()
+    at = next(b for b in at.get("form_submit_button") if b.label == "Start training").click().run()
     assert not at.exception, [e.value for e in at.exception]
     job = at.session_state[JOB]
     job.join(120)

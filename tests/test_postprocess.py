@@ -47,11 +47,16 @@ def test_junk_and_empty_are_dropped():
 def test_near_duplicates_are_removed():
     assert near_duplicate("Buy Organic Green Tea", "buy organic green tea!")
     assert not near_duplicate("Buy Organic Green Tea", "Calm mornings start with a cup")
-    assert dedupe(["Buy green tea", "Buy green tea.", "Tea for calm mornings"]) == ["Buy green tea", "Tea for calm mornings"]
+    assert dedupe(["Buy green tea", "Buy green tea.", "Tea for calm mornings"]) == [
+        "Buy green tea",
+        "Tea for calm mornings",
+    ]
 
 
 def test_clean_batch_skips_texts_already_kept():
-    out = clean_batch([" Buy green tea now\n", " Tea for calm mornings\n"], "ad_headline", already=["Buy green tea now!"])
+    out = clean_batch(
+        [" Buy green tea now\n", " Tea for calm mornings\n"], "ad_headline", already=["Buy green tea now!"]
+    )
     assert out == ["Tea for calm mornings"]
 
 
@@ -59,7 +64,10 @@ def test_channel_minimums_drop_fragments():
     # a bare feature is not a headline or an ad description
     assert clean_one(" 20 Pyramid Bags.\n", "headline") is None
     assert clean_one(" Soft, strong and green.\n", "ad_description") is None
-    assert clean_one(" Twenty pyramid bags of calm green tea\n", "headline").text == "Twenty pyramid bags of calm green tea"
+    assert (
+        clean_one(" Twenty pyramid bags of calm green tea\n", "headline").text
+        == "Twenty pyramid bags of calm green tea"
+    )
     for ch in CHANNELS.values():
         assert ch.min_chars < ch.limit // 2
 
@@ -75,5 +83,13 @@ def test_phrase_cut_short_before_its_noun_is_discarded():
 
 
 def test_first_person_words_inside_the_product_name_are_fine():
-    assert clean_one(" My Little Garden seed kit: grow basil on any windowsill\n", "headline", product_name="My Little Garden") is not None
-    assert clean_one(" My kids grow basil on every windowsill now\n", "headline", product_name="Windowsill Herb Kit") is None
+    assert (
+        clean_one(
+            " My Little Garden seed kit: grow basil on any windowsill\n", "headline", product_name="My Little Garden"
+        )
+        is not None
+    )
+    assert (
+        clean_one(" My kids grow basil on every windowsill now\n", "headline", product_name="Windowsill Herb Kit")
+        is None
+    )

@@ -60,5 +60,7 @@ def test_examples_are_not_first_person_or_name_only():
     deck = load_examples()
     for ex in deck["examples"]:
         # (every example "copies an example", itself: that reason is for the model's output)
-        assert rejection_reason(ex["text"], deck["products"][ex["product"]]["name"]) in (None, "copies_example"), ex["text"]
+        assert rejection_reason(ex["text"], deck["products"][ex["product"]]["name"]) in (None, "copies_example"), ex[
+            "text"
+        ]
         assert len(ex["text"]) >= CHANNELS[ex["channel"]].min_chars, ex["text"]

@@ -389,3 +389,19 @@ def test_real_embedder_rates_paraphrase_of_description_less_novel(bottle):
     )
     assert cards[0].scores["novelty"] < cards[1].scores["novelty"]
     assert cards[0].scores["novelty"] < 0.4
+
+
+def test_bare_or_count_numbers_in_facts_do_not_back_measures():
+    facts = "Toy set, 3 Pieces, pack of 2, Ages 3 and up, 10 x 4 x 2 inches"
+    assert flag_texts("A 3-month warranty", facts, "unsupported_number") == []  # the claim covers it...
+    assert flag_texts("A 3-month warranty", facts, "unsupported_claim") == ["3-month warranty"]
+    assert flag_texts("Lasts 3 months", facts) == ["3 months"]
+    assert flag_texts("Weighs 2 kg", facts) == ["2 kg"]
+    assert flag_texts("A 2-pack, 3 pieces, 4 inches wide, for ages 3+", facts) == []
+    assert flag_texts("For ages 2+", facts) == ["2+"]
+
+
+def test_spelled_out_counts_are_checked_with_offsets():
+    facts = "Tea sampler, 3 flavours, 20 bags"
+    flags = find_unsupported("Three flavours, twelve bags", facts)
+    assert [(f.start, f.end, f.text) for f in flags] == [(16, 22, "twelve")]

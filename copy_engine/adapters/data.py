@@ -22,10 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable, Sequence
 
 from copy_engine.controls import Controls, map_controls
 from copy_engine.errors import InputError
@@ -300,7 +300,7 @@ def examples_from_csv(path: str | Path, db=None) -> list[TrainingExample]:
                 ctr = float(str(row[cols["ctr"]]).strip().rstrip("%"))
             except ValueError:
                 raise InputError(f"{p.name} row {n}: ctr must be a number, got {row[cols['ctr']]!r}") from None
-            if ctr < 0 or ctr != ctr:
+            if not ctr >= 0:  # negative or NaN
                 raise InputError(f"{p.name} row {n}: ctr must be >= 0, got {ctr}")
         product = None
         if db is not None:
@@ -323,8 +323,7 @@ def examples_from_csv(path: str | Path, db=None) -> list[TrainingExample]:
 def save_examples(examples: Sequence[TrainingExample], path: str | Path) -> None:
     """Write examples as JSON lines (the data behind a shipped adapter, for inspection)."""
     with open(path, "w", encoding="utf-8") as fh:
-        for e in examples:
-            fh.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in examples)
 
 
 def load_examples(path: str | Path) -> list[TrainingExample]:

@@ -20,8 +20,8 @@ reranking: the first cleaned line of each sample counts. Metrics per setting:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from copy_engine.adapters.data import NEUTRAL, is_training_product, overlap_with_facts
 from copy_engine.controls import AdapterWeights, map_controls
@@ -137,7 +137,7 @@ def setting_metrics(samples: EvalSamples, name: str, loaded=None) -> dict:
 def summarize(metrics: dict) -> dict:
     """The CONTRACT object from per-setting metrics (keys: off, tone, tone_neg, cta, creative)."""
     off = metrics["off"]
-    d = lambda s, k: round(metrics[s][k] - off[k], 4)  # noqa: E731
+    d = lambda s, k: round(metrics[s][k] - off[k], 4)
     result = {
         "tone": {"metric": "vader_compound", "off": off["vader_compound"], "on": metrics["tone"]["vader_compound"],
                  "delta": d("tone", "vader_compound"), "neg_delta": d("tone_neg", "vader_compound")},

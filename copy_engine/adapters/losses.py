@@ -119,7 +119,7 @@ def repeat_candidates(labels, ngram: int = 3):
                 poss.append(j - 1)  # logits at j-1 predict label j
                 toks.append(c)
             prev.append(gold)
-    as_t = lambda x: torch.tensor(x, dtype=torch.long, device=labels.device)  # noqa: E731
+    as_t = lambda x: torch.tensor(x, dtype=torch.long, device=labels.device)
     return as_t(rows), as_t(poss), as_t(toks)
 
 

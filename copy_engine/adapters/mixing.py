@@ -161,7 +161,7 @@ def make_mixer(loaded, settings=None) -> AdapterMixer | None:
             info = get_adapter(user, settings)
             load_validated(info.file, loaded.model)
             files[USER_SLOT] = Path(info.file)
-        except Exception as exc:  # a broken user file must not stop the app
+        except Exception as exc:  # noqa: BLE001 - a broken user file must not stop the app
             log.warning("default adapter %s not used: %s", user, exc)
     if not files:
         return None

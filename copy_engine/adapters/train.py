@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from copy_engine.adapters.data import TrainingExample
 from copy_engine.adapters.losses import IGNORE, OBJECTIVE_WEIGHTS, LossWeights, combined_loss
@@ -84,7 +84,7 @@ def split_examples(examples: Sequence[TrainingExample], val_fraction: float, see
     products = sorted({e.product for e in examples})
     rng = random.Random(seed)
     rng.shuffle(products)
-    n_val = max(1, int(round(len(products) * val_fraction))) if len(products) > 2 and val_fraction > 0 else 0
+    n_val = max(1, round(len(products) * val_fraction)) if len(products) > 2 and val_fraction > 0 else 0
     val_products = set(products[:n_val])
     train = [e for e in examples if e.product not in val_products]
     val = [e for e in examples if e.product in val_products]
@@ -433,7 +433,7 @@ class TrainingJob:
             self.status = "cancelled" if self.result.stopped == "cancelled" else "done"
         except CopyLabError as exc:
             self.error, self.status = str(exc), "failed"
-        except Exception as exc:  # a background thread must report, not vanish
+        except Exception as exc:  # noqa: BLE001 - a background thread must report, not vanish
             self.error, self.status = f"{type(exc).__name__}: {exc}", "failed"
 
     def cancel(self) -> None:

@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-perplexity", action="store_true", help="skip the perplexity check (faster)")
     parser.add_argument("--save-metrics", action="store_true", help="store the measured effects in the shipped adapters' metadata")
     parser.add_argument("--samples-out", help="write every sampled text (JSON) here for inspection")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     products = products_from_csv(path, args.n_products, "eval")
     if not products:
         raise InputError(f"{path.name}: no evaluation-split products found")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     from copy_engine.generator import get_default_generator
 
     gen = get_default_generator()

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    say = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    say = lambda msg: print(msg, file=sys.stderr, flush=True)
     examples, info = _examples(args, settings, say)
     from copy_engine.model import get_loaded_model
 

@@ -70,7 +70,9 @@ _FRACTION = re.compile(r"^/\d+")
 _ORDINAL = re.compile(r"^(?:st|nd|rd|th)(?![A-Za-z])", re.IGNORECASE)
 _SUFFIX = re.compile(r"^[A-Za-z]+")
 # Ages: "ages 3+", "aged 8", "3 and up", "for kids 3 years and older", "8-year-old"
-_AGE_BEFORE = re.compile(r"(?:\bages?|\baged|\bfor\s+(?:kids|children|boys|girls|toddlers))\s*(?:of\s+)?$", re.IGNORECASE)
+_AGE_BEFORE = re.compile(
+    r"(?:\bages?|\baged|\bfor\s+(?:kids|children|boys|girls|toddlers))\s*(?:of\s+)?$", re.IGNORECASE
+)
 _AGE_AFTER = re.compile(r"^\s*(?:\+|(?:and|&)\s+(?:up|older|over|above)\b|[-\s]?years?[-\s]old\b)", re.IGNORECASE)
 # "set of 3", "pack of 12": a count of the product itself
 _PACK_BEFORE = re.compile(r"\b(?:set|pack|box|bundle|case|kit|bag|pair)s?\s+of\s*$", re.IGNORECASE)
@@ -167,15 +169,56 @@ def _facts_for_numbers(facts: str) -> str:
     return facts + ("\n" + "\n".join(chains) if chains else "")
 
 
-_DIMENSIONS = re.compile(
-    r"(?P<nums>\d+(?:\.\d+)?(?:\s*[x×]\s*\d+(?:\.\d+)?)+)\s*(?P<unit>[A-Za-z\"”]+)", re.IGNORECASE
-)
+_DIMENSIONS = re.compile(r"(?P<nums>\d+(?:\.\d+)?(?:\s*[x×]\s*\d+(?:\.\d+)?)+)\s*(?P<unit>[A-Za-z\"”]+)", re.IGNORECASE)
 
 
 _STOP = frozenset(
-    "a an the and or of in on at by for to with from per each your our its their this that all new "
-    "different unique separate individual great fun amazing cute beautiful colorful colourful bright cool "
-    "mini small little big large extra more".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "to",
+        "with",
+        "from",
+        "per",
+        "each",
+        "your",
+        "our",
+        "its",
+        "their",
+        "this",
+        "that",
+        "all",
+        "new",
+        "different",
+        "unique",
+        "separate",
+        "individual",
+        "great",
+        "fun",
+        "amazing",
+        "cute",
+        "beautiful",
+        "colorful",
+        "colourful",
+        "bright",
+        "cool",
+        "mini",
+        "small",
+        "little",
+        "big",
+        "large",
+        "extra",
+        "more",
+    ]
 )
 
 
@@ -197,7 +240,9 @@ def _segments_with(value: float, facts: str) -> str:
     return " ".join(out)
 
 
-def _quantity_supported(q: Quantity, facts_q: list[Quantity], facts_literal: str, facts: str = "", text: str = "") -> bool:
+def _quantity_supported(
+    q: Quantity, facts_q: list[Quantity], facts_literal: str, facts: str = "", text: str = ""
+) -> bool:
     if q.literal:
         if q.literal in facts_literal:
             return True
@@ -217,7 +262,7 @@ def _quantity_supported(q: Quantity, facts_q: list[Quantity], facts_literal: str
         return False
     # "Frozen 2", "Series 7": a title or model the facts spell the same way
     prev = re.search(r"([A-Za-z]+)[\s-]*$", text[: q.start]) if text else None
-    if prev and f" {_singular_word(prev.group(1).lower())} {text[q.start:q.end].lower()} " in _words_norm(facts):
+    if prev and f" {_singular_word(prev.group(1).lower())} {text[q.start : q.end].lower()} " in _words_norm(facts):
         return True
     # A bare number that counts something ("2 different sounds") needs that thing near the number in the facts.
     counted = _following_words(text, q.end, 1) if text else []
@@ -301,7 +346,15 @@ def find_claims(text: str, facts: str) -> list[Flag]:
             )
     for m in _NO_X_REQUIRED.finditer(text):
         thing = _singular_word(m.group("thing").lower())
-        backs = (f"no {thing}", f"{thing} not required", f"{thing} not needed", f"without {thing}", f"{thing} required no", f"{thing} required? no", f"{thing} free")
+        backs = (
+            f"no {thing}",
+            f"{thing} not required",
+            f"{thing} not needed",
+            f"without {thing}",
+            f"{thing} required no",
+            f"{thing} required? no",
+            f"{thing} free",
+        )
         if any(_backed(b, fn) for b in backs):
             continue
         flags.append(
@@ -426,6 +479,9 @@ def _facts_words(facts: str) -> set[str]:
     return words
 
 
+_USED_AS_NAME = re.compile(r"(?:\s+(?:is|are|was|has|have|makes|brings|offers)\b|['’]s\b|\s+[-–&:]\s)")
+
+
 def _is_sentence_start(text: str, start: int) -> bool:
     before = text[:start].rstrip(" \t\"'“”‘’([*")
     return not before or before[-1] in _BOUNDARY or (before[-1] == "-" and before[-2:-1] in (" ", ""))
@@ -438,7 +494,8 @@ def find_names(text: str, facts: str) -> list[Flag]:
     first word) is not a name; a word with an inner capital ("iPhone") or one
     that is not an ordinary word ("Sony") is, unless it opens a sentence: the
     first word of a sentence is only flagged when it has an inner capital or
-    digits, because without a dictionary of names "Unleash" and "Sony" look alike.
+    digits, or is used as a name ("Zorbix is...", "Zorbix - the..."), because
+    without a dictionary of names "Unleash" and "Sony" look alike.
     """
     words = _facts_words(facts)
     hits: list[tuple[int, int]] = []
@@ -456,8 +513,13 @@ def find_names(text: str, facts: str) -> list[Flag]:
         has_digit = any(c.isdigit() for c in tok)
         if inner_capital or has_digit:
             hits.append((m.start(), m.end()))
-        elif _is_sentence_start(text, m.start()) or len(tok) == 1:
+        elif len(tok) == 1:
             continue
+        elif _is_sentence_start(text, m.start()):
+            # a sentence's first word is a name only when used as one: "Neocarn is...", "Zorbix - the...",
+            # "Olaf & Elsa"; "Unleash the..." and "Organize Paper..." (Title Case) are not
+            if not is_common(tok) and len(tok) > 3 and _USED_AS_NAME.match(text, m.end()):
+                hits.append((m.start(), m.end()))
         elif not is_common(tok):
             hits.append((m.start(), m.end()))
     # merge neighbours ("Sony Bravia", "Aqua-Pure") into one span, extending over a capitalised

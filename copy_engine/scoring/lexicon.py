@@ -35,9 +35,21 @@ today tomorrow top tough trail trails trusted ultimate ultra unbeatable unleash 
 waterproof wear wellness winter wireless world your yours zero
 """.split()  # noqa: SIM905 (a word list reads better as text)
 
+# Everyday product nouns missing from those lists: capitalised in a Title Case headline ("Play with Baby",
+# "35 Items") they are not names.
+PRODUCT_WORDS = """
+baby toddler toddlers infant infants item items menu restaurant playset playsets keychain keychains collectible
+collectibles collectable figurine figurines vinyl stickers snack snacks tshirt hoodie sneaker sneakers sock backpack
+wallet cable cables headphones earbuds laptop camera lens tripod drone remote controller console keyboard monitor
+markers crayon crayons stencil stencils accessory accessories decor organizer storage container grill filter vacuum
+trampoline enclosure vehicle vehicles robot robots plush teddy unicorn unicorns dinosaur cube bike scooter skateboard
+hiking supplement supplements protein shampoo conditioner lotion serum sunscreen makeup lipstick fragrance razor
+toothpaste diaper diapers stroller crib playmat
+""".split()  # noqa: SIM905 (a word list reads better as text)
+
 # Capitalised for reasons other than being a name.
 ALWAYS_CAPITALISED = """
-i i'm i'll i've i'd ok monday tuesday wednesday thursday friday saturday sunday january february march april may
+i i'm i'll i've i'd ok diy tv hd monday tuesday wednesday thursday friday saturday sunday january february march april may
 june july august september october november december christmas xmas easter halloween thanksgiving valentine
 valentines hanukkah diwali ramadan eid black cyber mother mothers father fathers day year new years spring summer
 autumn fall winter weekend holiday holidays
@@ -68,6 +80,7 @@ def common_words() -> frozenset[str]:
     words = _read_words("textstat", "resources/en/easy_words.txt")
     words |= _read_words("vaderSentiment", "vader_lexicon.txt", first_column=True)
     words |= {w.lower() for w in MARKETING_WORDS}
+    words |= set(PRODUCT_WORDS)
     return frozenset(words)
 
 
@@ -124,15 +137,23 @@ CLAIM_FAMILIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         (r"ce[\s-]+(?:certified|marked)|ul[\s-]+(?:listed|certified)|iso[\s-]?\d{3,5}", ()),
     ],
     "health": [
-        (r"(?:rich|high|packed|loaded|full|bursting)\s+(?:in|with)\s+(?:antioxidants?|vitamins?|protein|fib(?:er|re)|minerals?|nutrients?|omega[\s-]?3s?)",
-         ("antioxidant", "vitamin", "protein", "fiber", "fibre", "mineral", "nutrient", "omega")),
+        (
+            r"(?:rich|high|packed|loaded|full|bursting)\s+(?:in|with)\s+(?:antioxidants?|vitamins?|protein|fib(?:er|re)|minerals?|nutrients?|omega[\s-]?3s?)",
+            ("antioxidant", "vitamin", "protein", "fiber", "fibre", "mineral", "nutrient", "omega"),
+        ),
         (r"antioxidants?", ("antioxidant",)),
-        (r"low[\s-]+(?:fat|calorie|carb|sugar|sodium|salt)s?|(?:fat|calorie|carb|sugar|sodium|caffeine|dairy|gluten|nut|soy)[\s-]+free",
-         ()),
-        (r"boosts?\s+(?:your\s+)?(?:immunity|immune\s+system|metabolism|energy|brain)|immune[\s-]+(?:boosting|support)",
-         ()),
-        (r"detox(?:ifying|ify)?|weight[\s-]+loss|burns?\s+fat|fat[\s-]+burning|heart[\s-]+healthy|superfood",
-         ("detox", "weight loss", "burn fat", "fat burn", "heart health", "superfood")),
+        (
+            r"low[\s-]+(?:fat|calorie|carb|sugar|sodium|salt)s?|(?:fat|calorie|carb|sugar|sodium|caffeine|dairy|gluten|nut|soy)[\s-]+free",
+            (),
+        ),
+        (
+            r"boosts?\s+(?:your\s+)?(?:immunity|immune\s+system|metabolism|energy|brain)|immune[\s-]+(?:boosting|support)",
+            (),
+        ),
+        (
+            r"detox(?:ifying|ify)?|weight[\s-]+loss|burns?\s+fat|fat[\s-]+burning|heart[\s-]+healthy|superfood",
+            ("detox", "weight loss", "burn fat", "fat burn", "heart health", "superfood"),
+        ),
         (r"keto(?:[\s-]+friendly)?|paleo(?:[\s-]+friendly)?|diabetic[\s-]+friendly", ("keto", "paleo", "diabetic")),
         (r"hypoallergenic", ("hypoallergenic",)),
         (r"non[\s-]?toxic", ("non toxic", "nontoxic")),
@@ -152,46 +173,84 @@ CLAIM_FAMILIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         (r"carbon[\s-]+(?:neutral|negative|footprint)|zero[\s-]+waste|plastic[\s-]+free|natural\s+materials?", ()),
     ],
     "safety": [
-        (r"(?:child|kid|baby|food)[\s-]+safe|safe\s+for\s+(?:kids|children|babies|toddlers)|food[\s-]+grade|medical[\s-]+grade",
-         ("child safe", "kid safe", "baby safe", "food safe", "food grade", "medical grade", "safe for")),
+        (
+            r"(?:child|kid|baby|food)[\s-]+safe|safe\s+for\s+(?:kids|children|babies|toddlers)|food[\s-]+grade|medical[\s-]+grade",
+            ("child safe", "kid safe", "baby safe", "food safe", "food grade", "medical grade", "safe for"),
+        ),
         (r"(?:microwave|oven|freezer)[\s-]+safe", ()),
         (r"water[\s-]?proof", ("waterproof", "water proof")),
         (r"water[\s-]+resistant", ("water resistant", "waterproof", "water proof", "water repellent")),
         (r"shatter[\s-]?proof|unbreakable|indestructible|rust[\s-]?proof", ("shatter", "unbreakable", "rust")),
     ],
     "spec": [
-        (r"rechargeable|cordless|wireless|solar[\s-]+powered|app[\s-]+controlled|voice[\s-]+controlled",
-         ("rechargeable", "cordless", "wireless", "solar", "app", "voice")),
+        (
+            r"rechargeable|cordless|wireless|solar[\s-]+powered|app[\s-]+controlled|voice[\s-]+controlled",
+            ("rechargeable", "cordless", "wireless", "solar", "app", "voice"),
+        ),
         (r"dishwasher[\s-]+safe|machine[\s-]+washable", ()),
     ],
     "material": [
         # a material the facts don't mention is an invented spec
-        (r"stainless[\s-]+steel|steel|aluminium|aluminum|titanium|copper|brass", ("steel", "alumin", "titanium", "copper", "brass", "metal")),
-        (r"(?:solid\s+)?(?:wood|wooden|oak|walnut|pine|bamboo|teak|maple)", ("wood", "oak", "walnut", "pine", "bamboo", "teak", "maple")),
+        (
+            r"stainless[\s-]+steel|steel|aluminium|aluminum|titanium|copper|brass",
+            ("steel", "alumin", "titanium", "copper", "brass", "metal"),
+        ),
+        (
+            r"(?:solid\s+)?(?:wood|wooden|oak|walnut|pine|bamboo|teak|maple)",
+            ("wood", "oak", "walnut", "pine", "bamboo", "teak", "maple"),
+        ),
         (r"(?:100%\s+|pure\s+)?(?:cotton|linen|silk|cashmere|merino|wool|leather|suede|denim|velvet)", ()),
         (r"genuine\s+leather|real\s+leather", ("genuine leather", "real leather")),
-        (r"glass|ceramic|porcelain|silicone|rubber|marble|granite|carbon[\s-]+fib(?:er|re)", ()),
+        (r"plastic|glass|ceramic|porcelain|silicone|rubber|marble|granite|carbon[\s-]+fib(?:er|re)", ()),
     ],
     "origin": [
-        (r"family[\s-]+(?:business|owned|run|farm|recipe|company)|small[\s-]+business|locally[\s-]+(?:made|sourced|grown|owned)",
-         ("family", "small business", "local")),
+        (
+            r"family[\s-]+(?:business|owned|run|farm|recipe|company)|small[\s-]+business|locally[\s-]+(?:made|sourced|grown|owned)",
+            ("family", "small business", "local"),
+        ),
         (r"(?:since|est\.?|established(?:\s+in)?|founded(?:\s+in)?)\s+(?:1[6-9]|20)\d\d", ()),
-        (r"hand[\s-]?(?:made|crafted|picked|painted|sewn)|artisan(?:al)?", ("hand made", "handmade", "hand crafted", "handcrafted", "hand picked", "handpicked", "artisan")),
+        (
+            r"hand[\s-]?(?:made|crafted|picked|painted|sewn)|artisan(?:al)?",
+            ("hand made", "handmade", "hand crafted", "handcrafted", "hand picked", "handpicked", "artisan"),
+        ),
     ],
     "commerce": [
-        (r"free[\s-]+(?:shipping|delivery|returns?)|ships?\s+(?:free|today|fast|same[\s-]day|within\s+\w+)|fast\s+(?:shipping|delivery)|(?:same|next|two|2|one|1)[\s-]+day\s+(?:shipping|delivery)",
-         ("free shipping", "free delivery", "ships free", "delivered free", "free return", "shipping")),
-        (r"(?:no|easy|hassle[\s-]free|\d+[\s-]+days?)\s+returns?|returns?\s+(?:accepted|policy)|money[\s-]+back|full\s+refund|refunds?",
-         ("return", "refund", "money back")),
-        (r"(?:lifetime|limited|full|\d+[\s-]*(?:days?|weeks?|months?|years?|yrs?))[\s-]+(?:warranty|guarantee)|warrant(?:y|ies)|guarantee[ds]?",
-         ("warrant", "guarantee")),
-        (r"(?:from|on|at|via)\s+amazon(?:\.com)?|amazon\s+(?:prime|exclusive)|prime\s+(?:shipping|delivery|eligible)", ("amazon",)),
+        (
+            r"free[\s-]+(?:shipping|delivery|returns?)|ships?\s+(?:free|today|fast|same[\s-]day|within\s+\w+)|fast\s+(?:shipping|delivery)|(?:same|next|two|2|one|1)[\s-]+day\s+(?:shipping|delivery)",
+            ("free shipping", "free delivery", "ships free", "delivered free", "free return", "shipping"),
+        ),
+        (
+            r"(?:no|easy|hassle[\s-]free|\d+[\s-]+days?)\s+returns?|returns?\s+(?:accepted|policy)|money[\s-]+back|full\s+refund|refunds?",
+            ("return", "refund", "money back"),
+        ),
+        (
+            r"(?:lifetime|limited|full|\d+[\s-]*(?:days?|weeks?|months?|years?|yrs?))[\s-]+(?:warranty|guarantee)|warrant(?:y|ies)|guarantee[ds]?",
+            ("warrant", "guarantee"),
+        ),
+        (
+            r"(?:from|on|at|via)\s+amazon(?:\.com)?|amazon\s+(?:prime|exclusive)|prime\s+(?:shipping|delivery|eligible)",
+            ("amazon",),
+        ),
         (r"lowest[\s-]+prices?|best\s+price|cheapest", ()),
         # a giveaway ("Free Frozen characters", "free gift"); not "sugar-free", "free of", "feel free"
-        (r"(?<!-)(?<!feel\s)free\s+(?!of\b|from\b|to\b|time\b|play\b|spirit\b|range\b|and\b|or\b|standing\b|shipping\b|delivery\b|returns?\b)[a-z]+", ()),
-        (r"pre[\s-]?orders?|limited[\s-]+(?:edition|stock|time)|on\s+sale|in\s+stock|sold\s+out|clearance|while\s+supplies\s+last",
-         ("pre order", "preorder", "limited", "sale", "in stock", "clearance")),
-        (r"(?:batteries|battery)\s+(?:included|not\s+included)", ("batteries included", "battery included", "includes batteries", "batteries not included", "battery not included")),
+        (
+            r"(?<!-)(?<!feel\s)free\s+(?!of\b|from\b|to\b|time\b|play\b|spirit\b|range\b|and\b|or\b|standing\b|shipping\b|delivery\b|returns?\b)[a-z]+",
+            (),
+        ),
+        (
+            r"pre[\s-]?orders?|limited[\s-]+(?:edition|stock|time)|on\s+sale|in\s+stock|sold\s+out|clearance|while\s+supplies\s+last",
+            ("pre order", "preorder", "limited", "sale", "in stock", "clearance"),
+        ),
+        (
+            r"(?:batteries|battery)\s+(?:included|not\s+included)",
+            (
+                "batteries included",
+                "battery included",
+                "includes batteries",
+                "batteries not included",
+                "battery not included",
+            ),
+        ),
     ],
     "superlative": [
         (r"(?:most|least)[\s-]+(?:advanced|powerful|comfortable|popular|trusted|loved|reliable|effective)", ()),
@@ -216,7 +275,29 @@ CLAIM_FAMILY_REASONS = {
 }
 
 # Verbs that turn "<verb> in/from <Place>" into an origin claim ("grown in Hawaii", "imported from Japan").
-ORIGIN_VERBS = (
-    "made grown produced harvested sourced imported crafted designed built manufactured roasted brewed bottled "
-    "packed printed assembled distilled picked raised farmed milled baked woven sewn".split()
-)
+ORIGIN_VERBS = [
+    "made",
+    "grown",
+    "produced",
+    "harvested",
+    "sourced",
+    "imported",
+    "crafted",
+    "designed",
+    "built",
+    "manufactured",
+    "roasted",
+    "brewed",
+    "bottled",
+    "packed",
+    "printed",
+    "assembled",
+    "distilled",
+    "picked",
+    "raised",
+    "farmed",
+    "milled",
+    "baked",
+    "woven",
+    "sewn",
+]
