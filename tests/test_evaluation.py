@@ -378,3 +378,24 @@ def test_base_model_perplexity_prefers_fluent_copy(real_generator):
     fluent = fluency(["Soft merino socks that keep your feet warm on every hike."])
     salad = fluency(["hike merino warm socks every your on feet keep that soft the."])
     assert 1.0 < fluent < salad
+
+
+def test_fingerprints_record_loaded_adapters_and_weight_hashes(tmp_home, monkeypatch):
+    from copy_engine.evaluation.run import base_model_perplexity, fingerprints
+
+    weights = tmp_home / "adapters" / "mine"
+    weights.mkdir(parents=True)
+    (weights / "adapter.safetensors").write_bytes(b"abc")
+    (weights / "notes.txt").write_text("not weights")
+
+    class Mixer:
+        names = ("tone", "cta")
+
+    gen = FakeGenerator()
+    gen.adapter_mixer = Mixer()
+    info = fingerprints(gen)
+    assert info["adapters"]["loaded"] == ["tone", "cta"]
+    key = str(weights / "adapter.safetensors")
+    assert info["adapters"]["files"][key] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert not any(k.endswith("notes.txt") for k in info["adapters"]["files"])
+    assert base_model_perplexity(gen) is None  # no loaded model: fluency is left out, not faked

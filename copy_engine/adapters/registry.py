@@ -172,6 +172,7 @@ def save_adapter(path: str | Path, tensors: dict, meta: dict) -> Path:
     tmp_t, tmp_m = path.with_suffix(".safetensors.tmp"), path.with_suffix(".json.tmp")
     save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp_t))
     tmp_m.write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
+    tmp_t.chmod(0o644)
     tmp_t.replace(path)
     tmp_m.replace(path.with_suffix(".json"))
     return path

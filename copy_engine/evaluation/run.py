@@ -269,6 +269,8 @@ def evaluate(
     report(0.0, "Loading the model (first time only)…")
     generator, embedder, ctr_predictor = engine(generator, embedder, ctr_predictor)
     fluency = base_model_perplexity(generator) if settings.perplexity else None
+    # Hashed now, at load time: adapter files written later (e.g. by training) were not used by this run.
+    identity = fingerprints(generator)
     checked = sample[: settings.sentiment_check]
     n_sweep = 0
     if settings.sweep_products:
@@ -422,7 +424,7 @@ def evaluate(
             "product_seed": "seed + product index (same for every configuration)",
             "sampling": f"stratified by top-level category; categories under {settings.min_stratum} catalog products pooled into 'Other'",
         },
-        **fingerprints(generator),
+        **identity,
         "seeds": {"base": settings.seed, "products": {str(sp.index): settings.seed + sp.index for sp in sample}},
         "products": [{"index": sp.index, "category": sp.category, "name": sp.product.name} for sp in sample],
         "failures": [{"index": g.index, "config": g.config, "error": g.error} for g in gens if g.error],
