@@ -289,7 +289,7 @@ def clean_price(cell: str) -> str:
     return m.group(0).strip() if m else ""
 
 
-def _row_to_product(row: dict, mapping: dict[str, str]):
+def row_to_product(row: dict, mapping: dict[str, str]):
     """A Product from one CSV row and the field → column mapping."""
     from copy_engine.product import Product
 
@@ -337,7 +337,7 @@ def import_products(
                 report.skipped.append((row_number, reason + " (an unquoted comma?)"))
                 continue
             try:
-                product = _row_to_product(row, mapping)
+                product = row_to_product(row, mapping)
             except InputError as exc:
                 reason = "no product name (only markup)" if "no name" in str(exc) else f"unusable: {exc}"
                 report.skipped.append((row_number, reason))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from copy_engine.catalog import clean_price, split_features
+from copy_engine.catalog import row_to_product
 from copy_engine.errors import InputError
 from copy_engine.product import Product
 
@@ -44,21 +44,10 @@ def mapped_preview(rows: list[dict], mapping: dict[str, str]) -> pd.DataFrame:
     """The first CSV rows converted the way import_products will store them, with a note per row."""
     out = []
     for row in rows:
-
-        def cell(field: str, row: dict = row) -> str:
-            return (row.get(mapping[field]) or "") if field in mapping else ""
-
         try:
-            p = Product(
-                name=cell("name"),
-                brand=cell("brand"),
-                category=cell("category"),
-                features=split_features(cell("features")),
-                price=clean_price(cell("price")),
-                description=cell("description"),
-            )
+            p = row_to_product(row, mapping)
         except InputError as exc:
-            out.append({"name": cell("name"), "note": f"will be skipped: {exc}"})
+            out.append({"name": row.get(mapping.get("name", ""), ""), "note": f"will be skipped: {exc}"})
             continue
         out.append(
             {

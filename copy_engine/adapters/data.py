@@ -77,7 +77,7 @@ def load_training_catalog() -> list[Product]:
 
 def products_from_csv(path: str | Path, limit: int, split: str) -> list[Product]:
     """Up to `limit` products from a catalog CSV (import format), from the 'train' or 'eval' side of the split."""
-    from copy_engine.catalog import _row_to_product, guess_mapping, read_csv_preview
+    from copy_engine.catalog import row_to_product, guess_mapping, read_csv_preview
 
     if split not in ("train", "eval"):
         raise InputError(f"split must be 'train' or 'eval', got {split!r}")
@@ -88,7 +88,7 @@ def products_from_csv(path: str | Path, limit: int, split: str) -> list[Product]
     out, seen = [], set()
     for row in rows:
         try:
-            p = _row_to_product(row, mapping)
+            p = row_to_product(row, mapping)
         except (InputError, ValueError, TypeError):
             continue
         key = p.name.casefold()

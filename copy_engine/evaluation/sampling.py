@@ -27,7 +27,7 @@ def read_catalog(path) -> list[Product]:
     Rows the import would skip (no name, unparseable, duplicates) are skipped
     here too. InputError for a missing, empty or malformed file.
     """
-    from copy_engine.catalog import _EXTRA, _check_mapping, _parse, _row_to_product, guess_mapping
+    from copy_engine.catalog import _EXTRA, _check_mapping, _parse, row_to_product, guess_mapping
 
     columns, rows = _parse(path, max_rows=None)
     if not rows:
@@ -39,7 +39,7 @@ def read_catalog(path) -> list[Product]:
         if _EXTRA in row or not str(row.get(mapping["name"]) or "").strip():
             continue
         try:
-            product = _row_to_product(row, mapping)
+            product = row_to_product(row, mapping)
         except (InputError, ValueError, TypeError):
             continue
         key = (product.name.casefold(), product.brand.casefold())

@@ -13,6 +13,7 @@ import sqlite_utils
 
 from copy_engine.channels import get_channel
 from copy_engine.errors import InputError
+from copy_engine.experiments.arms import check_counts
 from copy_engine.store.db import now_iso, transaction
 from copy_engine.store.products import get_product
 
@@ -143,13 +144,9 @@ def add_results(db: sqlite_utils.Database, experiment_id: int, rows: list[dict])
         if arm is None:
             known = ", ".join(a["name"] for a in arms.values())
             raise InputError(f"{label}: unknown arm {arm_name!r}; this experiment's arms are: {known}")
-        imp = _count(row, "impressions", label)
-        clk = _count(row, "clicks", label)
-        conv = _count(row, "conversions", label)
-        if clk > imp:
-            raise InputError(f"{label}: clicks ({clk}) cannot exceed impressions ({imp})")
-        if conv > clk:
-            raise InputError(f"{label}: conversions ({conv}) cannot exceed clicks ({clk})")
+        imp, clk, conv = check_counts(
+            _count(row, "impressions", label), _count(row, "clicks", label), _count(row, "conversions", label), label
+        )
         day = _date_text(row.get("day"), f"{label}: day")
         if day is not None:
             key = (arm["id"], day)
