@@ -71,6 +71,14 @@ class ControlMapping:
     lam: float  # creativity weight λ of the overall score (1-λ goes to conversion)
 
 
+# Adapter weight at a slider's maximum. Measured with evaluate-adapters (README):
+# at weight 1 the adapters raise perplexity under the base model 2-3x and drift
+# off topic, so the sliders use them at half strength. The tone adapter at a
+# negative weight (task arithmetic) produced degenerate copy, so calm copy comes
+# from the prompt and decoding alone: negative sentiment leaves the adapter off.
+ADAPTER_SCALE = 0.5
+
+
 def _lerp(lo: float, hi: float, t: float) -> float:
     return lo + (hi - lo) * t
 
@@ -93,9 +101,9 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         max_new_tokens=ch.max_new_tokens,
     )
     adapters = AdapterWeights(
-        tone=round(float(controls.sentiment), 4),
-        creative=round(c, 4),
-        cta=round(float(controls.cta), 4),
+        tone=round(ADAPTER_SCALE * max(0.0, float(controls.sentiment)), 4),
+        creative=round(ADAPTER_SCALE * c, 4),
+        cta=round(ADAPTER_SCALE * float(controls.cta), 4),
     )
     return ControlMapping(decoding=decoding, adapters=adapters, lam=round(c, 4))
 

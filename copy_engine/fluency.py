@@ -33,13 +33,18 @@ def perplexity(loaded, texts: Sequence[str], prefixes: Sequence[str] | None = No
                     labels[row, : len(tok(p).input_ids)] = -100
             labels[:, 0] = -100
             with torch.inference_mode():
-                logits = model(**enc).logits.float()
-            shift_logits, shift_labels = logits[:, :-1], labels[:, 1:]
-            nll = torch.nn.functional.cross_entropy(
-                shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1), ignore_index=-100, reduction="sum"
-            )
+                # The 262k-token output layer dominates the cost: apply it only
+                # where a text token is predicted, not at every prompt position.
+                hidden = model.get_decoder()(**enc).last_hidden_state[:, :-1]
+                targets = labels[:, 1:]
+                keep = targets != -100
+                logits = model.get_output_embeddings()(hidden[keep]).float()
+                cap = getattr(model.config, "final_logit_softcapping", None)
+                if cap:
+                    logits = torch.tanh(logits / cap) * cap
+                nll = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
             total_nll += float(nll)
-            total_tokens += int((shift_labels != -100).sum())
+            total_tokens += int(keep.sum())
     finally:
         tok.padding_side = old_side
     return math.exp(total_nll / total_tokens) if total_tokens else float("nan")

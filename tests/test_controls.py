@@ -63,3 +63,9 @@ def test_out_of_range_sliders_are_rejected(kwargs):
 def test_unknown_channel_is_rejected():
     with pytest.raises(InputError, match="unknown channel"):
         map_controls(Controls(), "billboard")
+
+
+def test_negative_sentiment_leaves_the_tone_adapter_off():
+    # Measured: the tone adapter at a negative weight writes degenerate copy (README).
+    assert map_controls(Controls(-1, 0.5, 0.5), "headline").adapters.tone == 0
+    assert map_controls(Controls(1, 0.5, 0.5), "headline").adapters.tone > 0

@@ -292,7 +292,7 @@ def test_invented_facts_and_banned_words_do_not_win(bottle, fake_embedder):
 
 def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake_embedder):
     safe = bottle.description + " Shop now."  # reuses the description, strong CTA, high predicted CTR
-    creative = "Summit sips under desert sun, frost intact."  # fresh wording, no CTA, low predicted CTR
+    creative = "AquaPure Bottle: summit sips, frost intact."  # fresh wording, no CTA, low predicted CTR
     texts = [safe, creative]
     conv = _score(
         texts,
@@ -314,6 +314,14 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
     assert crea[1].overall > crea[0].overall
     assert conv[0].overall == pytest.approx(conv[0].scores["conversion"])
     assert crea[1].overall == pytest.approx(crea[1].scores["creativity"])
+
+
+def test_off_topic_copy_is_halved(bottle, fake_embedder):
+    on, off = "AquaPure Bottle keeps drinks cold on the trail.", "Clean up the litter before you go to bed."
+    cards = _score([on, off], bottle, Controls(creativity=1.0), embedder=fake_embedder)
+    assert "barely relates to the product" in cards[1].explanations["overall"]
+    assert "barely relates" not in cards[0].explanations["overall"]
+    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5)
 
 
 def test_cta_slider_sets_how_much_a_call_to_action_counts(bottle, fake_embedder):

@@ -28,7 +28,7 @@ from copy_engine.scoring.cta import find_false_urgency, score_cta
 from copy_engine.scoring.diversity import distinctness, explain_distinctness, set_diversity
 from copy_engine.scoring.faithfulness import find_unsupported, score_faithfulness
 from copy_engine.scoring.flags import FLAG_KINDS, HARD_KINDS, Flag, resolve_overlaps
-from copy_engine.scoring.novelty import references, score_novelty
+from copy_engine.scoring.novelty import product_line, references, score_novelty
 from copy_engine.scoring.predicted_ctr import explain_ctr, predict_percentiles
 from copy_engine.scoring.readability import score_readability
 from copy_engine.scoring.sentiment import score_sentiment
@@ -149,11 +149,14 @@ def _score(
         embedder = get_embedder()
 
     refs = references(product, existing)
-    # One encode call for variants, context and references: this runs on every Generate click.
-    emb = np.asarray(embedder.encode(texts + context + [r for _, r in refs]), dtype=np.float32)
+    about = [product_line(product)] + [r for label, r in refs if label != "copy already saved"]
+    # One encode call for variants, context, references and the product itself:
+    # this runs on every Generate click.
+    emb = np.asarray(embedder.encode(texts + context + [r for _, r in refs] + about), dtype=np.float32)
     n, m = len(texts), len(context)
     shown = emb[: n + m]
-    ref_emb, ref_labels = emb[n + m :], [label for label, _ in refs]
+    ref_emb, ref_labels = emb[n + m : n + m + len(refs)], [label for label, _ in refs]
+    relevance = (emb[:n] @ emb[n + m + len(refs) :].T).max(axis=1)
     distinct = distinctness(shown)[:n]
     set_div = set_diversity(shown)
     ctr, ctr_missing = predict_percentiles(texts, ctr_predictor)
@@ -189,8 +192,11 @@ def _score(
         hard = sum(1 for f in flags if f.kind in HARD_KINDS)
         soft = sum(1 for f in flags if f.kind == "false_urgency")
         base = (1.0 - lam) * s["conversion"] + lam * s["creativity"]
-        s["overall"] = base * penalties.hard**hard * penalties.soft**soft
+        off_topic = bool(relevance[i] < penalties.min_relevance)
+        s["overall"] = base * penalties.hard**hard * penalties.soft**soft * (penalties.off_topic if off_topic else 1.0)
         e["overall"] = f"{1 - lam:.0%} conversion and {lam:.0%} creativity (from the creativity slider)"
+        if off_topic:
+            e["overall"] += f", halved because it barely relates to the product ({relevance[i]:.0%} similar)"
         if hard:
             e["overall"] += f", cut sharply for {hard} invented or banned detail{'s' if hard > 1 else ''}"
         if soft:

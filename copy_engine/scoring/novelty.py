@@ -19,6 +19,12 @@ def references(product: Product, existing: Sequence[str] = ()) -> list[tuple[str
     return refs
 
 
+def product_line(product: Product) -> str:
+    """What the product is, in one line (name, brand, category): the anchor for relevance."""
+    extra = ", ".join(x for x in (product.brand, product.category.replace("|", ">")) if x)
+    return f"{product.name} ({extra})" if extra else product.name
+
+
 def score_novelty(embedding: np.ndarray, ref_embeddings: np.ndarray, ref_labels: Sequence[str]) -> tuple[float, str]:
     """1 - max cosine similarity to the references (clipped to [0, 1]); 1 when there is nothing to compare."""
     if len(ref_labels) == 0:

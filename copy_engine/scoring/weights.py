@@ -44,6 +44,11 @@ class Penalties:
 
     hard: float = 0.3  # unsupported_number / _name / _claim, banned
     soft: float = 0.8  # false_urgency
+    # Novelty rewards distance from the product's text, so copy about something
+    # else entirely would win the creativity part; below this cosine similarity
+    # to the product (MiniLM) a variant is off topic and its overall is halved.
+    min_relevance: float = 0.3
+    off_topic: float = 0.5
 
 
 CONVERSION = ConversionWeights()
