@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -84,11 +83,6 @@ class Product:
     @classmethod
     def from_json_file(cls, path: str | Path) -> "Product":
         """Read a product from a JSON file, with clear errors for missing or malformed files."""
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"product file not found: {path}")
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"product file {path} is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        from copy_engine.jsonfile import read_json
+
+        return cls.from_dict(read_json(path, "product file"))

@@ -12,20 +12,21 @@ from copy_engine.product import Product
 def products_table(products: list[Product]) -> pd.DataFrame:
     """The catalog as a table (plain text cells; st.dataframe never renders them as markup)."""
     return pd.DataFrame(
-        [
-            {
-                "id": p.id,
-                "name": p.name,
-                "brand": p.brand,
-                "category": p.category,
-                "price": p.price,
-                "features": " | ".join(p.features),
-                "description": p.description,
-            }
-            for p in products
-        ],
+        [{"id": p.id, **_row(p)} for p in products],
         columns=["id", "name", "brand", "category", "price", "features", "description"],
     )
+
+
+def _row(p: Product) -> dict:
+    """A product's fields as table cells (features joined with ' | ')."""
+    return {
+        "name": p.name,
+        "brand": p.brand,
+        "category": p.category,
+        "price": p.price,
+        "features": " | ".join(p.features),
+        "description": p.description,
+    }
 
 
 def product_form_values(name: str, brand: str, category: str, features: str, price: str, description: str) -> dict:
@@ -49,15 +50,5 @@ def mapped_preview(rows: list[dict], mapping: dict[str, str]) -> pd.DataFrame:
         except InputError as exc:
             out.append({"name": row.get(mapping.get("name", ""), ""), "note": f"will be skipped: {exc}"})
             continue
-        out.append(
-            {
-                "name": p.name,
-                "brand": p.brand,
-                "category": p.category,
-                "price": p.price,
-                "features": " | ".join(p.features),
-                "description": p.description,
-                "note": "",
-            }
-        )
+        out.append({**_row(p), "note": ""})
     return pd.DataFrame(out, columns=["name", "brand", "category", "price", "features", "description", "note"])

@@ -19,6 +19,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from copy_engine.jsonfile import read_json
 from copy_engine.errors import InputError, ModelLoadError
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
@@ -71,12 +72,7 @@ def base_signature(config) -> dict:
 def read_metadata(path: Path) -> dict:
     """The JSON metadata beside an adapter file, or ModelLoadError."""
     meta_path = path.with_suffix(".json")
-    if not meta_path.is_file():
-        raise ModelLoadError(f"adapter {path.name}: metadata file {meta_path.name} is missing")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"adapter {path.name}: metadata is not valid JSON ({exc})") from None
+    meta = read_json(meta_path, f"adapter {path.name}: metadata file", ModelLoadError)
     for key in ("name", "objective", "base", "lora"):
         if key not in meta:
             raise ModelLoadError(f"adapter {path.name}: metadata lacks {key!r}")

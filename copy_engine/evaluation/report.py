@@ -315,13 +315,10 @@ def load_summary(folder: Path) -> dict:
     """summary.json of a report folder; InputError when missing or unreadable."""
     from copy_engine.errors import InputError
 
+    from copy_engine.jsonfile import read_json
+
     path = Path(folder) / "summary.json"
-    if not path.is_file():
-        raise InputError(f"no summary.json in {folder}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON: {exc}") from None
+    data = read_json(path, "evaluation summary")
     if not isinstance(data, dict) or not isinstance(data.get("configs"), dict):
         raise InputError(f"{path} is not an evaluation summary")
     return data
