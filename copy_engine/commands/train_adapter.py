@@ -60,7 +60,12 @@ def _examples(args, settings, progress_line):
             if cache is not None:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 data.save_examples(examples, cache)
-        info = {"source": "self-distillation", "n": len(examples), "products": sorted({e.product for e in examples}),
+        # Name only our own catalog's products in the shipped metadata; the shared
+        # catalog's rows are counted, not copied into the repository.
+        own = {p.name for p in data.load_training_catalog()}
+        used = {e.product for e in examples}
+        info = {"source": "self-distillation", "n": len(examples), "products": sorted(used & own),
+                "shared_catalog_products": len(used - own),
                 "mean_score": round(sum(e.score for e in examples) / max(1, len(examples)), 4)}  # fmt: skip
         return examples, info
     path = Path(src)
