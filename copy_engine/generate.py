@@ -14,7 +14,7 @@ from typing import Sequence
 from copy_engine.channels import get_channel
 from copy_engine.controls import Controls, DecodingParams, map_controls
 from copy_engine.errors import InputError
-from copy_engine.postprocess import clean_batch
+from copy_engine.postprocess import clean_batch, first_line
 from copy_engine.product import Product
 from copy_engine.prompts import PROMPT_VERSION, build_prompt
 
@@ -122,7 +122,7 @@ def generate(
                 raws, channel, already=candidates, product_name=product.name, features=product.features
             )
         else:
-            candidates += [t for t in (r.split("\n")[0].strip() for r in raws) if t][:need]
+            candidates += [t for t in map(first_line, raws) if t][:need]
     if not candidates:
         raise InputError(
             "the model produced no usable copy for this product; add features or a description and try again"

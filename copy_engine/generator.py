@@ -12,10 +12,8 @@ from typing import Protocol, Sequence
 
 from copy_engine.controls import AdapterWeights, DecodingParams
 from copy_engine.model import LoadedModel
+from copy_engine.prompts import SEPARATOR
 from copy_engine.sampling import sample
-
-SEPARATOR = "###"
-STOP_STRINGS = ["\n", SEPARATOR]
 
 
 class TextGenerator(Protocol):
@@ -31,13 +29,12 @@ class TextGenerator(Protocol):
         *,
         seed: int = 0,
         adapter_weights: AdapterWeights | None = None,
-        stop: Sequence[str] | None = None,
     ) -> list[str]:
-        """n sampled continuations of `prompt` (raw text, before post-processing)."""
+        """n sampled continuations of `prompt`, each ending at its first newline (raw text, before post-processing)."""
 
 
 class LocalGenerator:
-    """Samples from a loaded transformers model; one batched `generate` call per request.
+    """Samples from a loaded transformers model; one batched sampling loop per request (copy_engine/sampling.py).
 
     `adapter_mixer`, when set, applies LoRA adapter weights before sampling
     (see copy_engine/adapters); the base model is never reloaded.
@@ -54,7 +51,7 @@ class LocalGenerator:
         self._lock = threading.Lock()
         self._prefix_cache: dict = {}  # (few-shot head, adapter mix) -> KV cache
 
-    def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None, stop=None):
+    def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
         import torch
 
         tok, model = self.loaded.tokenizer, self.loaded.model
@@ -70,7 +67,7 @@ class LocalGenerator:
         return [tok.decode(o, skip_special_tokens=True) for o in outs]
 
     def _prefilled_cache(self, prompt: str, ids, adapter_key):
-        """KV cache of all prompt tokens but the last (generate feeds that one).
+        """KV cache of all prompt tokens but the last (the sampler feeds that one).
 
         The few-shot examples are the same for every product with the same
         channel and wishes, so their part of the cache is kept (per adapter
@@ -84,26 +81,21 @@ class LocalGenerator:
         model = self.loaded.model
         head = prompt[: prompt.rfind(SEPARATOR) + len(SEPARATOR)] if SEPARATOR in prompt else ""
         head_len = len(self.loaded.tokenizer(head).input_ids) if head else 0
+        cacheable = 0 < head_len < ids.shape[1]
         key = (head, adapter_key)
         with torch.inference_mode():
-            if head_len and key in self._prefix_cache and head_len < ids.shape[1]:
+            if cacheable and key in self._prefix_cache:
                 cache = copy.deepcopy(self._prefix_cache[key])
-                start = head_len
             else:
-                cache, start = DynamicCache(config=model.config), 0
-            if start == 0 and head_len and head_len < ids.shape[1]:
-                model(input_ids=ids[:, :head_len], past_key_values=cache, use_cache=True, logits_to_keep=1)
-                self._prefix_cache[key] = copy.deepcopy(cache)
-                while len(self._prefix_cache) > 32:
-                    self._prefix_cache.pop(next(iter(self._prefix_cache)))
-                start = head_len
+                cache = DynamicCache(config=model.config)
+                if cacheable:
+                    model(input_ids=ids[:, :head_len], past_key_values=cache, use_cache=True, logits_to_keep=1)
+                    self._prefix_cache[key] = copy.deepcopy(cache)
+                    while len(self._prefix_cache) > 32:  # oldest first: dicts keep insertion order
+                        self._prefix_cache.pop(next(iter(self._prefix_cache)))
+            start = head_len if cacheable else 0
             if start < ids.shape[1] - 1:
-                model(
-                    input_ids=ids[:, start:-1],
-                    past_key_values=cache,
-                    use_cache=True,
-                    logits_to_keep=1,
-                )
+                model(input_ids=ids[:, start:-1], past_key_values=cache, use_cache=True, logits_to_keep=1)
         return cache
 
     def count_new_tokens(self, texts: Sequence[str]) -> int:

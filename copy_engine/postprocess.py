@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from copy_engine.channels import get_channel
+from copy_engine.prompts import SEPARATOR
 
 _LABEL = re.compile(
     r"^\s*(?:(?:product|ad|search ad|email|social|post|copy|headline|description|subject(?: line)?|"
@@ -196,6 +197,11 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
     return None
 
 
+def first_line(raw: str) -> str:
+    """The piece of copy in a raw continuation: its first line, before any prompt separator."""
+    return raw.split(SEPARATOR)[0].strip().split("\n")[0].strip()
+
+
 def clean_one(raw: str, channel: str, product_name: str = "", features: Sequence[str] = ()) -> Cleaned | None:
     """Clean one raw continuation for `channel`; None when nothing usable is left.
 
@@ -203,8 +209,8 @@ def clean_one(raw: str, channel: str, product_name: str = "", features: Sequence
     `product_name` (and `features`), so is one that only repeats them.
     """
     ch = get_channel(channel)
-    ended = "\n" in raw or "###" in raw
-    text = raw.split("###")[0].strip().split("\n")[0]
+    ended = "\n" in raw or SEPARATOR in raw
+    text = first_line(raw)
     text = _LABEL.sub("", text)
     text = _BULLET.sub("", text)
     text = _SPACE.sub(" ", text).strip()

@@ -59,7 +59,7 @@ class FakeGenerator:
     def __init__(self):
         self.calls = []
 
-    def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None, stop=None):
+    def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
         self.calls.append({"prompt": prompt, "n": n, "decoding": decoding, "seed": seed, "adapters": adapter_weights})
         m = re.findall(r"Product: (.+)", prompt)
         name = m[-1].strip() if m else "this product"

@@ -57,10 +57,10 @@ class EvalSamples:
 
 
 def _first_line(raw: str, channel: str) -> str:
-    from copy_engine.postprocess import clean_one
+    from copy_engine.postprocess import clean_one, first_line
 
     c = clean_one(raw, channel)
-    return c.text if c is not None else raw.split("###")[0].strip().split("\n")[0].strip()
+    return c.text if c is not None else first_line(raw)
 
 
 def eval_products(products: Sequence[Product]) -> list[Product]:
