@@ -104,7 +104,7 @@ def generate(
     adapters = mapping.adapters if options.use_adapters else None
     decoding = options.decoding or mapping.decoding
     prompt = build_prompt(product, channel, controls, options.audience, options.brand_voice)
-    k = max(options.n, options.n * options.overgenerate if options.rerank else options.n)
+    k = options.n * max(1, options.overgenerate) if options.rerank else options.n
 
     candidates: list[str] = []
     for round_ in range(MAX_ROUNDS):
