@@ -15,9 +15,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from copy_engine.errors import InputError
+
+if TYPE_CHECKING:
+    from copy_engine.product import Product
 
 FIELDS = ("name", "brand", "category", "features", "price", "description")
 MAX_BYTES = 20 * 1024 * 1024
@@ -302,6 +305,35 @@ def row_to_product(row: dict, mapping: dict[str, str]):
         price=clean_price(get("price")),
         description=get("description"),
     )
+
+
+def read_products(source: FileOrBytes, mapping: dict | None = None) -> list[Product]:
+    """Every usable product of a catalog CSV, mapped as the import maps it, nothing stored.
+
+    Rows the import would skip (no name, unparseable, unusable) and repeats of
+    a (name, brand) are left out. InputError for a missing, empty or
+    malformed file, or when no row is usable.
+    """
+    columns, rows = _parse(source, max_rows=None)
+    if not rows:
+        raise InputError("the catalog has a header but no product rows")
+    mapping = _check_mapping(guess_mapping(columns) if mapping is None else mapping, columns)
+    products: list[Product] = []
+    seen: set[tuple[str, str]] = set()
+    for _, row in rows:
+        if _EXTRA in row or not str(row.get(mapping["name"]) or "").strip():
+            continue
+        try:
+            product = row_to_product(row, mapping)
+        except (InputError, ValueError, TypeError):
+            continue
+        key = (product.name.casefold(), product.brand.casefold())
+        if key not in seen:
+            seen.add(key)
+            products.append(product)
+    if not products:
+        raise InputError("no usable products in the catalog")
+    return products
 
 
 def import_products(

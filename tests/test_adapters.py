@@ -510,3 +510,45 @@ def test_split_batch_loss_equals_plain_full_sequence_loss(tiny):
             n = sum(1 for x in it.labels if x != IGNORE)
             nll, count = nll + lm * n, count + n
     assert terms["lm"] == pytest.approx(nll / count, rel=1e-4)
+
+
+def test_negative_tone_switches_on_calm_adapter_when_loaded(trained, tiny):
+    """With a `calm` adapter, tone < 0 turns calm on at |tone| and tone off; without one, tone goes negative."""
+    from transformers import Gemma3ForCausalLM
+
+    from copy_engine.adapters.mixing import AdapterMixer, attach_adapters
+
+    loaded, cfg = tiny
+    res, _ = trained
+    model = Gemma3ForCausalLM(cfg).to(torch.bfloat16).eval()
+    model.load_state_dict(loaded.model.state_dict())
+    with torch.no_grad():
+        peft_model, info = attach_adapters(model, {"tone": res.path, "calm": res.path}, dtype=torch.bfloat16)
+    mixer = AdapterMixer(peft_model, info)
+    assert mixer.weights_for(AdapterWeights(tone=-0.5, creative=0.0, cta=0.0)) == {"tone": 0.0, "calm": 0.5}
+    assert mixer.weights_for(AdapterWeights(tone=0.75, creative=0.0, cta=0.0)) == {"tone": 0.75, "calm": 0.0}
+    no_calm = AdapterMixer(peft_model, {"tone": info["tone"]})
+    assert no_calm.weights_for(AdapterWeights(tone=-0.5, creative=0.0, cta=0.0)) == {"tone": -0.5}
+
+
+def test_fluency_prefix_drops_only_the_wish_lines():
+    from copy_engine.adapters.data import NEUTRAL
+    from copy_engine.adapters.evaluate import fluency_prefix
+    from copy_engine.prompts import SEPARATOR, build_prompt
+
+    prompt = build_prompt(Product(name="Oat Milk 1 L", brand="Avena", features=["Barista foam"]), "headline", NEUTRAL)
+    prefix = fluency_prefix(prompt[prompt.rfind(SEPARATOR) + len(SEPARATOR) :])
+    assert prefix.startswith("Product: Oat Milk 1 L\nBrand: Avena")
+    assert "Barista foam" in prefix and prefix.endswith("Copy:")
+    assert "Tone:" not in prefix and "Call to action:" not in prefix
+
+
+def test_distill_products_rotate_over_the_whole_pool():
+    from copy_engine.adapters.data import SHIPPED_OBJECTIVES, distill_products
+
+    pool = [Product(name=f"P{i}") for i in range(12)]
+    firsts = {distill_products(o, pool, 12)[0].name for o in SHIPPED_OBJECTIVES}
+    assert len(firsts) == len(SHIPPED_OBJECTIVES)  # each objective starts elsewhere
+    for o in SHIPPED_OBJECTIVES:
+        assert {p.name for p in distill_products(o, pool, 12)} == {p.name for p in pool}
+        assert len(distill_products(o, pool, 5)) == 5

@@ -31,7 +31,7 @@ from copy_engine.controls import Controls, map_controls
 from copy_engine.errors import InputError
 from copy_engine.product import Product
 
-OBJECTIVES = ("tone", "cta", "creative", "brand")
+OBJECTIVES = ("tone", "calm", "cta", "creative", "brand")
 # Neutral wishes: balanced tone, no CTA asked, middle creativity. Training
 # inputs and the evaluation use these so the adapter, not the prompt, carries
 # the effect.
@@ -338,7 +338,7 @@ def load_examples(path: str | Path) -> list[TrainingExample]:
 
 # ---------------------------------------------------------------- the shipped adapters' data
 
-SHIPPED_OBJECTIVES = ("tone", "cta", "creative")
+SHIPPED_OBJECTIVES = ("tone", "calm", "cta", "creative")
 CATALOG_TRAIN_ROWS = 24  # training-split rows taken from a catalog CSV for the shipped adapters
 
 
@@ -350,7 +350,13 @@ def distill_pool(catalog_csv: str | Path | None = None) -> list[Product]:
     return pool
 
 
-def distill_products(objective: str, pool: Sequence[Product], per_objective: int = 20) -> list[Product]:
-    """Each shipped objective gets its own slice of the pool (every third product), so data stays varied."""
+def distill_products(objective: str, pool: Sequence[Product], per_objective: int = 60) -> list[Product]:
+    """The first `per_objective` products of the pool, rotated by objective so each starts elsewhere.
+
+    Every objective sees (up to) the whole pool: with a few dozen products,
+    slicing the pool per objective left each adapter too few examples to
+    learn from without over-fitting.
+    """
     k = SHIPPED_OBJECTIVES.index(objective) if objective in SHIPPED_OBJECTIVES else 0
-    return list(pool[k::3][:per_objective])
+    shift = (k * len(pool)) // max(1, len(SHIPPED_OBJECTIVES))
+    return list(pool[shift:] + pool[:shift])[:per_objective]

@@ -11,7 +11,8 @@ reranking: the first cleaned line of each sample counts. Metrics per setting:
     novelty         1 - share of a variant's words found in the product facts
     faithfulness    share of variants with nothing unsupported by the facts
     perplexity      of the variants under the base model (adapters off),
-                    given the product's lines of the prompt
+                    given the product's lines of the prompt minus the wish
+                    lines (see `fluency_prefix`)
 
 `summarize` turns them into the CONTRACT object of `evaluate-adapters
 --format json` and a 3x3 table of each slider's effect on each metric.
@@ -30,7 +31,7 @@ from copy_engine.product import Product
 SETTINGS = {
     "off": AdapterWeights(tone=0.0, creative=0.0, cta=0.0),
     "tone": AdapterWeights(tone=1.0, creative=0.0, cta=0.0),
-    "tone_neg": AdapterWeights(tone=-1.0, creative=0.0, cta=0.0),
+    "tone_neg": AdapterWeights(tone=-1.0, creative=0.0, cta=0.0),  # the calm adapter when one is loaded
     "cta": AdapterWeights(tone=0.0, creative=0.0, cta=1.0),
     "creative": AdapterWeights(tone=0.0, creative=1.0, cta=0.0),
 }
@@ -63,6 +64,21 @@ def _first_line(raw: str, channel: str) -> str:
     return c.text if c is not None else first_line(raw)
 
 
+_WISH_LINES = ("Tone:", "Call to action:")
+
+
+def fluency_prefix(product_lines: str) -> str:
+    """The product's prompt lines without the wish lines (tone, call to action).
+
+    Perplexity is a fluency check: how natural the copy is for this product.
+    The neutral wishes ("Tone: balanced", "Call to action: none") would also
+    charge every adapter for doing what it is for (a CTA after "Call to
+    action: none" is unlikely however well it is written), so they are left out.
+    """
+    lines = [ln for ln in product_lines.strip("\n").split("\n") if not ln.startswith(_WISH_LINES)]
+    return "\n".join(lines)
+
+
 def eval_products(products: Sequence[Product]) -> list[Product]:
     """Drop any product on the training side of the split (evaluation must be on unseen products)."""
     return [p for p in products if not is_training_product(p.name)]
@@ -84,7 +100,7 @@ def sample_settings(
     decoding = map_controls(NEUTRAL, channel).decoding
     out = EvalSamples(channel, list(products))
     prompts = [build_prompt(p, channel, NEUTRAL) for p in products]
-    out.prefixes = [pr[pr.rfind(SEPARATOR) + len(SEPARATOR) :].lstrip("\n") for pr in prompts]
+    out.prefixes = [fluency_prefix(pr[pr.rfind(SEPARATOR) + len(SEPARATOR) :]) for pr in prompts]
     total, done = len(settings) * len(products), 0
     for name, weights in settings.items():
         t0 = time.perf_counter()

@@ -4,8 +4,9 @@ All adapters are attached once, as separate peft LoRA adapters, to the
 inference model (bf16 or fp32). `apply(weights)` then only changes numbers:
 for every LoRA layer, adapter `name` gets scaling = weight * alpha / r and the
 adapters with a nonzero weight are the active ones. A negative weight
-subtracts the adapter's update (task arithmetic, Ilharco et al., 2023: the
-`tone` slider below zero pushes toward calm). With no weights, or all zero,
+subtracts the adapter's update (task arithmetic, Ilharco et al., 2023),
+unless a `calm` adapter is loaded: then a negative tone weight switches the
+calm adapter on at that magnitude instead. With no weights, or all zero,
 the LoRA layers are disabled and the model is exactly the base model.
 Switching settings never reloads anything.
 """
@@ -21,6 +22,7 @@ from copy_engine.errors import ModelLoadError
 log = logging.getLogger(__name__)
 
 SLIDER_ADAPTERS = ("tone", "creative", "cta")  # AdapterWeights fields, in order
+CALM = "calm"  # adapter that a negative tone weight switches on (at the weight's magnitude)
 USER_SLOT = "user"  # adapter name of the user's default adapter inside the model
 
 
@@ -58,6 +60,13 @@ class AdapterMixer:
         for field in SLIDER_ADAPTERS:
             if field in scales:
                 scales[field] = float(getattr(weights, field))
+        if weights.tone < 0 and CALM in scales:
+            # A trained calm adapter beats negating the tone adapter (measured:
+            # task arithmetic at -1 gave degenerate copy); without one, fall
+            # back to the negative tone weight.
+            scales[CALM] = -float(weights.tone)
+            if "tone" in scales:
+                scales["tone"] = 0.0
         if USER_SLOT in scales:
             scales[USER_SLOT] = 1.0
         return scales

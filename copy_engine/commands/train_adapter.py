@@ -13,7 +13,7 @@ HELP = ("Train a LoRA adapter (tone|cta|creative|brand) from approved favourites
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, help="adapter name (lower-case letters, digits, - and _)")
-    parser.add_argument("--objective", required=True, choices=("tone", "cta", "creative", "brand"))
+    parser.add_argument("--objective", required=True, choices=("tone", "calm", "cta", "creative", "brand"))
     parser.add_argument("--from", dest="source", required=True,
                         help="'favourites' (approved favourites in the database), a .csv of past copy, "
                              "or 'distill' (self-distillation with reward ranking; how the shipped adapters are built)")  # fmt: skip
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rank", type=int, default=16, help="LoRA rank r (alpha = 2r)")
     parser.add_argument("--out", help="folder to save into (default: the user adapters folder, COPYLAB_HOME/adapters)")
     parser.add_argument("--catalog", help="with --from distill: catalog CSV whose training-split rows join the training catalog")
-    parser.add_argument("--per-objective", type=int, default=20, help="with --from distill: products to over-generate for")
+    parser.add_argument("--per-objective", type=int, default=60, help="with --from distill: products to over-generate for")
     parser.add_argument("--candidates", type=int, default=20, help="with --from distill: samples per product")
     parser.add_argument("--data-cache", help="with --from distill: folder for the distilled data (reused when present)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")

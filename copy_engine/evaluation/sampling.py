@@ -22,33 +22,10 @@ class SampledProduct:
 
 
 def read_catalog(path) -> list[Product]:
-    """Products of a catalog CSV, read and mapped exactly as the catalog import does (nothing stored).
+    """Products of a catalog CSV, read and mapped exactly as the catalog import does (nothing stored)."""
+    from copy_engine.catalog import read_products
 
-    Rows the import would skip (no name, unparseable, duplicates) are skipped
-    here too. InputError for a missing, empty or malformed file.
-    """
-    from copy_engine.catalog import _EXTRA, _check_mapping, _parse, row_to_product, guess_mapping
-
-    columns, rows = _parse(path, max_rows=None)
-    if not rows:
-        raise InputError(f"the catalog {path} has a header but no product rows")
-    mapping = _check_mapping(guess_mapping(columns), columns)
-    products: list[Product] = []
-    seen: set[tuple[str, str]] = set()
-    for _, row in rows:
-        if _EXTRA in row or not str(row.get(mapping["name"]) or "").strip():
-            continue
-        try:
-            product = row_to_product(row, mapping)
-        except (InputError, ValueError, TypeError):
-            continue
-        key = (product.name.casefold(), product.brand.casefold())
-        if key not in seen:
-            seen.add(key)
-            products.append(product)
-    if not products:
-        raise InputError(f"no usable products in {path}")
-    return products
+    return read_products(path)
 
 
 def strata(products: list[Product], min_size: int = 10) -> dict[str, list[Product]]:
