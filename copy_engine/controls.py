@@ -46,7 +46,7 @@ class DecodingParams:
 class AdapterWeights:
     """LoRA adapter mixing weights (0 = adapter off)."""
 
-    tone: float  # enthusiastic-tone adapter; negative values push toward calm
+    tone: float  # enthusiastic-tone adapter; negative values switch on the calm adapter
     creative: float  # diversity/creativity adapter
     cta: float  # call-to-action adapter
 
@@ -71,11 +71,9 @@ class ControlMapping:
     lam: float  # creativity weight λ of the overall score (1-λ goes to conversion)
 
 
-# Adapter weight at a slider's maximum. Measured with evaluate-adapters (README):
-# at weight 1 the adapters raise perplexity under the base model 2-3x and drift
-# off topic, so the sliders use them at half strength. The tone adapter at a
-# negative weight (task arithmetic) produced degenerate copy, so calm copy comes
-# from the prompt and decoding alone: negative sentiment leaves the adapter off.
+# Adapter weight at a slider's maximum (README, "LoRA adapters", has the
+# measurements behind it). A negative tone weight switches on the `calm`
+# adapter at that magnitude (adapters/mixing.py).
 ADAPTER_SCALE = 0.5
 
 
@@ -101,7 +99,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         max_new_tokens=ch.max_new_tokens,
     )
     adapters = AdapterWeights(
-        tone=round(ADAPTER_SCALE * max(0.0, float(controls.sentiment)), 4),
+        tone=round(ADAPTER_SCALE * float(controls.sentiment), 4),
         creative=round(ADAPTER_SCALE * c, 4),
         cta=round(ADAPTER_SCALE * float(controls.cta), 4),
     )

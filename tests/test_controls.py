@@ -65,7 +65,8 @@ def test_unknown_channel_is_rejected():
         map_controls(Controls(), "billboard")
 
 
-def test_negative_sentiment_leaves_the_tone_adapter_off():
-    # Measured: the tone adapter at a negative weight writes degenerate copy (README).
-    assert map_controls(Controls(-1, 0.5, 0.5), "headline").adapters.tone == 0
+def test_sentiment_sign_reaches_the_tone_weight():
+    # Below zero the mixer turns the calm adapter on at |tone| (tests/test_adapters.py).
+    assert map_controls(Controls(-1, 0.5, 0.5), "headline").adapters.tone < 0
+    assert map_controls(Controls(0, 0.5, 0.5), "headline").adapters.tone == 0
     assert map_controls(Controls(1, 0.5, 0.5), "headline").adapters.tone > 0
