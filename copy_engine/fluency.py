@@ -14,10 +14,18 @@ def perplexity(loaded, texts: Sequence[str], prefixes: Sequence[str] | None = No
     Adapters active on the model count too: pass the base model to measure
     drift under the base model.
     """
+    pairs = text_nlls(loaded, texts, prefixes, batch_size)
+    total_nll = sum(n for n, _ in pairs)
+    total_tokens = sum(k for _, k in pairs)
+    return math.exp(total_nll / total_tokens) if total_tokens else float("nan")
+
+
+def text_nlls(loaded, texts: Sequence[str], prefixes: Sequence[str] | None = None, batch_size: int = 16) -> list:
+    """(summed negative log-likelihood, token count) of each text, as `perplexity` counts them."""
     import torch
 
     tok, model = loaded.tokenizer, loaded.model
-    total_nll, total_tokens = 0.0, 0
+    out: list[tuple[float, int]] = []
     items = list(zip(prefixes or [""] * len(texts), texts))
     old_side = tok.padding_side
     tok.padding_side = "right"
@@ -42,9 +50,11 @@ def perplexity(loaded, texts: Sequence[str], prefixes: Sequence[str] | None = No
                 cap = getattr(model.config, "final_logit_softcapping", None)
                 if cap:
                     logits = torch.tanh(logits / cap) * cap
-                nll = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
-            total_nll += float(nll)
-            total_tokens += int(keep.sum())
+                nll = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="none")
+            rows = keep.nonzero()[:, 0]
+            for row in range(len(chunk)):
+                mine = rows == row
+                out.append((float(nll[mine].sum()), int(mine.sum())))
     finally:
         tok.padding_side = old_side
-    return math.exp(total_nll / total_tokens) if total_tokens else float("nan")
+    return out

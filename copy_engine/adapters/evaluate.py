@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from copy_engine.adapters.data import NEUTRAL, is_training_product, overlap_with_facts
+from copy_engine.adapters.data import NEUTRAL, fluency_prefix, is_training_product, overlap_with_facts
 from copy_engine.controls import AdapterWeights, map_controls
 from copy_engine.product import Product
 
@@ -62,21 +62,6 @@ def _first_line(raw: str, channel: str) -> str:
 
     c = clean_one(raw, channel)
     return c.text if c is not None else first_line(raw)
-
-
-_WISH_LINES = ("Tone:", "Call to action:")
-
-
-def fluency_prefix(product_lines: str) -> str:
-    """The product's prompt lines without the wish lines (tone, call to action).
-
-    Perplexity is a fluency check: how natural the copy is for this product.
-    The neutral wishes ("Tone: balanced", "Call to action: none") would also
-    charge every adapter for doing what it is for (a CTA after "Call to
-    action: none" is unlikely however well it is written), so they are left out.
-    """
-    lines = [ln for ln in product_lines.strip("\n").split("\n") if not ln.startswith(_WISH_LINES)]
-    return "\n".join(lines)
 
 
 def eval_products(products: Sequence[Product]) -> list[Product]:
