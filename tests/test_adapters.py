@@ -552,3 +552,27 @@ def test_distill_products_rotate_over_the_whole_pool():
     for o in SHIPPED_OBJECTIVES:
         assert {p.name for p in distill_products(o, pool, 12)} == {p.name for p in pool}
         assert len(distill_products(o, pool, 5)) == 5
+
+
+def test_fluent_keeps_texts_under_the_perplexity_cap(tiny):
+    """`fluent` keeps exactly the texts whose own perplexity (as text_nlls counts it) is under the cap."""
+    from copy_engine.adapters.data import fluent
+    from copy_engine.fluency import perplexity
+
+    loaded, _ = tiny
+    product = Product(name="Oat Milk 1 L", features=["Barista foam"])
+    texts = ["Oat milk that foams like dairy", "zq xv kk jj qq zz"]
+    per_text = []
+    for t in texts:
+        assert fluent(loaded, [t], product, "headline", float("inf")) == [t]
+        per_text.append(fluent(loaded, [t], product, "headline", 0.5))
+    assert per_text == [[], []]  # nothing is below perplexity 0.5
+    from copy_engine.adapters.data import NEUTRAL, fluency_prefix
+    from copy_engine.prompts import SEPARATOR, build_prompt
+
+    prompt = build_prompt(product, "headline", NEUTRAL)
+    prefix = fluency_prefix(prompt[prompt.rfind(SEPARATOR) + len(SEPARATOR) :])
+    ppl = [perplexity(loaded, [t], [prefix]) for t in texts]
+    cap = min(ppl) + 1e-6
+    kept = fluent(loaded, texts, product, "headline", cap)
+    assert kept == [texts[ppl.index(min(ppl))]]
