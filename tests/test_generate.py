@@ -104,3 +104,14 @@ def test_progress_is_reported():
         ctr_predictor=FakeCtrPredictor(), progress=lambda f, m: seen.append(f),
     )
     assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_model_cache_is_machine_wide_unless_configured(tmp_path):
+    """The converted-model cache does not follow COPYLAB_HOME (one conversion per machine); COPYLAB_CACHE moves it."""
+    from copy_engine.settings import Settings
+
+    a = Settings.from_env({"COPYLAB_HOME": str(tmp_path / "a"), "XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    b = Settings.from_env({"COPYLAB_HOME": str(tmp_path / "b"), "XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert a.cache_dir == b.cache_dir == tmp_path / "xdg" / "copylab"
+    c = Settings.from_env({"COPYLAB_HOME": str(tmp_path / "a"), "COPYLAB_CACHE": str(tmp_path / "mine")})
+    assert c.cache_dir == tmp_path / "mine"
