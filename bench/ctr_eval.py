@@ -35,13 +35,14 @@ class CachedEmbedder:
 
     def __init__(self, inner):
         self.inner, self.cache = inner, {}
+        self.dim = getattr(inner, "dim", 384)
 
     def encode(self, texts):
         new = sorted({t for t in texts if t not in self.cache})
         if new:
             for t, e in zip(new, self.inner.encode(new)):
                 self.cache[t] = e
-        return np.vstack([self.cache[t] for t in texts]) if len(texts) else np.zeros((0, 384), np.float32)
+        return np.vstack([self.cache[t] for t in texts]) if len(texts) else np.zeros((0, self.dim), np.float32)
 
 
 def _mean_metrics(ms: list[Metrics]) -> Metrics:
@@ -64,8 +65,10 @@ def main() -> int:
     from copy_engine.embeddings import get_embedder
 
     t0 = time.time()
-    emb = CachedEmbedder(get_embedder())
-    model = CTRPredictor.load(args.weights, embedder=emb)
+    model = CTRPredictor.load(args.weights)
+    enc = CachedEmbedder(model.embedder)
+    model = CTRPredictor.load(args.weights, embedder=enc)
+    emb = CachedEmbedder(get_embedder())  # the baseline's MiniLM sentence embeddings
     frac = float(model.metadata.get("config", {}).get("holdout", 0.2))
     df = read_ab_history(args.data)
     hold = holdout_mask(df["test_id"].to_numpy(), frac, HOLDOUT_SALT)

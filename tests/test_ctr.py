@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -194,6 +195,65 @@ def test_save_load_roundtrip_and_percentile(fake_predictor, fake_embedder, tmp_p
     assert again.temperature == pytest.approx(pred.temperature)
 
 
+class _WideEncoder:
+    """Fake encoder with a second block of raw, badly scaled 'hidden states' (like Gemma's)."""
+
+    name = "fake-wide"
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.standardize_from = inner.dim
+        self.dim = inner.dim + 8
+
+    def encode(self, texts):
+        e = self.inner.encode(texts)
+        raw = np.zeros((len(texts), 8), np.float32)
+        raw[:, 0] = [1000.0 + 500.0 * ("you" in t.lower()) for t in texts]  # the cue, on a huge offset and scale
+        raw[:, 1] = 3000.0  # constant column: std 0 must not divide by zero
+        raw[:, 2:] = [[len(t) * k for k in range(1, 7)] for t in texts]
+        return np.hstack([e, raw])
+
+
+def test_standardised_block_is_learned_and_survives_save_load(fake_embedder, tmp_path):
+    enc = _WideEncoder(fake_embedder)
+    pred, metrics = train_predictor(_synthetic_history(), enc, TrainConfig(holdout=0.25))
+    assert np.isfinite(pred.w_emb).all() and pred.emb_mean[-7] == pytest.approx(3000.0)
+    assert np.allclose(pred.emb_mean[: fake_embedder.dim], 0.0)  # unit-norm blocks are left as they are
+    assert metrics.sig_pair_accuracy > 0.9
+    assert pred.metadata["encoder"] == "fake-wide"
+    path = pred.save(tmp_path / "w.npz")
+    again = CTRPredictor.load(path, embedder=enc)
+    texts = ["A mug for you", "The mug model"]
+    assert np.allclose(again.score(texts), pred.score(texts), atol=1e-4)
+    assert again.prob_beats(*texts) > 0.7
+
+
+def test_format_1_weights_without_emb_mean_still_load(fake_predictor, fake_embedder, tmp_path):
+    pred, _ = fake_predictor
+    meta = {"format_version": 1, "feature_names": list(FEATURE_NAMES)}
+    old = tmp_path / "old.npz"
+    np.savez(old, w_emb=pred.w_emb, w_feat=pred.w_feat, feat_mean=pred.feat_mean, feat_std=pred.feat_std,
+             temperature=np.array(pred.temperature), reference_scores=pred.reference_scores,
+             metadata_json=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    again = CTRPredictor.load(old, embedder=fake_embedder)
+    assert np.allclose(again.emb_mean, 0.0)
+    assert np.allclose(again.score(["A mug for you"]), pred.score(["A mug for you"]), atol=1e-5)
+
+
+def test_predictor_picks_the_encoder_named_in_its_metadata(fake_predictor, monkeypatch):
+    import copy_engine.embeddings as emb_mod
+    from copy_engine.ctr.encoder import ENCODER_NAME, HeadlineEncoder
+
+    pred, _ = fake_predictor
+    args = dict(w_emb=pred.w_emb, w_feat=pred.w_feat, feat_mean=pred.feat_mean, feat_std=pred.feat_std,
+                temperature=1.0, reference_scores=[])
+    # constructing the encoder loads no model: MiniLM and Gemma load on the first encode
+    assert isinstance(CTRPredictor(**args, metadata={"encoder": ENCODER_NAME}).embedder, HeadlineEncoder)
+    sentinel = object()
+    monkeypatch.setattr(emb_mod, "get_embedder", lambda: sentinel)
+    assert CTRPredictor(**args, metadata={}).embedder is sentinel  # older weights: MiniLM sentence embeddings
+
+
 def test_load_rejects_missing_or_foreign_file(tmp_path):
     from copy_engine.errors import ModelLoadError
 
@@ -240,14 +300,19 @@ def test_score_headlines_missing_file_exits_2(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
-def test_train_ctr_cli_writes_weights_with_metadata(monkeypatch, tmp_path, fake_embedder, capsys):
+@pytest.mark.parametrize("encoder", ["headline", "minilm"])
+def test_train_ctr_cli_writes_weights_with_metadata(encoder, monkeypatch, tmp_path, fake_embedder, capsys):
+    import copy_engine.ctr.encoder as enc_mod
     import copy_engine.embeddings as emb_mod
 
-    monkeypatch.setattr(emb_mod, "get_embedder", lambda: fake_embedder)
+    used = []
+    monkeypatch.setattr(enc_mod, "get_headline_encoder", lambda: used.append("headline") or fake_embedder)
+    monkeypatch.setattr(emb_mod, "get_embedder", lambda: used.append("minilm") or fake_embedder)
     data = tmp_path / "hist.csv"
     _synthetic_history(60).to_csv(data, index=False)
     out = tmp_path / "mine" / "ctr.npz"
-    assert cli_main(["train-ctr", "--data", str(data), "--out", str(out)]) == 0
+    assert cli_main(["train-ctr", "--data", str(data), "--out", str(out), "--encoder", encoder]) == 0
+    assert used == [encoder]
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["data"]["file"] == "hist.csv" and len(meta["data"]["sha256"]) == 64
     assert meta["heldout_metrics"]["all_pair_accuracy"] > 0.5
@@ -297,9 +362,33 @@ def test_score_headlines_cli_end_to_end(shared_data, tmp_path):
     src = tmp_path / "in.csv"
     df.to_csv(src, index=False)
     out = tmp_path / "out.csv"
+    from conftest import REAL_HOME
+
+    env = {**os.environ, "COPYLAB_HOME": str(REAL_HOME), "HF_HUB_OFFLINE": "1"}  # shares the converted Gemma
     r = subprocess.run([sys.executable, "-m", "copy_engine", "score-headlines", str(src), str(out)],
-                       check=False, cwd=REPO, capture_output=True, text=True, timeout=120)
+                       check=False, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
     got = pd.read_csv(out)
     assert len(got) == 30 and list(got.columns) == list(df.columns) + ["ctr_score"]
     assert got.ctr_score.notna().all() and got.ctr_score.nunique() > 1
+
+
+@pytest.mark.real_model
+def test_headline_encoder_blocks_and_order_independence(monkeypatch):
+    from conftest import REAL_HOME
+    from copy_engine.ctr.encoder import GEMMA_DIM, MINILM_DIM, MINILM_LAYERS, HeadlineEncoder
+
+    monkeypatch.setenv("COPYLAB_HOME", str(REAL_HOME))
+    enc = HeadlineEncoder(batch_size=2)
+    texts = ["Why this tee is the one you will wear every day", "Soft cotton tee", "", "Soft cotton tee"]
+    f = enc.encode(texts)
+    assert f.shape == (4, len(MINILM_LAYERS) * MINILM_DIM + GEMMA_DIM) and np.isfinite(f).all()
+    blocks = f[:, : enc.standardize_from].reshape(4, len(MINILM_LAYERS), MINILM_DIM)
+    assert np.allclose(np.linalg.norm(blocks[[0, 1, 3]], axis=2), 1.0, atol=1e-4)
+    assert np.allclose(f[1], f[3], atol=1e-5)
+    # batching and padding must not change a headline's features (beyond bf16 rounding)
+    g = enc.encode([texts[1], texts[0]])
+    assert np.allclose(g[0, : enc.standardize_from], f[1, : enc.standardize_from], atol=1e-4)
+    gem = slice(enc.standardize_from, None)
+    assert np.corrcoef(g[1, gem], f[0, gem])[0, 1] > 0.999
+    assert np.abs(f[0, gem] - f[1, gem]).max() > 1e-3  # different headlines, different features

@@ -1,6 +1,8 @@
-"""The click-through predictor: a linear Bradley-Terry score on MiniLM embeddings + headline features.
+"""The click-through predictor: a linear Bradley-Terry score on headline representations + hand features.
 
-score(text) = w_emb . minilm(text) + w_feat . standardised(features(text)); the
+score(text) = w_emb . (encode(text) - emb_mean) + w_feat . (features(text) - feat_mean) / feat_std;
+`encode` is the encoder named in the metadata (the shipped model: MiniLM layers + early
+Gemma layers, copy_engine.ctr.encoder; older weights: MiniLM sentence embeddings); the
 probability that A beats B is sigmoid(temperature * (score(A) - score(B))).
 Weights live in a .npz file (loaded with allow_pickle=False, so no code runs on load)
 that also carries JSON metadata: data provenance and held-out metrics.
@@ -21,7 +23,8 @@ from copy_engine.ctr.features import FEATURE_NAMES, feature_matrix
 from copy_engine.errors import InputError, ModelLoadError
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "ctr_upworthy.npz"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)  # 1: no emb_mean (zeros), MiniLM sentence embeddings
 
 
 class CTRPredictor:
@@ -37,8 +40,10 @@ class CTRPredictor:
         reference_scores: np.ndarray,
         metadata: dict | None = None,
         embedder=None,
+        emb_mean: np.ndarray | None = None,
     ) -> None:
         self.w_emb = np.asarray(w_emb, dtype=np.float64)
+        self.emb_mean = np.zeros_like(self.w_emb) if emb_mean is None else np.asarray(emb_mean, dtype=np.float64)
         self.w_feat = np.asarray(w_feat, dtype=np.float64)
         self.feat_mean = np.asarray(feat_mean, dtype=np.float64)
         self.feat_std = np.asarray(feat_std, dtype=np.float64)
@@ -53,11 +58,16 @@ class CTRPredictor:
 
     @property
     def embedder(self):
-        """The sentence embedder (MiniLM by default), loaded on first use."""
+        """The text encoder these weights were trained on (named in the metadata), loaded on first use."""
         if self._embedder is None:
-            from copy_engine.embeddings import get_embedder
+            from copy_engine.ctr.encoder import ENCODER_NAME, get_headline_encoder
 
-            self._embedder = get_embedder()
+            if self.metadata.get("encoder") == ENCODER_NAME:
+                self._embedder = get_headline_encoder()
+            else:
+                from copy_engine.embeddings import get_embedder
+
+                self._embedder = get_embedder()
         return self._embedder
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
@@ -72,7 +82,7 @@ class CTRPredictor:
                 f"CTR weights expect {len(self.w_emb)}-dim embeddings, the embedder gives {emb.shape[1]}"
             )
         feats = (feature_matrix(uniq) - self.feat_mean) / self.feat_std
-        s = emb @ self.w_emb + feats @ self.w_feat
+        s = (emb - self.emb_mean) @ self.w_emb + feats @ self.w_feat
         pos = {t: i for i, t in enumerate(uniq)}
         return s[[pos[t] for t in texts]]
 
@@ -107,6 +117,7 @@ class CTRPredictor:
                 np.savez_compressed(
                     fh,
                     w_emb=self.w_emb.astype(np.float32),
+                    emb_mean=self.emb_mean.astype(np.float32),
                     w_feat=self.w_feat,
                     feat_mean=self.feat_mean,
                     feat_std=self.feat_std,
@@ -131,7 +142,7 @@ class CTRPredictor:
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(bytes(z["metadata_json"]).decode("utf-8"))
-                if meta.get("format_version") != FORMAT_VERSION:
+                if meta.get("format_version") not in READABLE_FORMATS:
                     raise ModelLoadError(f"{path.name}: unsupported CTR weights format {meta.get('format_version')!r}")
                 return cls(
                     w_emb=z["w_emb"],
@@ -142,6 +153,7 @@ class CTRPredictor:
                     reference_scores=z["reference_scores"],
                     metadata=meta,
                     embedder=embedder,
+                    emb_mean=z["emb_mean"] if "emb_mean" in z.files else None,
                 )
         except ModelLoadError:
             raise

