@@ -392,3 +392,22 @@ def test_headline_encoder_blocks_and_order_independence(monkeypatch):
     gem = slice(enc.standardize_from, None)
     assert np.corrcoef(g[1, gem], f[0, gem])[0, 1] > 0.999
     assert np.abs(f[0, gem] - f[1, gem]).max() > 1e-3  # different headlines, different features
+
+
+def test_percentile_against_product_copy_or_training_headlines(fake_predictor):
+    """Product percentiles rank a text among the team's product copy; 'headlines' among the training headlines."""
+    from copy_engine.ctr.predictor import product_reference_texts
+
+    pred, _ = fake_predictor
+    ref = product_reference_texts()
+    assert len(ref) > 100 and len(set(ref)) == len(ref)
+    ref_scores = np.sort(pred.score(ref))
+    texts = ["A mug for you", "The mug model"]
+    s = pred.score(texts)
+    assert np.allclose(pred.percentile(texts), np.searchsorted(ref_scores, s, side="left") / len(ref))
+    assert np.allclose(pred.percentile(texts, against="headlines"),
+                       np.searchsorted(pred.reference_scores, s, side="left") / len(pred.reference_scores))
+    top = ref[int(np.argmax(pred.score(ref)))]
+    assert pred.percentile([top])[0] == pytest.approx((len(ref) - 1) / len(ref))
+    with pytest.raises(ValueError):
+        pred.percentile(texts, against="news")

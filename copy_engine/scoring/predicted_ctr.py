@@ -38,4 +38,4 @@ def explain_ctr(percentile: float, unavailable: str | None) -> str:
     """One sentence about the predicted click-through."""
     if unavailable:
         return f"No click-through prediction ({unavailable}); not counted."
-    return f"Predicted to get more clicks than {percentile:.0%} of comparable copy."
+    return f"Predicted to get more clicks than {percentile:.0%} of our reference product copy."
