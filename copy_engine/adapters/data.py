@@ -44,12 +44,13 @@ TEACHER_WISHES = {
     "creative": Controls(sentiment=0.0, creativity=1.0, cta=0.0),
 }
 TRAIN_CHANNELS = ("headline", "ad_description")
-# Targets must read naturally to the base model: unfiltered enthusiastic
-# targets had twice the base-model perplexity of neutral samples, and an
-# adapter trained on them wrote copy with twice the perplexity too. A
-# candidate above this perplexity (under the base model, given the product's
-# lines without the wishes) is not a target for these objectives.
-MAX_TARGET_PERPLEXITY = {"tone": 8.0, "calm": 8.0}
+# Targets must read naturally to the base model: a calm candidate above this
+# perplexity (under the base model, given the product's lines without the
+# wishes) is not a target. Measured on 12 unseen products: with the cap the
+# calm adapter lowered VADER by 0.149 (without: 0.041) at lower perplexity.
+# The same cap on tone targets left too few enthusiastic ones (32) and the
+# adapter learned to restate facts (VADER -0.04), so tone has no cap.
+MAX_TARGET_PERPLEXITY = {"calm": 8.0}
 _WISH_LINES = ("Tone:", "Call to action:")
 SPLIT_MODULUS = 3  # one product name in three (by hash) is a training product
 
@@ -181,7 +182,8 @@ def objective_score(objective: str, text: str, product: Product) -> float | None
     if objective == "tone":
         c = compound(text)
         # Tone targets stay CTA-free so the tone adapter does not also push CTAs.
-        return c if c >= 0.4 and not find_ctas(text) else None
+        # >= 0.5: with 0.3 the adapter raised VADER by 0.145 on unseen products, with 0.5 by 0.238.
+        return c if c >= 0.5 and not find_ctas(text) else None
     if objective == "calm":
         c = compound(text)
         return -c if c <= 0.05 and not find_ctas(text) else None

@@ -74,17 +74,19 @@ def clean_ab_history(df: pd.DataFrame, source: str = "input") -> pd.DataFrame:
 
 
 def two_proportion_z(c1, n1, c2, n2):
-    """Pooled two-proportion z statistic and two-sided p-value (arrays or scalars).
+    """Pooled two-proportion z statistic and two-sided p-value, element-wise over arrays or scalars.
 
-    z is 0 where the pooled standard error is 0 (no clicks at all, or all clicks).
+    The test itself is experiments.frequentist.pooled_ztest (one implementation
+    for the A/B page and the CTR data); where it is undefined (no clicks at
+    all, or all clicks) z is 0 and p is 1, so such pairs carry no evidence.
     """
-    c1, n1, c2, n2 = (np.asarray(v, dtype=float) for v in (c1, n1, c2, n2))
-    p = (c1 + c2) / (n1 + n2)
-    se = np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, (c1 / n1 - c2 / n2) / np.where(se > 0, se, 1.0), 0.0)
-    pval = np.vectorize(lambda v: math.erfc(abs(v) / math.sqrt(2)))(z) if z.ndim else math.erfc(abs(float(z)) / math.sqrt(2))
-    return z, pval
+    from copy_engine.experiments.frequentist import pooled_ztest
+
+    def one(a, b, c, d):
+        r = pooled_ztest(a, b, c, d)
+        return (0.0, 1.0) if r is None else r
+
+    return np.vectorize(one, otypes=[float, float])(c1, n1, c2, n2)
 
 
 def evaluation_groups(df: pd.DataFrame) -> list[pd.DataFrame]:

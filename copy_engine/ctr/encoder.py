@@ -89,7 +89,7 @@ def _load_gemma_trunk(n_layers: int):
     """(tokenizer, Gemma decoder with only its first `n_layers` layers, no final norm use) in bf16 on CPU.
 
     Always the embedded Gemma 3 270M, whatever COPYLAB_MODEL says: the CTR weights were
-    learned on its hidden states. The converted checkpoint is cached under COPYLAB_HOME
+    learned on its hidden states. The converted checkpoint is cached in Settings.cache_dir
     (copy_engine.model converts the GGUF on first use).
     """
     import dataclasses
