@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
             update_metrics(SHIPPED_DIR / f"{name}.safetensors", {**summary[name], **common, "matrix": summary["matrix"][name]})
         if (SHIPPED_DIR / "calm.safetensors").is_file() and "calm" in mixer.names:
             # The calm adapter is what tone -1 switches on: its effect is the tone row's neg_delta.
-            calm = {"metric": "vader_compound", "off": summary["tone"]["off"], "delta": summary["tone"]["neg_delta"]}
+            off, delta = summary["tone"]["off"], summary["tone"]["neg_delta"]
+            calm = {"metric": "vader_compound", "off": off, "on": round(off + delta, 4), "delta": delta}
             update_metrics(SHIPPED_DIR / "calm.safetensors", {**calm, **common})
     if args.format == "json":
         print(json.dumps(summary))
