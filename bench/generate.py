@@ -4,7 +4,7 @@ new tokens/s, peak memory, and bf16 vs fp32 speed and loss.
     .venv/bin/python bench/generate.py [--runs 5] [--channel headline] [--skip-cold]
 
 Each load is timed in a fresh subprocess; the cold one uses an empty COPYLAB_HOME
-so it includes the GGUF conversion.
+and an empty COPYLAB_CACHE, so it includes the GGUF conversion.
 """
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ print(json.dumps({"seconds": time.perf_counter() - t, "converted": lm.converted,
 """
 
 
-def timed_load(home: str) -> dict:
+def timed_load(home: str, cache: str | None = None) -> dict:
+    """Seconds to load the model in a fresh process; `cache` (an empty folder) forces the GGUF conversion."""
     env = {**os.environ, "COPYLAB_HOME": home, "PYTHONPATH": str(ROOT)}
+    if cache is not None:
+        env["COPYLAB_CACHE"] = cache
     out = subprocess.run([sys.executable, "-c", LOAD_SNIPPET], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -52,7 +55,7 @@ def main() -> None:
     rows = []
     if not args.skip_cold:
         with tempfile.TemporaryDirectory() as cold_home:
-            cold = timed_load(cold_home)
+            cold = timed_load(cold_home, cache=str(Path(cold_home) / "cache"))
         rows.append(("cold load (GGUF conversion + cache)", f"{cold['seconds']:.1f} s"))
     warm = timed_load(home)  # also makes sure the cache exists for what follows
     rows.append(("warm load (cached conversion)", f"{warm['seconds']:.1f} s"))
