@@ -14,7 +14,8 @@ from copy_engine.errors import InputError
 from copy_engine.evaluation.bootstrap import paired_bootstrap
 from copy_engine.evaluation.configs import CONFIGS, parse_configs
 from copy_engine.evaluation.metrics import self_bleu, sentiment_order, set_metrics
-from copy_engine.evaluation.sampling import allocate, read_catalog, sample_products
+from copy_engine.catalog import read_products
+from copy_engine.evaluation.sampling import allocate, sample_products
 from copy_engine.evaluation.sweep import find_elbow
 from copy_engine.product import Product
 from copy_engine.textmetrics import distinct_n
@@ -156,7 +157,7 @@ def test_allocate_floor_and_proportional():
 
 
 def test_sample_is_stratified_and_reproducible(catalog):
-    products = read_catalog(catalog)
+    products = read_products(catalog)
     assert len(products) == 6
     s1 = sample_products(products, 4, seed=3, min_stratum=2)
     s2 = sample_products(products, 4, seed=3, min_stratum=2)
@@ -284,7 +285,7 @@ def test_cli_empty_catalog_exits_2(tmp_path, tmp_home, eval_engine, capsys):
 
 
 def test_real_catalog_reads_and_stratifies(shared_data):
-    products = read_catalog(shared_data / "products" / "amazon_products_sample.csv")
+    products = read_products(shared_data / "products" / "amazon_products_sample.csv")
     assert len(products) > 600
     sample = sample_products(products, 50, seed=0)
     assert len(sample) == 50 and len({sp.product.name for sp in sample}) == 50

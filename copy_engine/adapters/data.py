@@ -127,14 +127,17 @@ def cta_spans(text: str) -> list[list[int]]:
     return spans
 
 
-def fluency_prefix(product_lines: str) -> str:
-    """The product's prompt lines without the wish lines (tone, call to action).
+def fluency_prefix(prompt: str) -> str:
+    """The product's lines of a prompt (after its last example) without the wish lines (tone, call to action).
 
     Perplexity is a fluency check: how natural the copy is for this product.
     The neutral wishes ("Tone: balanced", "Call to action: none") would also
     charge every adapter for doing what it is for (a CTA after "Call to
     action: none" is unlikely however well it is written), so they are left out.
     """
+    from copy_engine.prompts import SEPARATOR
+
+    product_lines = prompt[prompt.rfind(SEPARATOR) + len(SEPARATOR) :] if SEPARATOR in prompt else prompt
     lines = [ln for ln in product_lines.strip("\n").split("\n") if not ln.startswith(_WISH_LINES)]
     return "\n".join(lines)
 
@@ -144,12 +147,11 @@ def fluent(loaded, texts: Sequence[str], product: Product, channel: str, max_per
     import math
 
     from copy_engine.fluency import text_nlls
-    from copy_engine.prompts import SEPARATOR, build_prompt
+    from copy_engine.prompts import build_prompt
 
     if not texts:
         return []
-    prompt = build_prompt(product, channel, NEUTRAL)
-    prefix = fluency_prefix(prompt[prompt.rfind(SEPARATOR) + len(SEPARATOR) :])
+    prefix = fluency_prefix(build_prompt(product, channel, NEUTRAL))
     nlls = text_nlls(loaded, list(texts), [prefix] * len(texts))
     return [t for t, (nll, n) in zip(texts, nlls) if n and math.exp(nll / n) <= max_perplexity]
 

@@ -79,13 +79,13 @@ def sample_settings(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> EvalSamples:
     """Sample every product under every setting with identical prompts, decoding and seeds."""
-    from copy_engine.prompts import SEPARATOR, build_prompt
+    from copy_engine.prompts import build_prompt
 
     settings = settings or SETTINGS
     decoding = map_controls(NEUTRAL, channel).decoding
     out = EvalSamples(channel, list(products))
     prompts = [build_prompt(p, channel, NEUTRAL) for p in products]
-    out.prefixes = [fluency_prefix(pr[pr.rfind(SEPARATOR) + len(SEPARATOR) :]) for pr in prompts]
+    out.prefixes = [fluency_prefix(pr) for pr in prompts]
     total, done = len(settings) * len(products), 0
     for name, weights in settings.items():
         t0 = time.perf_counter()

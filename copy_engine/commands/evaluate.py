@@ -93,13 +93,13 @@ def run(args) -> int:
 
     from copy_engine.errors import InputError
     from copy_engine.evaluation.run import evaluate
-    from copy_engine.evaluation.sampling import read_catalog
+    from copy_engine.catalog import read_products
 
     settings = settings_from_args(args)
     settings.validate()
     if not Path(args.catalog).is_file():
         raise InputError(f"catalog not found: {args.catalog}")
-    read_catalog(args.catalog)  # a bad catalog fails here, before the model loads
+    read_products(args.catalog)  # a bad catalog fails here, before the model loads
 
     last = [-1]
 

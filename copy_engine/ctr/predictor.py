@@ -70,6 +70,7 @@ class CTRPredictor:
         self.reference_scores = np.sort(np.asarray(reference_scores, dtype=np.float64))
         self.metadata = dict(metadata or {})
         self._embedder = embedder
+        self._product_ref: np.ndarray | None = None  # product_reference_scores(), computed on first use
         if len(self.w_feat) != len(FEATURE_NAMES):
             raise ModelLoadError(
                 f"CTR weights expect {len(self.w_feat)} headline features, this code computes {len(FEATURE_NAMES)}"
@@ -134,7 +135,7 @@ class CTRPredictor:
 
     def product_reference_scores(self) -> np.ndarray:
         """Sorted scores of `product_reference_texts()` under these weights (computed once)."""
-        if getattr(self, "_product_ref", None) is None:
+        if self._product_ref is None:
             self._product_ref = np.sort(self.score(product_reference_texts()))
         return self._product_ref
 

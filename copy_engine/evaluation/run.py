@@ -251,9 +251,10 @@ def evaluate(
     Settings and the catalog are checked before any model loads (InputError).
     `progress(fraction, message)` is called after every generation.
     """
+    from copy_engine.catalog import read_products
     from copy_engine.controls import Controls, map_controls
     from copy_engine.evaluation.report import write_all
-    from copy_engine.evaluation.sampling import read_catalog, sample_products
+    from copy_engine.evaluation.sampling import sample_products
     from copy_engine.evaluation.sweep import curve_points, find_elbow, run_sweep
 
     t_start = time.perf_counter()
@@ -262,7 +263,7 @@ def evaluate(
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
     report = progress or (lambda f, m: None)
-    products = read_catalog(settings.catalog)
+    products = read_products(settings.catalog)
     sample = sample_products(products, settings.n_products, settings.seed, settings.min_stratum)
     configs = list(settings.configs)
 

@@ -21,13 +21,6 @@ class SampledProduct:
     product: Product
 
 
-def read_catalog(path) -> list[Product]:
-    """Products of a catalog CSV, read and mapped exactly as the catalog import does (nothing stored)."""
-    from copy_engine.catalog import read_products
-
-    return read_products(path)
-
-
 def strata(products: list[Product], min_size: int = 10) -> dict[str, list[Product]]:
     """Products grouped by top-level category; categories with fewer than `min_size` products pool into OTHER."""
     groups: dict[str, list[Product]] = defaultdict(list)
