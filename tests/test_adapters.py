@@ -89,11 +89,31 @@ def test_combined_loss_is_weighted_sum_of_logged_terms():
     cta = torch.tensor([[0, 0, 0, 1, 1], [0, 0, 0, 0, 0]])
     w = LossWeights(lm=0.5, cta=2.0, unlikelihood=0.3, reward=1.5)
     total, terms = losses.combined_loss(logits, labels, w, cta_mask=cta, example_weights=torch.tensor([1.5, 0.5]))
-    assert set(terms) == {"lm", "cta", "unlikelihood", "reward"}
+    assert set(terms) == {"lm", "cta", "unlikelihood", "reward", "kl"}
     expected = sum(getattr(w, k) * v for k, v in terms.items())
     assert total.item() == pytest.approx(expected, rel=1e-5)
     total.backward()
     assert logits.grad is not None and float(logits.grad.abs().sum()) > 0
+
+
+def test_kl_term_is_zero_at_the_base_model_and_grows_as_the_adapter_moves():
+    torch.manual_seed(4)
+    base = torch.randn(2, 5, 7)
+    labels = torch.tensor([[IGNORE, 1, 2, 1, 2], [IGNORE, IGNORE, 3, 4, IGNORE]])
+    assert losses.kl_to_base(base, base, labels).item() == pytest.approx(0.0, abs=1e-6)
+    near = losses.kl_to_base(base + 0.1 * torch.randn(2, 5, 7), base, labels).item()
+    far = losses.kl_to_base(base + 2.0 * torch.randn(2, 5, 7), base, labels).item()
+    assert 0 < near < far
+    # Prompt and padding positions do not count: changing them leaves the term alone.
+    moved = base.clone()
+    moved[1, 0] += 5.0  # predicts labels[1, 1], which is IGNORE
+    assert losses.kl_to_base(moved, base, labels).item() == pytest.approx(0.0, abs=1e-6)
+    w = LossWeights(lm=1.0, kl=2.0)
+    logits = (base + torch.randn(2, 5, 7)).requires_grad_()
+    total, terms = losses.combined_loss(logits, labels, w, base_logits=base)
+    assert total.item() == pytest.approx(terms["lm"] + 2.0 * terms["kl"], rel=1e-5)
+    with pytest.raises(ValueError):
+        losses.combined_loss(logits, labels, w)
 
 
 # ---------------------------------------------------------------- training data
@@ -280,6 +300,23 @@ def test_training_loop_logs_terms_and_saves(trained, tiny):
     assert records[-1]["lm"] < records[0]["lm"]  # it learns
     meta = json.loads(res.path.with_suffix(".json").read_text())
     assert meta["objective"] == "cta" and meta["lora"]["r"] == 4 and meta["training"]["config"]["seed"] == 0
+
+
+def test_kl_term_keeps_the_adapter_near_the_base_model(tiny, tmp_path):
+    """The kl term is 0 at the first step (LoRA B starts at 0) and measured against the adapter-free model."""
+    from copy_engine.adapters.train import train_adapter
+
+    loaded, _ = tiny
+    runs = {}
+    for kl in (0.0, 5.0):
+        records = []
+        w = LossWeights(lm=1.0, cta=1.0, kl=kl)
+        train_adapter(loaded, _examples(), _cfg(name=f"kl{int(kl)}", steps=4, eval_every=10, loss_weights=w),
+                      tmp_path / f"kl{int(kl)}.safetensors", base_model=_copy(tiny), progress=records.append)  # fmt: skip
+        runs[kl] = records
+    assert runs[5.0][0]["kl"] == pytest.approx(0.0, abs=1e-4)
+    assert all(r["kl"] == 0.0 for r in runs[0.0])  # weight 0: not computed
+    assert runs[5.0][-1]["kl"] > 0.0  # the adapter has moved, and is charged for it
 
 
 def test_training_cancel_saves_nothing(tiny, tmp_path):

@@ -386,11 +386,11 @@ SHIPPED_OBJECTIVES = ("tone", "calm", "cta", "creative")
 CATALOG_TRAIN_ROWS = 24  # training-split rows taken from a catalog CSV for the shipped adapters
 
 
-def distill_pool(catalog_csv: str | Path | None = None) -> list[Product]:
-    """Products for self-distillation: the project's training catalog + training-split rows of a catalog CSV."""
+def distill_pool(catalog_csv: str | Path | None = None, catalog_rows: int = CATALOG_TRAIN_ROWS) -> list[Product]:
+    """Products for self-distillation: the project's training catalog + `catalog_rows` training-split rows of a CSV."""
     pool = load_training_catalog()
     if catalog_csv is not None and Path(catalog_csv).is_file():
-        pool += products_from_csv(catalog_csv, CATALOG_TRAIN_ROWS, "train")
+        pool += products_from_csv(catalog_csv, catalog_rows, "train")
     return pool
 
 

@@ -1,6 +1,6 @@
 """The adapter training loss: a weighted sum of named terms, each logged on its own.
 
-    total = w_lm * lm + w_cta * cta + w_ul * unlikelihood + w_reward * reward
+    total = w_lm * lm + w_cta * cta + w_ul * unlikelihood + w_reward * reward + w_kl * kl
 
 lm            mean token cross-entropy on the target copy (labels = -100 on
               prompt tokens and padding, so only the copy is learned)
@@ -13,6 +13,13 @@ unlikelihood  token-level unlikelihood (Welleck et al., 2019): at each target
 reward        reward-weighted cross-entropy: each target's token loss times
               its reward weight (sentiment match, CTR, novelty), so better
               targets count more (sentiment adjustment / RAFT-style weighting)
+kl            KL(adapter || base) of the next-token distributions at the copy's
+              positions (fluency: the adapter may move probability toward its
+              objective but is charged for putting it where the base model
+              finds the text unlikely; the KL penalty of RLHF's policy
+              optimisation). E_adapter[-log p_base] = H(adapter) + KL, so this
+              term bounds how much the adapter's samples' perplexity under the
+              base model can rise. Needs the base model's logits.
 
 Every function takes plain tensors so the terms are testable on tiny inputs.
 """
@@ -32,6 +39,7 @@ class LossWeights:
     cta: float = 0.0
     unlikelihood: float = 0.0
     reward: float = 0.0
+    kl: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -135,8 +143,24 @@ def unlikelihood_loss(logits, labels, ngram: int = 3):
     return -torch.log((1.0 - p).clamp_min(1e-5)).mean()
 
 
-def combined_loss(logits, labels, weights: LossWeights, *, cta_mask=None, example_weights=None, ngram: int = 3):
-    """(total, terms): the weighted sum and each term's value (floats) for logging."""
+def kl_to_base(logits, base_logits, labels):
+    """Mean over copy positions of KL(softmax(logits) || softmax(base_logits)); both (B, T, V)."""
+    import torch
+
+    mask = labels[:, 1:] != IGNORE
+    if not bool(mask.any()):
+        return logits.sum() * 0.0
+    logq = torch.log_softmax(logits[:, :-1][mask].float(), dim=-1)
+    logp = torch.log_softmax(base_logits[:, :-1][mask].float(), dim=-1)
+    return (logq.exp() * (logq - logp)).sum(-1).mean()
+
+
+def combined_loss(logits, labels, weights: LossWeights, *, cta_mask=None, example_weights=None, ngram: int = 3,
+                  base_logits=None):  # fmt: skip
+    """(total, terms): the weighted sum and each term's value (floats) for logging.
+
+    `base_logits` (the base model's, same shape as `logits`) is needed only when weights.kl is set.
+    """
     import torch
 
     terms = {"lm": lm_loss(logits, labels)}
@@ -144,5 +168,8 @@ def combined_loss(logits, labels, weights: LossWeights, *, cta_mask=None, exampl
     terms["unlikelihood"] = unlikelihood_loss(logits, labels, ngram) if weights.unlikelihood else logits.sum() * 0.0
     ew = example_weights if example_weights is not None else torch.ones(labels.shape[0], device=labels.device)
     terms["reward"] = reward_loss(logits, labels, ew)
+    if weights.kl and base_logits is None:
+        raise ValueError("the kl term needs the base model's logits")
+    terms["kl"] = kl_to_base(logits, base_logits, labels) if base_logits is not None else logits.sum() * 0.0
     total = sum(getattr(weights, k) * v for k, v in terms.items())
     return total, {k: float(v.detach()) for k, v in terms.items()}

@@ -175,8 +175,8 @@ class _HeadCache:
         return cache, ids.shape[1]
 
 
-def _batch_loss(model, heads: _HeadCache, items: Sequence[_Encoded], weights: LossWeights, ngram: int, device):
-    """Loss and terms for items that share one head.
+def _forward(model, heads: _HeadCache, items: Sequence[_Encoded], device):
+    """(logits, labels, cta mask) of the copy part for items that share one head.
 
     The product lines of the prompt (all but their last token) run without
     gradients, left-padded, with explicit positions so every row sees the
@@ -222,9 +222,22 @@ def _batch_loss(model, heads: _HeadCache, items: Sequence[_Encoded], weights: Lo
     masks.append(m)
     out = model(input_ids=ids.to(device), attention_mask=torch.cat(masks, 1).to(device), position_ids=pos.to(device),
                 past_key_values=cache, use_cache=True)  # fmt: skip
+    return out.logits, labels.to(device), cta.to(device)
+
+
+def _batch_loss(model, heads: _HeadCache, items: Sequence[_Encoded], weights: LossWeights, ngram: int, device,
+                base_heads: _HeadCache | None = None):  # fmt: skip
+    """Loss and terms for items that share one head (`base_heads`: the adapter-free caches, for the kl term)."""
+    import torch
+
+    logits, labels, cta = _forward(model, heads, items, device)
+    base_logits = None
+    if weights.kl:
+        # The same model with its LoRA layers bypassed is the base model: no second copy in memory.
+        with torch.no_grad(), model.disable_adapter():
+            base_logits = _forward(model, base_heads, items, device)[0]
     ew = torch.tensor([it.weight for it in items], device=device)
-    labels, cta = labels.to(device), cta.to(device)
-    return combined_loss(out.logits, labels, weights, cta_mask=cta, example_weights=ew, ngram=ngram)
+    return combined_loss(logits, labels, weights, cta_mask=cta, example_weights=ew, ngram=ngram, base_logits=base_logits)
 
 
 def _lr_at(step: int, cfg: AdapterTrainConfig) -> float:
@@ -318,6 +331,8 @@ def train_adapter(
         rng = random.Random(config.seed)
         stream = _batches_by_head(enc_train, config.batch_size, rng)
         heads = _HeadCache(model, tok, device)
+        # The base model never changes, so its head caches are never refreshed.
+        base_heads = _HeadCache(model, tok, device, refresh=10**9)
         weights = config.weights()
         autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=config.bf16)
         history, best_val, best_step, best_state, bad_evals = [], float("inf"), 0, None, 0
@@ -331,7 +346,7 @@ def train_adapter(
                 g["lr"] = lr
             heads.step = step
             with autocast:
-                loss, terms = _batch_loss(model, heads, next(stream), weights, config.ngram, device)
+                loss, terms = _batch_loss(model, heads, next(stream), weights, config.ngram, device, base_heads)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.clip_norm))
@@ -340,7 +355,7 @@ def train_adapter(
                    **{k: round(v, 4) for k, v in terms.items()}, "grad_norm": round(grad_norm, 3)}  # fmt: skip
             last = step + 1 == config.steps
             if enc_val and ((step + 1) % config.eval_every == 0 or last):
-                val = _validate(model, heads, enc_val, weights, config, device, autocast)
+                val = _validate(model, (heads, base_heads), enc_val, weights, config, device, autocast)
                 rec["val_loss"] = round(val, 4)
                 if val < best_val - 1e-4:
                     best_val, best_step, bad_evals = val, step + 1, 0
@@ -399,7 +414,7 @@ def _validate(model, heads, items, weights, config, device, autocast) -> float:
             g = groups[head]
             for i in range(0, len(g), config.batch_size):
                 chunk = g[i : i + config.batch_size]
-                loss, _ = _batch_loss(model, heads, chunk, weights, config.ngram, device)
+                loss, _ = _batch_loss(model, heads[0], chunk, weights, config.ngram, device, heads[1])
                 total += float(loss) * len(chunk)
                 n += len(chunk)
     model.train()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -25,8 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="folder to save into (default: the user adapters folder, COPYLAB_HOME/adapters)")
     parser.add_argument("--catalog", help="with --from distill: catalog CSV whose training-split rows join the training catalog")
     parser.add_argument("--per-objective", type=int, default=60, help="with --from distill: products to over-generate for")
+    parser.add_argument("--catalog-rows", type=int, default=None,
+                        help="with --from distill: training-split rows taken from --catalog (default 24)")
     parser.add_argument("--candidates", type=int, default=20, help="with --from distill: samples per product")
     parser.add_argument("--data-cache", help="with --from distill: folder for the distilled data (reused when present)")
+    parser.add_argument("--kl", type=float, default=None,
+                        help="weight of the KL-to-base-model fluency term (default: the objective's)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
 
 
@@ -52,7 +57,10 @@ def _examples(args, settings, progress_line):
             from copy_engine.generator import LocalGenerator
             from copy_engine.model import get_loaded_model
 
-            products = data.distill_products(args.objective, data.distill_pool(args.catalog), args.per_objective)
+            rows = data.CATALOG_TRAIN_ROWS if args.catalog_rows is None else args.catalog_rows
+            if not 0 <= rows <= 10_000:
+                raise InputError(f"--catalog-rows must be between 0 and 10000, got {rows}")
+            products = data.distill_products(args.objective, data.distill_pool(args.catalog, rows), args.per_objective)
             seed = data.SHIPPED_OBJECTIVES.index(args.objective) if args.objective in data.SHIPPED_OBJECTIVES else 0
             examples = data.distill(args.objective, products, LocalGenerator(get_loaded_model(settings)),
                                     n_candidates=args.candidates, keep=4, seed=seed,
@@ -106,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
     loaded = get_loaded_model(settings)
     cfg = AdapterTrainConfig(name=args.name, objective=args.objective, steps=args.steps, batch_size=args.batch_size,
                              lr=args.lr, r=args.rank, alpha=2.0 * args.rank, seed=args.seed)  # fmt: skip
+    if args.kl is not None:
+        if not 0.0 <= args.kl <= 100.0:
+            raise InputError(f"--kl must be between 0 and 100, got {args.kl}")
+        cfg.loss_weights = dataclasses.replace(cfg.weights(), kl=args.kl)
 
     def progress(rec: dict) -> None:
         terms = " ".join(f"{k}={rec[k]:.3f}" for k in ("lm", "cta", "unlikelihood", "reward"))
