@@ -195,6 +195,20 @@ def test_distill_keeps_best_and_uses_neutral_prompt(fake_generator):
     assert sum(e.weight for e in ex) / len(ex) == pytest.approx(1.0, abs=1e-3)
 
 
+def test_distill_tone_learns_from_the_models_own_neutral_samples(fake_generator):
+    """Tone candidates come from the NEUTRAL prompt and decoding (best of its own outputs), not a teacher prompt."""
+    from copy_engine.controls import map_controls
+
+    assert data.CANDIDATE_SOURCE["tone"] == "own" and data.CANDIDATE_SOURCE["cta"] == "teacher"
+    products = data.load_training_catalog()[:3]
+    data.distill("tone", products, fake_generator, n_candidates=6, keep=2, channels=("headline",))
+    assert fake_generator.calls
+    for c in fake_generator.calls:
+        tail = c["prompt"].split("###")[-1]
+        assert "Tone: balanced" in tail and "Call to action: none" in tail
+        assert c["decoding"] == map_controls(data.NEUTRAL, "headline").decoding
+
+
 # ---------------------------------------------------------------- tiny model fixtures
 
 
