@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from copy_engine.adapters.losses import TERMS
 from copy_engine.adapters.registry import default_adapter, list_adapters, set_default_adapter
 from ui.db import get_db
 from ui.feedback import flash, show_flashes, user_errors
@@ -105,7 +106,7 @@ def _progress() -> None:
     last = job.records[-1] if job.records else None
     if job.status == "running":
         if last:
-            terms = ", ".join(f"{k} {last[k]:.3f}" for k in ("lm", "cta", "unlikelihood", "reward"))
+            terms = ", ".join(f"{k} {last[k]:.3f}" for k in TERMS)
             text = f"Step {last['step']}/{last['steps']} · loss {last['loss']:.3f} ({terms}) · ETA {last['eta_s']:.0f} s"
         else:
             text = "Loading the model for training…"
@@ -121,7 +122,7 @@ def _progress() -> None:
     else:
         st.error(f"Training failed: {escape_md(job.error)}")
     if job.records:
-        st.line_chart(pd.DataFrame(job.records).set_index("step")[["loss", "lm", "cta", "unlikelihood", "reward"]])
+        st.line_chart(pd.DataFrame(job.records).set_index("step")[["loss", *TERMS]])
 
 
 _progress()

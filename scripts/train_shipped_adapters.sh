@@ -4,29 +4,36 @@
 #   scripts/train_shipped_adapters.sh [CATALOG_CSV]
 #
 # For each objective (tone, calm, cta, creative): self-distillation with reward
-# ranking on the project's training catalog (36 products) plus 24 training-split
+# ranking on the project's training catalog (36 products) plus training-split
 # rows of CATALOG_CSV (default ../shared/data/products/amazon_products_sample.csv),
-# 60 products x 20 samples, the best 4 eligible per product kept; then LoRA
-# training (r=16 on q/k/v/o, seed 0, early stopping on held-out products). The
-# distilled data is kept in $DATA_CACHE (default /tmp/adapters_data) and reused
-# when present. Then the effect is measured on 50 evaluation-split products and
+# 20 samples per product, the best 4 eligible per product kept; then LoRA
+# training (r=16 on q/k/v/o, seed 0, early stopping on held-out products). Tone
+# learns from the base model's own neutral samples, the others from a prompt
+# that asks for the effect (adapters/data.py CANDIDATE_SOURCE). The distilled
+# data is kept in $DATA_CACHE (default /tmp/adapters_data) and reused when
+# present. Then the effect is measured on 50 evaluation-split products and
 # stored in the adapters' metadata (evaluate-adapters --save-metrics).
-# Measured on this 2-core CPU (shared with other jobs): distillation ~7 min per
-# objective, training ~1 min per 10 steps, evaluation ~25 min.
+# Measured on this 2-core CPU (shared with other jobs): distillation 7-15 min per
+# objective, training ~1 min per 3-4 steps, evaluation ~25 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CATALOG="${1:-../shared/data/products/amazon_products_sample.csv}"
 DATA_CACHE="${DATA_CACHE:-/tmp/adapters_data}"
-STEPS="${STEPS:-60}"
 LR="${LR:-5e-4}"
 SEED="${SEED:-0}"
 THREADS="${THREADS:-1}"
 PY="${PYTHON:-.venv/bin/python}"
 export HF_HUB_OFFLINE=1
-for objective in tone calm cta creative; do
+# objective  steps  catalog rows  products
+while read -r objective steps rows products; do
   nice -n 10 "$PY" -m copy_engine train-adapter --name "$objective" --objective "$objective" --from distill \
-    --catalog "$CATALOG" --data-cache "$DATA_CACHE" --out copy_engine/adapters/shipped --per-objective 60 \
-    --steps "$STEPS" --lr "$LR" --seed "$SEED" --threads "$THREADS"
-done
+    --catalog "$CATALOG" --data-cache "$DATA_CACHE" --out copy_engine/adapters/shipped --catalog-rows "$rows" \
+    --per-objective "$products" --steps "$steps" --lr "$LR" --seed "$SEED" --threads "$THREADS" </dev/null
+done <<'TABLE'
+tone      40  24  60
+calm      60  24  60
+cta       60  24  60
+creative  60  24  60
+TABLE
 nice -n 10 "$PY" -m copy_engine evaluate-adapters --catalog "$CATALOG" --n-products "${EVAL_PRODUCTS:-50}" \
   --save-metrics --format table

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 IGNORE = -100
+TERMS = ("lm", "cta", "unlikelihood", "reward", "kl")  # the logged terms, in display order
 
 
 @dataclass(frozen=True)

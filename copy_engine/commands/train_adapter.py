@@ -119,8 +119,10 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--kl must be between 0 and 100, got {args.kl}")
         cfg.loss_weights = dataclasses.replace(cfg.weights(), kl=args.kl)
 
+    from copy_engine.adapters.losses import TERMS
+
     def progress(rec: dict) -> None:
-        terms = " ".join(f"{k}={rec[k]:.3f}" for k in ("lm", "cta", "unlikelihood", "reward"))
+        terms = " ".join(f"{k}={rec[k]:.3f}" for k in TERMS)
         val = f" val={rec['val_loss']:.3f}" if "val_loss" in rec else ""
         say(f"step {rec['step']}/{rec['steps']} loss={rec['loss']:.3f} ({terms}){val} lr={rec['lr']:.2e} eta {rec['eta_s']:.0f}s")
 
