@@ -209,6 +209,16 @@ def test_distill_tone_learns_from_the_models_own_neutral_samples(fake_generator)
         assert c["decoding"] == map_controls(data.NEUTRAL, "headline").decoding
 
 
+def test_distill_second_round_samples_the_adapter_with_neutral_wishes(fake_generator):
+    """With adapter_weights, candidates are that adapter's own neutral samples, whatever CANDIDATE_SOURCE says."""
+    from copy_engine.adapters.evaluate import SETTINGS
+
+    products = data.load_training_catalog()[:2]
+    data.distill("cta", products, fake_generator, n_candidates=4, keep=2, adapter_weights=SETTINGS["cta"])
+    assert fake_generator.calls and all(c["adapters"] == SETTINGS["cta"] for c in fake_generator.calls)
+    assert all("Call to action: none" in c["prompt"].split("###")[-1] for c in fake_generator.calls)
+
+
 # ---------------------------------------------------------------- tiny model fixtures
 
 

@@ -260,8 +260,13 @@ def distill(
     seed: int = 0,
     progress: Callable[[int, int, str], None] | None = None,
     raw_log: Callable[[dict], None] | None = None,
+    adapter_weights=None,
 ) -> list[TrainingExample]:
     """Over-generate (CANDIDATE_SOURCE: own samples or teacher wishes), keep the best, pair them with NEUTRAL prompts.
+
+    With `adapter_weights` (AdapterWeights for the generator's adapter mixer)
+    the candidates are an adapter's own NEUTRAL samples: a second
+    rejection-sampling round on a trained adapter's outputs.
 
     For objectives in MAX_TARGET_PERPLEXITY, candidates the base model finds
     unnatural are dropped first (needs `generator.loaded`, the base model).
@@ -272,16 +277,20 @@ def distill(
     from copy_engine.postprocess import clean_batch
     from copy_engine.prompts import build_prompt
 
-    wishes = TEACHER_WISHES[objective] if CANDIDATE_SOURCE.get(objective, "teacher") == "teacher" else NEUTRAL
+    own = adapter_weights is not None or CANDIDATE_SOURCE.get(objective, "teacher") == "own"
+    wishes = NEUTRAL if own else TEACHER_WISHES[objective]
     examples: list[TrainingExample] = []
     seen: set[str] = set()
     for i, product in enumerate(products):
         channel = channels[i % len(channels)]
         decoding = map_controls(wishes, channel).decoding
-        raws = generator.complete(build_prompt(product, channel, wishes), n_candidates, decoding, seed=seed * 7919 + i)
+        raws = generator.complete(build_prompt(product, channel, wishes), n_candidates, decoding, seed=seed * 7919 + i,
+                                  adapter_weights=adapter_weights)  # fmt: skip
         cands = clean_batch(raws, channel)
         cap = MAX_TARGET_PERPLEXITY.get(objective)
         if cap is not None and getattr(generator, "loaded", None) is not None:
+            if getattr(generator, "adapter_mixer", None) is not None:
+                generator.adapter_mixer.apply(None)  # perplexity under the base model
             cands = fluent(generator.loaded, cands, product, channel, cap)
         picked = select_candidates(objective, cands, product, keep)
         if raw_log:

@@ -28,11 +28,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-objective", type=int, default=60, help="with --from distill: products to over-generate for")
     parser.add_argument("--catalog-rows", type=int, default=None,
                         help="with --from distill: training-split rows taken from --catalog (default 24)")
+    parser.add_argument("--sample-with", metavar="ADAPTER_FILE",
+                        help="with --from distill: candidates are this adapter's own neutral samples at weight 1 "
+                             "(a second rejection-sampling round, e.g. on the objective's shipped adapter)")
     parser.add_argument("--candidates", type=int, default=20, help="with --from distill: samples per product")
     parser.add_argument("--data-cache", help="with --from distill: folder for the distilled data (reused when present)")
     parser.add_argument("--kl", type=float, default=None,
                         help="weight of the KL-to-base-model fluency term (default: the objective's)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+
+
+def _distill_generator(args, loaded):
+    """(generator, adapter weights): the base model, or with --sample-with that adapter at weight 1."""
+    from copy_engine.generator import LocalGenerator
+
+    if not args.sample_with:
+        return LocalGenerator(loaded), None
+    import copy
+
+    from copy_engine.adapters.evaluate import SETTINGS
+    from copy_engine.adapters.mixing import AdapterMixer, attach_adapters
+    from copy_engine.errors import InputError
+
+    setting = {"calm": "tone_neg"}.get(args.objective, args.objective)
+    if setting not in SETTINGS:
+        raise InputError(f"--sample-with supports objectives tone, calm, cta and creative, not {args.objective!r}")
+    # A copy of the model carries the adapter, so the cached base model stays untouched.
+    mine = copy.copy(loaded)
+    model, info = attach_adapters(copy.deepcopy(loaded.model), {args.objective: args.sample_with}, dtype=loaded.model.dtype)
+    mine.model = model
+    return LocalGenerator(mine, AdapterMixer(model, info)), SETTINGS[setting]
 
 
 def _examples(args, settings, progress_line):
@@ -54,7 +79,6 @@ def _examples(args, settings, progress_line):
         else:
             if args.objective not in data.TEACHER_WISHES:
                 raise InputError(f"self-distillation supports objectives {', '.join(data.TEACHER_WISHES)}")
-            from copy_engine.generator import LocalGenerator
             from copy_engine.model import get_loaded_model
 
             rows = data.CATALOG_TRAIN_ROWS if args.catalog_rows is None else args.catalog_rows
@@ -62,8 +86,9 @@ def _examples(args, settings, progress_line):
                 raise InputError(f"--catalog-rows must be between 0 and 10000, got {rows}")
             products = data.distill_products(args.objective, data.distill_pool(args.catalog, rows), args.per_objective)
             seed = data.SHIPPED_OBJECTIVES.index(args.objective) if args.objective in data.SHIPPED_OBJECTIVES else 0
-            examples = data.distill(args.objective, products, LocalGenerator(get_loaded_model(settings)),
-                                    n_candidates=args.candidates, keep=4, seed=seed,
+            generator, weights = _distill_generator(args, get_loaded_model(settings))
+            examples = data.distill(args.objective, products, generator, n_candidates=args.candidates, keep=4,
+                                    seed=seed, adapter_weights=weights,
                                     progress=lambda i, n, m: progress_line(f"distilling {i}/{n}: {m}"))  # fmt: skip
             if cache is not None:
                 cache.parent.mkdir(parents=True, exist_ok=True)
