@@ -100,6 +100,8 @@ def _examples(args, settings, progress_line):
         info = {"source": "self-distillation", "n": len(examples), "products": sorted(used & own),
                 "shared_catalog_products": len(used - own),
                 "mean_score": round(sum(e.score for e in examples) / max(1, len(examples)), 4)}  # fmt: skip
+        if args.sample_with:
+            info["sampled_with"] = Path(args.sample_with).name
         return examples, info
     path = Path(src)
     if path.suffix.lower() != ".csv":
