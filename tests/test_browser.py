@@ -128,6 +128,19 @@ def _slider(page, label: str):
     return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
 
 
+def _move_slider(page, label: str, target: float) -> None:
+    """Press arrow keys on a slider until it shows `target` (a press can be lost while the page reruns)."""
+    for _ in range(30):
+        slider = _slider(page, label)
+        value = float(slider.evaluate("el => el.value"))
+        if abs(value - target) < 1e-6:
+            return
+        slider.focus()
+        slider.press("ArrowRight" if value < target else "ArrowLeft")
+        page.wait_for_timeout(250)
+    raise AssertionError(f"slider {label!r} did not reach {target} (at {value})")
+
+
 def _pick(page, widget_label: str, option_text: str) -> None:
     """Choose an option of a selectbox or multiselect (a combobox with a list of options)."""
     page.get_by_role("combobox", name=widget_label).click()
@@ -152,18 +165,9 @@ def test_copywriter_journey_in_a_real_browser(server, browser_page, tmp_path):
     page.get_by_text("Added Organic Green Tea").wait_for()
 
     # Move the sliders with the keyboard, as a user can.
-    creativity = _slider(page, "Creativity")
-    creativity.focus()
-    for _ in range(4):
-        creativity.press("ArrowRight")
-    page.wait_for_function("el => Math.abs(parseFloat(el.value) - 0.7) < 1e-6", arg=creativity.element_handle())
-    sentiment = _slider(page, "Sentiment")
-    sentiment.focus()
-    for _ in range(3):
-        sentiment.press("ArrowRight")
-    variants = _slider(page, "Number of variants")
-    variants.focus()
-    variants.press("ArrowLeft")  # 3 variants: quicker on a CPU
+    _move_slider(page, "Creativity", 0.7)
+    _move_slider(page, "Sentiment", 0.3)
+    _move_slider(page, "Number of variants", 3)  # quicker on a CPU
 
     page.get_by_role("button", name="Generate").click()
     page.get_by_text("Variant 3", exact=False).first.wait_for(timeout=GENERATE_TIMEOUT_MS)
