@@ -25,16 +25,16 @@ SEED="${SEED:-0}"
 THREADS="${THREADS:-1}"
 PY="${PYTHON:-.venv/bin/python}"
 export HF_HUB_OFFLINE=1
-# objective  steps  catalog rows  products
-while read -r objective steps rows products; do
+# objective  steps (60 products each: the training catalog + 24 training-split rows of CATALOG_CSV)
+while read -r objective steps; do
   nice -n 10 "$PY" -m copy_engine train-adapter --name "$objective" --objective "$objective" --from distill \
-    --catalog "$CATALOG" --data-cache "$DATA_CACHE" --out copy_engine/adapters/shipped --catalog-rows "$rows" \
-    --per-objective "$products" --steps "$steps" --lr "$LR" --seed "$SEED" --threads "$THREADS" </dev/null
+    --catalog "$CATALOG" --data-cache "$DATA_CACHE" --out copy_engine/adapters/shipped --per-objective 60 \
+    --steps "$steps" --lr "$LR" --seed "$SEED" --threads "$THREADS" </dev/null
 done <<'TABLE'
-tone      40  24  60
-calm      60  24  60
-cta       60  24  60
-creative  60  24  60
+tone      40
+calm      60
+cta       60
+creative  60
 TABLE
 # CTA, second round: the first cta adapter's own neutral samples with a CTA (best 4 of 20 per
 # product) train the shipped one (CTA rate +0.26 after round 1; see README).

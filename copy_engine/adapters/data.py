@@ -8,9 +8,11 @@ weight, CTA spans):
    faithful candidates, and the training input is the prompt with NEUTRAL
    wishes. The adapter so learns to produce the effect without being asked,
    which is what a slider needs. Candidates are the base model's own neutral
-   samples where the effect occurs often enough (tone, creative: the best of
-   its own outputs stays fluent), or come from a prompt that *asks* for the
-   effect (a CTA, a calm tone) where it does not (see CANDIDATE_SOURCE).
+   samples where the effect occurs often enough (tone: the best of its own
+   outputs stays fluent), or come from a prompt or sampler that *asks* for
+   the effect (a CTA, a calm tone, bolder wording) where it does not (see
+   CANDIDATE_SOURCE); `adapter_weights` runs a second round on a trained
+   adapter's own samples.
 2. The user's own copy: approved favourites or an uploaded CSV of past copy
    (product_name, channel, text, optional ctr used as a reward weight).
 

@@ -355,7 +355,7 @@ def train_adapter(
                    **{k: round(v, 4) for k, v in terms.items()}, "grad_norm": round(grad_norm, 3)}  # fmt: skip
             last = step + 1 == config.steps
             if enc_val and ((step + 1) % config.eval_every == 0 or last):
-                val = _validate(model, (heads, base_heads), enc_val, weights, config, device, autocast)
+                val = _validate(model, heads, base_heads, enc_val, weights, config, device, autocast)
                 rec["val_loss"] = round(val, 4)
                 if val < best_val - 1e-4:
                     best_val, best_step, bad_evals = val, step + 1, 0
@@ -400,7 +400,7 @@ def train_adapter(
     return TrainResult(path, steps_done, best_step, best_val, time.perf_counter() - t0, stopped, history)
 
 
-def _validate(model, heads, items, weights, config, device, autocast) -> float:
+def _validate(model, heads, base_heads, items, weights, config, device, autocast) -> float:
     """Mean total loss on validation items (dropout off)."""
     import torch
 
@@ -414,7 +414,7 @@ def _validate(model, heads, items, weights, config, device, autocast) -> float:
             g = groups[head]
             for i in range(0, len(g), config.batch_size):
                 chunk = g[i : i + config.batch_size]
-                loss, _ = _batch_loss(model, heads[0], chunk, weights, config.ngram, device, heads[1])
+                loss, _ = _batch_loss(model, heads, chunk, weights, config.ngram, device, base_heads)
                 total += float(loss) * len(chunk)
                 n += len(chunk)
     model.train()
