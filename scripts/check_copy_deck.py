@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from copy_engine.copy_deck import DeckExample, deck_dir, problems, products_by_key  # noqa: E402
+from copy_engine.copy_deck import DeckExample, deck_dir, own_products, problems, products_by_key  # noqa: E402
 
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1].parent / "shared/data/products/amazon_products_sample.csv"
 
@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     files = args.files or sorted(deck_dir().glob("part*.jsonl"))
     folder = files[0].parent if files else deck_dir()
     products = products_by_key(args.catalog, folder)
+    # Two products with one name share a key, and the later file would silently win.
+    names = Counter(p.name.strip().casefold() for p in own_products(folder))
+    clashes = [n for n, k in names.items() if k > 1]
+    for n in clashes:
+        print(f"product name used twice (keys clash): {n!r}")
     by_product: dict[str, list[str]] = defaultdict(list)
     bad = 0
     counts: Counter = Counter()
@@ -62,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     for (ch, _, _), n in counts.items():
         per_channel[ch] += n
     print("per channel: " + ", ".join(f"{k} {v}" for k, v in sorted(per_channel.items())))
-    return 1 if bad else 0
+    return 1 if bad or clashes else 0
 
 
 if __name__ == "__main__":
