@@ -49,6 +49,8 @@ class AdapterWeights:
     tone: float  # enthusiastic-tone adapter; negative values switch on the calm adapter
     creative: float  # diversity/creativity adapter
     cta: float  # call-to-action adapter
+    # The copywriter fine-tune (copy_engine/copywriter.py): 1 in the copywriter pipeline, 0 in the few-shot one.
+    copywriter: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,10 +58,10 @@ class AdapterWeights:
     def rounded(self, step: float = 0.25) -> "AdapterWeights":
         """Weights snapped to a grid, so merged adapter mixes can be cached and reused."""
         snap = lambda v: round(round(v / step) * step, 4)  # noqa: E731
-        return AdapterWeights(snap(self.tone), snap(self.creative), snap(self.cta))
+        return AdapterWeights(snap(self.tone), snap(self.creative), snap(self.cta), self.copywriter)
 
     def is_zero(self) -> bool:
-        return self.tone == 0 and self.creative == 0 and self.cta == 0
+        return self.tone == 0 and self.creative == 0 and self.cta == 0 and self.copywriter == 0
 
 
 @dataclass(frozen=True)

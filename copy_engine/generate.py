@@ -12,11 +12,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from copy_engine.channels import get_channel
-from copy_engine.controls import Controls, DecodingParams, map_controls
+from copy_engine.controls import AdapterWeights, Controls, DecodingParams, map_controls
 from copy_engine.errors import InputError
 from copy_engine.postprocess import clean_batch, first_line
 from copy_engine.product import Product
-from copy_engine.prompts import PROMPT_VERSION, build_prompt
+from copy_engine.prompts import COPYWRITER_PROMPT_VERSION, PROMPT_VERSION, build_copywriter_prompt, build_prompt
+
+PIPELINES = ("auto", "copywriter", "fewshot")
 
 MAX_VARIANTS = 8
 MAX_ROUNDS = 4  # sampling rounds before giving up on filling N
@@ -45,6 +47,8 @@ class GenerationResult:
     settings: dict
     candidates: int  # cleaned candidates considered by the reranker
     seconds: float  # wall time of the whole request
+    sampled: int = 0  # raw samples drawn from the model
+    clean_unflagged: int = 0  # cleaned candidates with no invented or banned detail (raw yield = this / sampled)
 
     def to_dict(self) -> dict:
         return {
@@ -68,6 +72,9 @@ class GenerateOptions:
     use_adapters: bool = True  # False: adapters off whatever the sliders say
     postprocess: bool = True  # False: raw first line of each sample, no cleanup or de-duplication (baseline)
     decoding: DecodingParams | None = None  # overrides the sliders' decoding (e.g. library defaults for a baseline)
+    # "copywriter": the fine-tuned copywriter with its short prompt; "fewshot": the base model with four
+    # examples (the earlier pipeline, kept for comparison); "auto": copywriter when its adapter is loaded.
+    pipeline: str = "auto"
 
 
 def generate(
@@ -101,12 +108,20 @@ def generate(
 
         report(0.02, "Loading the model (first time only)…")
         generator = get_default_generator()
+    pipeline = resolve_pipeline(options.pipeline, generator)
     adapters = mapping.adapters if options.use_adapters else None
+    if pipeline == "copywriter":
+        # The slider adapters were trained on the base model's few-shot prompt; on the copywriter the
+        # sliders act through the prompt's tone/CTA wishes (learned from the deck) and decoding.
+        adapters = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
+        prompt = build_copywriter_prompt(product, channel, controls, options.audience, options.brand_voice)
+    else:
+        prompt = build_prompt(product, channel, controls, options.audience, options.brand_voice)
     decoding = options.decoding or mapping.decoding
-    prompt = build_prompt(product, channel, controls, options.audience, options.brand_voice)
     k = options.n * max(1, options.overgenerate) if options.rerank else options.n
 
     candidates: list[str] = []
+    sampled = 0
     for round_ in range(MAX_ROUNDS):
         need = k - len(candidates)
         if need <= 0:
@@ -117,6 +132,7 @@ def generate(
         # cheaper than another round, since the prompt's cache is shared.
         batch = min(MAX_BATCH, 2 * need)
         raws = generator.complete(prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters)
+        sampled += len(raws)
         if options.postprocess:
             candidates += clean_batch(
                 raws, channel, already=candidates, product_name=product.name, features=product.features
@@ -128,11 +144,12 @@ def generate(
             "the model produced no usable copy for this product; add features or a description and try again"
         )
 
-    from copy_engine.scoring import score_variants
+    from copy_engine.scoring import HARD_KINDS, score_variants
 
     report(0.75, f"Scoring {len(candidates)} candidates…")
     kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words)
     cards = score_variants(candidates, product, channel, controls, **kw)
+    unflagged = sum(1 for c in cards if not any(f.kind in HARD_KINDS for f in c.flags))
     if options.rerank:
         from copy_engine.rerank import diversity_weight_for, mmr_select
 
@@ -154,8 +171,8 @@ def generate(
         "channel": channel,
         "controls": asdict(controls),
         "decoding": decoding.to_dict(),
-        "adapters": (adapters.to_dict() if adapters else {"tone": 0.0, "creative": 0.0, "cta": 0.0}),
-        "adapters_loaded": list(getattr(getattr(generator, "adapter_mixer", None), "names", []) or []),
+        "adapters": (adapters or AdapterWeights(0.0, 0.0, 0.0)).to_dict(),
+        "adapters_loaded": adapters_loaded(generator),
         "lambda": mapping.lam,
         "seed": options.seed,
         "n": options.n,
@@ -164,9 +181,27 @@ def generate(
         "postprocess": options.postprocess,
         "audience": options.audience,
         "brand_voice": options.brand_voice,
-        "prompt_version": PROMPT_VERSION,
+        "pipeline": pipeline,
+        "prompt_version": COPYWRITER_PROMPT_VERSION if pipeline == "copywriter" else PROMPT_VERSION,
     }
-    return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0)
+    return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
+
+
+def adapters_loaded(generator) -> list[str]:
+    """Names of the LoRA adapters a generator has loaded (none for fakes and plain models)."""
+    return list(getattr(getattr(generator, "adapter_mixer", None), "names", []) or [])
+
+
+def resolve_pipeline(pipeline: str, generator) -> str:
+    """The pipeline a request runs: "auto" is the copywriter when the generator has it loaded, else few-shot."""
+    if pipeline not in PIPELINES:
+        raise InputError(f"unknown pipeline {pipeline!r}; choose one of: {', '.join(PIPELINES)}")
+    has = "copywriter" in adapters_loaded(generator)
+    if pipeline == "copywriter" and not has:
+        raise InputError("the copywriter pipeline needs the copywriter adapter (copy_engine/adapters/shipped/)")
+    if pipeline == "auto":
+        return "copywriter" if has else "fewshot"
+    return pipeline
 
 
 def request_from_settings(settings: dict) -> tuple[str, Controls, GenerateOptions]:
@@ -181,5 +216,7 @@ def request_from_settings(settings: dict) -> tuple[str, Controls, GenerateOption
         overgenerate=int(settings.get("overgenerate", 3)),
         rerank=bool(settings.get("rerank", True)),
         postprocess=bool(settings.get("postprocess", True)),
+        # Runs saved before the copywriter existed were few-shot: regenerate them the same way.
+        pipeline=str(settings.get("pipeline") or ("fewshot" if settings.get("prompt_version") == PROMPT_VERSION else "auto")),
     )
     return settings.get("channel", "headline"), controls, options

@@ -19,6 +19,7 @@ from copy_engine.controls import Controls
 from copy_engine.product import Product
 
 PROMPT_VERSION = "fewshot-v1"
+COPYWRITER_PROMPT_VERSION = "copywriter-v1"
 SEPARATOR = "###"
 MAX_PROMPT_FEATURES = 4
 MAX_FEATURE_CHARS = 110
@@ -115,3 +116,20 @@ def build_prompt(
         blocks.append(product_block(p, channel, ex["tone"], ex["cta"]) + f"\nCopy: {ex['text']}")
     blocks.append(product_block(product, channel, tone, cta, audience, brand_voice) + "\nCopy:")
     return f"\n{SEPARATOR}\n".join(blocks)
+
+
+def build_copywriter_prompt(
+    product: Product,
+    channel: str,
+    controls: Controls,
+    audience: str = "",
+    brand_voice: str = "",
+) -> str:
+    """Prompt for the copywriter fine-tune: the product's block with its wishes and an open `Copy:` line.
+
+    No few-shot examples: the fine-tune learned the layout from the copy deck, so the prompt is a
+    quarter as long (faster prefill) and nothing from another product can leak into the copy.
+    It ends in `Copy:` (never a newline, which starts a new block instead of the copy).
+    """
+    tone, cta = tone_label(controls.sentiment), cta_label(controls.cta)
+    return product_block(product, channel, tone, cta, audience, brand_voice) + "\nCopy:"

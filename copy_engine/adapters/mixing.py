@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 SLIDER_ADAPTERS = ("tone", "creative", "cta")  # AdapterWeights fields, in order
 CALM = "calm"  # adapter that a negative tone weight switches on (at the weight's magnitude)
 USER_SLOT = "user"  # adapter name of the user's default adapter inside the model
+COPYWRITER = "copywriter"  # the copywriter fine-tune: on (weight 1) for the whole copywriter pipeline
 
 
 class AdapterMixer:
@@ -69,6 +70,8 @@ class AdapterMixer:
                 scales["tone"] = 0.0
         if USER_SLOT in scales:
             scales[USER_SLOT] = 1.0
+        if COPYWRITER in scales:
+            scales[COPYWRITER] = float(weights.copywriter)
         return scales
 
     def apply(self, weights: AdapterWeights | None) -> None:

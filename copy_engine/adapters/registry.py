@@ -23,7 +23,7 @@ from copy_engine.jsonfile import read_json
 from copy_engine.errors import InputError, ModelLoadError
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
-SHIPPED_NAMES = ("tone", "calm", "cta", "creative")
+SHIPPED_NAMES = ("tone", "calm", "cta", "creative", "copywriter")
 DEFAULT_FILE = "default.json"  # in the user adapters folder: {"name": ...}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<ab>[AB])\.weight$")

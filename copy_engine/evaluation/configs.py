@@ -14,7 +14,12 @@ products and the same seeds; they differ only in the switches below.
   were loaded).
 - full: everything: sliders' decoding, adapters, post-processing (cleanup,
   de-duplication, resampling until N clean variants) and reranking; what the
-  app does.
+  app does (the copywriter pipeline when its adapter is installed).
+- fewshot: full on the base model with the four-example prompt (the pipeline
+  before the copywriter fine-tune).
+- copywriter: full on the copywriter fine-tune with its short prompt.
+
+baseline, rerank and adapters use the few-shot prompt, as they always have.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class EvalConfig:
     use_adapters: bool
     postprocess: bool
     library_decoding: bool  # True: LIBRARY_DECODING instead of the sliders' mapping
+    pipeline: str = "fewshot"  # GenerateOptions.pipeline: fewshot, copywriter or auto (what the app runs)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -57,6 +63,7 @@ class EvalConfig:
             use_adapters=self.use_adapters,
             postprocess=self.postprocess,
             decoding=decoding,
+            pipeline=self.pipeline,
         )
 
 
@@ -74,7 +81,11 @@ CONFIGS: dict[str, EvalConfig] = {
         EvalConfig("rerank", "+ slider decoding, over-generation and reward reranking", True, False, False, False),
         EvalConfig("adapters", "+ slider decoding and LoRA adapters at the slider values", False, True, False, False),
         EvalConfig(
-            "full", "slider decoding + adapters + post-processing + reranking (the app)", True, True, True, False
+            "full", "slider decoding + adapters + post-processing + reranking (the app)", True, True, True, False, "auto"
+        ),
+        EvalConfig("fewshot", "the full pipeline on the base model with four examples", True, True, True, False),
+        EvalConfig(
+            "copywriter", "the full pipeline on the copywriter fine-tune", True, True, True, False, "copywriter"
         ),
     )
 }

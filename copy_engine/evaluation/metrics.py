@@ -30,6 +30,8 @@ METRICS: dict[str, tuple[str, bool]] = {
     "reading_ease": ("Flesch reading ease", True),
     "length_ok": ("Length-limit compliance", True),
     "perplexity": ("Perplexity under base model (lower = more fluent)", False),
+    "raw_yield": ("Raw yield (samples clean and unflagged)", True),
+    "judged_usable": ("Judged usable (judge >= 0.5)", True),
 }
 
 

@@ -30,6 +30,8 @@ TABLE_KEYS = (
     "length_ok",
     "readability",
     "perplexity",
+    "raw_yield",
+    "judged_usable",
     "sentiment_pairwise",
 )
 SHORT = {
@@ -45,6 +47,8 @@ SHORT = {
     "reading_ease": "Flesch ease",
     "length_ok": "length OK",
     "perplexity": "perplexity",
+    "raw_yield": "raw yield",
+    "judged_usable": "judged usable",
     "sentiment_accuracy": "sentiment order (all 3)",
     "sentiment_pairwise": "sentiment order (pairs)",
 }

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from copy_engine.errors import InputError
 from copy_engine.evaluation.configs import CONFIGS, LIBRARY_DECODING
 from copy_engine.evaluation.metrics import METRICS, mean_of, mean_sentiment, sentiment_order, set_metrics
@@ -170,8 +172,12 @@ def _nan_to_none(value):
 
 def _generate_texts(
     sp, channel, controls, config, n, seed, generator, embedder, ctr_predictor
-) -> tuple[list[str], str]:
-    """(texts, error message) of one generation; the model writing nothing usable is an error, not a crash."""
+) -> tuple[list[str], str, dict]:
+    """(texts, error message, pipeline metrics) of one generation; writing nothing usable is an error, not a crash.
+
+    The pipeline metrics: raw_yield (share of raw samples that survive cleaning with no invented or banned
+    detail) and judged_usable (share of shown variants the usable-copy judge scores >= 0.5; NaN without it).
+    """
     from copy_engine.generate import generate
 
     try:
@@ -185,8 +191,13 @@ def _generate_texts(
             ctr_predictor=ctr_predictor,
         )
     except InputError as exc:
-        return [], str(exc)
-    return [v.text for v in result.variants], ""
+        return [], str(exc), {}
+    quality = [v.scores["quality"] for v in result.variants if "quality" in v.scores]
+    extra = {
+        "raw_yield": result.clean_unflagged / result.sampled if result.sampled else math.nan,
+        "judged_usable": float(np.mean([q >= 0.5 for q in quality])) if quality else math.nan,
+    }
+    return [v.text for v in result.variants], "", extra
 
 
 def aggregate(gens: list[Generation], configs: Sequence[str], n_boot: int, seed: int) -> dict:
@@ -251,6 +262,7 @@ def evaluate(
     Settings and the catalog are checked before any model loads (InputError).
     `progress(fraction, message)` is called after every generation.
     """
+    from copy_engine.adapters.data import is_training_product
     from copy_engine.catalog import read_products
     from copy_engine.controls import Controls, map_controls
     from copy_engine.evaluation.report import write_all
@@ -263,7 +275,10 @@ def evaluate(
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
     report = progress or (lambda f, m: None)
-    products = read_products(settings.catalog)
+    # Evaluation-split products only: the copywriter and the adapters learn from the training split.
+    products = [p for p in read_products(settings.catalog) if not is_training_product(p.name)]
+    if not products:
+        raise InputError(f"{settings.catalog}: no evaluation-split products in the catalog")
     sample = sample_products(products, settings.n_products, settings.seed, settings.min_stratum)
     configs = list(settings.configs)
 
@@ -304,13 +319,14 @@ def evaluate(
         seed = settings.seed + sp.index  # same seed for every configuration of a product
         for config in configs:
             t0 = time.perf_counter()
-            texts, error = _generate_texts(
+            texts, error, extra = _generate_texts(
                 sp, settings.channel, neutral, config, settings.n_variants, seed, generator, embedder, ctr_predictor
             )
             metrics = (
                 set_metrics(
                     texts, sp.product, settings.channel, embedder=embedder, ctr_predictor=ctr_predictor, fluency=fluency
                 )
+                | extra
                 if texts
                 else {}
             )
@@ -344,7 +360,7 @@ def evaluate(
             g = by[(sp.index, config)]
             ends = {}
             for s in (-1.0, 1.0):
-                texts, _ = _generate_texts(
+                texts, _, _ = _generate_texts(
                     sp,
                     settings.channel,
                     Controls(sentiment=s),
