@@ -149,13 +149,15 @@ def generate(
     report(1.0, "Done")
     settings = {
         "model": generator.name,
-        "device": getattr(generator, "device", "cpu"),
-        "dtype": getattr(generator, "dtype", ""),
+        "device": generator.device,
+        "dtype": generator.dtype,
+        "backend": generator.backend,
         "channel": channel,
         "controls": asdict(controls),
         "decoding": decoding.to_dict(),
         "adapters": (adapters.to_dict() if adapters else {"tone": 0.0, "creative": 0.0, "cta": 0.0}),
-        "adapters_loaded": list(getattr(getattr(generator, "adapter_mixer", None), "names", []) or []),
+        "adapters_loaded": list(generator.adapter_names),
+        "adapters_always_on": list(generator.always_on),
         "lambda": mapping.lam,
         "seed": options.seed,
         "n": options.n,
