@@ -190,7 +190,8 @@ def get_default_generator(settings=None) -> TextGenerator:
     kind = settings.backend_kind
     if kind == "transformers":
         return get_transformers_generator(settings)
-    key = (kind, settings.backend, settings.model, str(settings.cache_dir), str(settings.home))
+    # One llama.cpp model per process: 'auto' and 'llamacpp' share it.
+    key = (kind, settings.backend if kind == "http" else "", settings.model, str(settings.cache_dir), str(settings.home))
     with _DEFAULT_LOCK:
         if key not in _DEFAULT:
             if kind == "http":

@@ -5,7 +5,8 @@ adapter: general.architecture = the base model's (gemma3), general.type =
 "adapter", adapter.type = "lora", adapter.lora.alpha = alpha, and one pair of
 tensors per adapted Linear, named by gguf's tensor map plus a suffix:
     base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight -> blk.3.attn_q.weight.lora_a
-A keeps peft's (r, in) layout and B its (out, r), as the converter does; llama.cpp
+A keeps peft's (r, in) layout and B its (out, r), as the converter does (bf16
+tensors stay BF16, bit for bit; others are written as F32); llama.cpp
 computes the scale as weight * alpha / r, the same as peft's scaling.
 
 Converted files are cached by the sha256 of the safetensors (Settings.cache_dir/lora),
@@ -73,10 +74,15 @@ def convert_lora(src: str | Path, out: str | Path) -> Path:
     writer.add_name(str(meta.get("name", src.stem)))
     writer.add_string(SOURCE_KEY, file_sha256(src))
     for key in sorted(tensors):
-        # f32: the adapters are trained in bf16, which f32 holds exactly, and
-        # they are small (r=16): about 6 MB per adapter.
-        arr = tensors[key].to(torch.float32).numpy()
-        writer.add_tensor(gguf_tensor_name(key, n_layers), np.ascontiguousarray(arr))
+        t = tensors[key]
+        name = gguf_tensor_name(key, n_layers)
+        if t.dtype == torch.bfloat16:
+            # The adapters are saved in bf16: keep those exact bits (BF16 in the
+            # GGUF, ~3 MB per adapter, as big as the safetensors).
+            bits = t.contiguous().view(torch.int16).numpy()
+            writer.add_tensor(name, np.ascontiguousarray(bits), raw_dtype=gguf.GGMLQuantizationType.BF16)
+        else:
+            writer.add_tensor(name, np.ascontiguousarray(t.to(torch.float32).numpy()))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
