@@ -244,11 +244,18 @@ def test_llamacpp_loads_every_adapter_and_reproduces_with_a_seed(llamacpp):
     controls = Controls(0.5, 0.5, 0.7)
     a = generate(product, "ad_headline", controls, GenerateOptions(n=4, seed=5), generator=llamacpp)
     b = generate(product, "ad_headline", controls, GenerateOptions(n=4, seed=5), generator=llamacpp)
-    assert [v.text for v in a.variants] == [v.text for v in b.variants]
+    assert [v.text for v in a.variants] == [v.text for v in b.variants]  # repeat: answered from memory
+    # Not from memory: after another product the slots hold only the shared few-shot head, as in a
+    # fresh process, and the same seed gives the same copy again.
+    other = Product(name="Merino Wool Hiking Socks, 3 Pairs", brand="Trailborn", features=["Cushioned sole"])
+    generate(other, "ad_headline", controls, GenerateOptions(n=4, seed=5), generator=llamacpp)
+    llamacpp._answers.clear()
+    c = generate(product, "ad_headline", controls, GenerateOptions(n=4, seed=5), generator=llamacpp)
+    assert [v.text for v in c.variants] == [v.text for v in a.variants]
     assert a.settings["backend"] == "llamacpp" and len(a.variants) == 4
     d = map_controls(controls, "ad_headline").decoding
     outs = llamacpp.complete("Product: Leafwell green tea\nHeadline:", 6, d, seed=1, adapter_weights=None)
-    assert len(outs) == 6 and all("\n" not in t for t in outs)
+    assert len(outs) == 6 and all("\n" not in t.rstrip("\n") for t in outs)  # one line each
     assert llamacpp.count_new_tokens(outs) > 0
 
 

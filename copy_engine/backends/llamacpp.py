@@ -28,6 +28,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
 
@@ -42,6 +43,7 @@ DRY_MULTIPLIER = 4.0  # strength of the DRY penalty standing in for the hard n-g
 DRY_BASE = 1.75  # llama.cpp's default growth of the DRY penalty per extra repeated token
 SAMPLERS = ["penalties", "dry", "top_k", "temperature", "top_p"]  # same order as copy_engine/sampling.py
 STOP = ["\n"]  # the copy is one line (the prompt never ends in a newline)
+MEMO_SIZE = 256  # answered requests kept (a few KB each)
 _SEED_STRIDE = 1_000_003  # llama.cpp seeds the i-th of n samples with seed + i: keep requests' seed ranges apart
 
 
@@ -101,6 +103,8 @@ class LlamaCppBase:
 
     def __init__(self, settings: Settings, ids: dict[str, int], always_on: Sequence[str]):
         self.settings = settings
+        self._answers: OrderedDict[str, list[str]] = OrderedDict()  # request JSON -> samples (see complete)
+        self._answers_lock = threading.Lock()
         self._ids = dict(ids)  # adapter name -> llama.cpp adapter id
         self.always_on = tuple(a for a in always_on if a in ids)
         self.adapter_names = tuple(n for n in ids if n not in self.always_on)
@@ -122,13 +126,30 @@ class LlamaCppBase:
         return [{"id": self._ids[n], "scale": full[n]} for n in sorted(self._ids, key=self._ids.get)]
 
     def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
-        """n sampled continuations of `prompt`, each ending before its first newline."""
+        """n sampled continuations of `prompt`: one line each, ending in a newline when the line finished."""
         if n <= 0:
             return []
         body = completion_body(prompt, n, decoding, seed, self.lora_scales(adapter_weights))
+        # Same request, same samples: when a slot already holds the whole prompt,
+        # llama.cpp re-evaluates only its last tokens, and those logits differ in the
+        # last bits from a fresh evaluation, which can flip a sample. Repeats within
+        # a process are answered from memory so a seed always reproduces (README).
+        key = json.dumps(body, sort_keys=True)
+        with self._answers_lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return list(self._answers[key])
         resp = self._completion(body)
         choices = sorted(resp["choices"], key=lambda c: c.get("index", 0))
-        return [c.get("text", "") for c in choices]
+        # The stop string is not part of the text: put the newline back on samples
+        # that finished (as the transformers sampler's output keeps its stop token),
+        # so post-processing can tell a finished line from one cut by max_tokens.
+        texts = [c.get("text", "") + ("\n" if c.get("finish_reason") == "stop" else "") for c in choices]
+        with self._answers_lock:
+            self._answers[key] = texts
+            while len(self._answers) > MEMO_SIZE:
+                self._answers.popitem(last=False)
+        return list(texts)
 
     def token_logprobs(self, token_ids: Sequence[int], start: int, scales: dict[str, float]) -> list[float]:
         """log p(token_i | tokens before i) for i >= start, under the adapters at `scales` (by name).
