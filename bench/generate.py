@@ -1,10 +1,22 @@
-"""Generation benchmark (not a test): prints cold load, warm load, time to 4 variants,
-new tokens/s, peak memory, and bf16 vs fp32 speed and loss.
+"""Generation benchmark (not a test): the configured backend against transformers, end to end.
 
-    .venv/bin/python bench/generate.py [--runs 5] [--channel headline] [--skip-cold]
+    .venv/bin/python bench/generate.py --json [--runs 5]
 
-Each load is timed in a fresh subprocess; the cold one uses an empty COPYLAB_HOME
-and an empty COPYLAB_CACHE, so it includes the GGUF conversion.
+With --json the last line of stdout is one JSON object (a contract, checked
+outside the repo) with: backend, warm_load_s, variants_p50_s (4 ad_headline
+variants at default sliders: 12 candidates sampled, cleaned, scored,
+reranked), headline_p50_s, description_p50_s (the same for 4 headlines / 4
+descriptions), hf_variants_p50_s (variants_p50_s on the transformers backend,
+measured in a subprocess of this run so its memory does not count here),
+speedup (hf / default), score_12_ms (scoring 12 candidates), new_tokens_per_s
+(a batch of 12 ad_headline samples), peak_rss_mb (this process: default
+backend + scorers), device. Latencies are medians of --runs runs after one
+warm-up; warm_load_s is the median of 3 fresh processes loading the default
+generator from the warm cache. Without --json the same figures print as a table.
+
+    .venv/bin/python bench/generate.py --dtypes
+
+prints the older transformers comparison: bf16 vs fp32 speed and loss.
 """
 
 from __future__ import annotations
@@ -16,7 +28,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,83 +36,116 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 LOAD_SNIPPET = """
-import time, json, os
+import time, json
 t = time.perf_counter()
-from copy_engine.model import load_model
-lm = load_model()
-print(json.dumps({"seconds": time.perf_counter() - t, "converted": lm.converted, "device": lm.device, "dtype": lm.dtype}))
+from copy_engine.generator import get_default_generator
+g = get_default_generator()
+print(json.dumps({"seconds": time.perf_counter() - t, "backend": g.backend}))
+"""
+
+HF_SNIPPET = """
+import json, sys, statistics
+sys.path.insert(0, {root!r})
+from bench.generate import PRODUCT, timed_generates
+from copy_engine.generator import get_transformers_generator
+print(json.dumps({{"p50": statistics.median(timed_generates(get_transformers_generator(), "ad_headline", {runs}))}}))
 """
 
 
-def timed_load(home: str, cache: str | None = None) -> dict:
-    """Seconds to load the model in a fresh process; `cache` (an empty folder) forces the GGUF conversion."""
-    env = {**os.environ, "COPYLAB_HOME": home, "PYTHONPATH": str(ROOT)}
-    if cache is not None:
-        env["COPYLAB_CACHE"] = cache
-    out = subprocess.run([sys.executable, "-c", LOAD_SNIPPET], env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--channel", default="headline")
-    ap.add_argument("--skip-cold", action="store_true", help="skip the ~60 s conversion timing")
-    args = ap.parse_args()
-
-    from copy_engine.settings import get_settings
-
-    home = str(get_settings().home)
-    rows = []
-    if not args.skip_cold:
-        with tempfile.TemporaryDirectory() as cold_home:
-            cold = timed_load(cold_home, cache=str(Path(cold_home) / "cache"))
-        rows.append(("cold load (GGUF conversion + cache)", f"{cold['seconds']:.1f} s"))
-    warm = timed_load(home)  # also makes sure the cache exists for what follows
-    rows.append(("warm load (cached conversion)", f"{warm['seconds']:.1f} s"))
-
-    from copy_engine.controls import Controls, map_controls
-    from copy_engine.generate import GenerateOptions, generate
-    from copy_engine.generator import get_default_generator
+def _product():
     from copy_engine.product import Product
-    from copy_engine.prompts import build_prompt
 
-    product = Product(
+    return Product(
         name="Stainless Steel Insulated Water Bottle, 750 ml",
         brand="Hydra",
         category="Sports & Outdoors | Water Bottles",
         features=["Keeps drinks cold for 24 hours", "Leak-proof lid", "Fits most cup holders"],
         price="$24.99",
     )
-    controls = Controls(0.5, 0.5, 0.7)
-    gen = get_default_generator()
-    generate(product, args.channel, controls, GenerateOptions(n=4, seed=0), generator=gen)  # warm-up: embedder, CTR, prefix cache
-    times = []
-    for seed in range(1, args.runs + 1):
-        r = generate(product, args.channel, controls, GenerateOptions(n=4, seed=seed), generator=gen)
-        times.append(r.seconds)
-    rows.append((f"4 {args.channel} variants (12 candidates, scored, reranked), median of {args.runs}", f"{statistics.median(times):.2f} s"))
-    rows.append(("  min / max", f"{min(times):.2f} / {max(times):.2f} s"))
 
-    d = map_controls(controls, args.channel).decoding
-    prompt = build_prompt(product, args.channel, controls)
-    tps = []
-    for seed in range(3):
+
+PRODUCT = _product()
+
+
+def timed_generates(gen, channel: str, runs: int) -> list[float]:
+    """Seconds of `runs` generate() calls (4 variants, default sliders, K=12) after one warm-up call."""
+    from copy_engine.controls import Controls
+    from copy_engine.generate import GenerateOptions, generate
+
+    controls = Controls()  # the app's default sliders
+    generate(PRODUCT, channel, controls, GenerateOptions(n=4, seed=0), generator=gen)  # warm-up: scorers, prompt cache
+    out = []
+    for seed in range(1, runs + 1):
         t = time.perf_counter()
-        outs = gen.complete(prompt, 12, d, seed=100 + seed)
-        tps.append(gen.count_new_tokens(outs) / (time.perf_counter() - t))
-    rows.append(("new tokens/s (batch of 12 samples, median of 3)", f"{statistics.median(tps):.0f}"))
-    rows.append(("peak memory (RSS)", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"))
-    rows.append(("device / dtype", f"{gen.device} / {gen.dtype}"))
+        generate(PRODUCT, channel, controls, GenerateOptions(n=4, seed=seed), generator=gen)
+        out.append(time.perf_counter() - t)
+    return out
 
-    # bf16 vs fp32: speed of one batch and the loss of our few-shot copy under each.
-    import torch
 
+def _subprocess_json(code: str, env: dict, timeout: float) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark subprocess failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def figures(runs: int, skip_hf: bool = False) -> dict:
+    """Every figure of the --json line (see module docstring)."""
+    from copy_engine.controls import Controls, map_controls
+    from copy_engine.generator import get_default_generator
+    from copy_engine.prompts import build_prompt
+    from copy_engine.scoring import score_variants
+
+    gen = get_default_generator()  # also makes sure every cache exists before the timed loads
+    loads = [_subprocess_json(LOAD_SNIPPET, {}, 600)["seconds"] for _ in range(3)]
+    fig: dict = {"backend": gen.backend, "warm_load_s": round(statistics.median(loads), 3)}
+    for key, channel in (("variants_p50_s", "ad_headline"), ("headline_p50_s", "headline"), ("description_p50_s", "description")):
+        fig[key] = round(statistics.median(timed_generates(gen, channel, runs)), 3)
+
+    if skip_hf or gen.backend == "transformers":
+        hf = fig["variants_p50_s"] if gen.backend == "transformers" else None
+    else:
+        hf = _subprocess_json(HF_SNIPPET.format(root=str(ROOT), runs=runs), {"COPYLAB_BACKEND": "transformers"}, 1800)["p50"]
+    fig["hf_variants_p50_s"] = None if hf is None else round(hf, 3)
+    fig["speedup"] = None if hf is None else round(hf / fig["variants_p50_s"], 2)
+
+    controls = Controls()
+    d = map_controls(controls, "ad_headline").decoding
+    prompt = build_prompt(PRODUCT, "ad_headline", controls)
+    cands = [t.strip() for t in gen.complete(prompt, 12, d, seed=123)]
+    cands = [t for t in cands if t] or ["Cold for 24 hours"]
+    score_variants(cands, PRODUCT, "ad_headline", controls)  # warm-up
+    ms = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        score_variants(cands, PRODUCT, "ad_headline", controls)
+        ms.append((time.perf_counter() - t) * 1000)
+    fig["score_12_ms"] = round(statistics.median(ms), 1)
+
+    tps = []
+    for seed in range(runs):
+        t = time.perf_counter()
+        outs = gen.complete(prompt, 12, d, seed=200 + seed)
+        dt = time.perf_counter() - t
+        tps.append(gen.count_new_tokens(outs) / dt)
+    fig["new_tokens_per_s"] = round(statistics.median(tps), 1)
+    fig["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    fig["device"] = gen.device
+    return fig
+
+
+def dtype_comparison() -> None:
+    """transformers: bf16 vs fp32 time for 12 samples and perplexity of the example copy."""
+    from copy_engine.controls import Controls, map_controls
     from copy_engine.fluency import perplexity
     from copy_engine.generator import LocalGenerator
     from copy_engine.model import load_model
-    from copy_engine.prompts import load_examples
+    from copy_engine.prompts import build_prompt, load_examples
 
+    controls = Controls(0.5, 0.5, 0.7)
+    d = map_controls(controls, "headline").decoding
+    prompt = build_prompt(PRODUCT, "headline", controls)
     texts = [e["text"] for e in load_examples()["examples"]]
     for dtype in ("bfloat16", "float32"):
         os.environ["COPYLAB_DTYPE"] = dtype
@@ -109,18 +153,30 @@ def main() -> None:
         g = LocalGenerator(lm)
         g.complete(prompt, 12, d, seed=0)
         t = time.perf_counter()
-        outs = g.complete(prompt, 12, d, seed=1)
+        g.complete(prompt, 12, d, seed=1)
         dt = time.perf_counter() - t
-        ppl = perplexity(lm, texts)
-        rows.append((f"{dtype}: 12 samples / perplexity of our example copy", f"{dt:.2f} s / {ppl:.2f}"))
+        print(f"{dtype}: 12 samples {dt:.2f} s, perplexity of our example copy {perplexity(lm, texts):.2f}")
         del lm, g
     os.environ.pop("COPYLAB_DTYPE", None)
-    torch.set_grad_enabled(False)
 
-    width = max(len(k) for k, _ in rows)
-    print(f"machine: {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}")
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per figure after one warm-up (default 5)")
+    ap.add_argument("--json", action="store_true", help="print the figures as one JSON object (last line)")
+    ap.add_argument("--skip-hf", action="store_true", help="leave out the transformers comparison (hf_variants_p50_s: null)")
+    ap.add_argument("--dtypes", action="store_true", help="only the transformers bf16 vs fp32 comparison")
+    args = ap.parse_args()
+    if args.dtypes:
+        dtype_comparison()
+        return
+    fig = figures(max(1, args.runs), args.skip_hf)
+    if args.json:
+        print(json.dumps(fig))
+        return
+    print(f"machine: {os.cpu_count()} CPUs; medians of {args.runs} runs after a warm-up")
+    for k, v in fig.items():
+        print(f"{k:<20} {v}")
 
 
 if __name__ == "__main__":

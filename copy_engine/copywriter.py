@@ -228,7 +228,6 @@ def train_copywriter(
     meta = {
         "name": NAME,
         "objective": NAME,
-        "always_on": True,  # applied at scale 1 on every request of the copywriter pipeline
         "base": {"name": loaded.name, **signature},
         "lora": {"r": config.r, "alpha": config.alpha, "target_modules": list(config.target_modules)},
         "training": {

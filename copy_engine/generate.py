@@ -166,13 +166,15 @@ def generate(
     report(1.0, "Done")
     settings = {
         "model": generator.name,
-        "device": getattr(generator, "device", "cpu"),
-        "dtype": getattr(generator, "dtype", ""),
+        "device": generator.device,
+        "dtype": generator.dtype,
+        "backend": generator.backend,
         "channel": channel,
         "controls": asdict(controls),
         "decoding": decoding.to_dict(),
         "adapters": (adapters or AdapterWeights(0.0, 0.0, 0.0)).to_dict(),
-        "adapters_loaded": adapters_loaded(generator),
+        "adapters_loaded": list(generator.adapter_names),
+        "adapters_always_on": list(generator.always_on),
         "lambda": mapping.lam,
         "seed": options.seed,
         "n": options.n,
@@ -187,16 +189,11 @@ def generate(
     return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
 
 
-def adapters_loaded(generator) -> list[str]:
-    """Names of the LoRA adapters a generator has loaded (none for fakes and plain models)."""
-    return list(getattr(getattr(generator, "adapter_mixer", None), "names", []) or [])
-
-
 def resolve_pipeline(pipeline: str, generator) -> str:
     """The pipeline a request runs: "auto" is the copywriter when the generator has it loaded, else few-shot."""
     if pipeline not in PIPELINES:
         raise InputError(f"unknown pipeline {pipeline!r}; choose one of: {', '.join(PIPELINES)}")
-    has = "copywriter" in adapters_loaded(generator)
+    has = "copywriter" in generator.adapter_names
     if pipeline == "copywriter" and not has:
         raise InputError("the copywriter pipeline needs the copywriter adapter (copy_engine/adapters/shipped/)")
     if pipeline == "auto":

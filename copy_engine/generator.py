@@ -1,25 +1,54 @@
-"""Batched sampling from the local LLM (the real `TextGenerator`).
+"""Text generators: the `TextGenerator` Protocol, the transformers backend, and the backend choice.
 
-A TextGenerator turns one prompt into n raw completions. Tests use the fake
-in tests/conftest.py with the same interface; `generate()` does not care
-which one it gets.
+A TextGenerator turns one prompt into n raw completions. Three backends
+satisfy the Protocol: `LocalGenerator` here (transformers + peft),
+`copy_engine.backends.llamacpp.LlamaCppGenerator` (llama.cpp in-process) and
+`copy_engine.backends.remote.RemoteGenerator` (a team llama.cpp server).
+COPYLAB_BACKEND chooses (Settings.backend_kind). Tests use the fake in
+tests/conftest.py with the same interface; `generate()` does not care which
+one it gets. Training and the CTR encoder always use transformers
+(`copy_engine.model.get_loaded_model`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Protocol, Sequence
+from typing import ContextManager, Protocol, Sequence
 
 from copy_engine.controls import AdapterWeights, DecodingParams
+from copy_engine.errors import ModelLoadError
 from copy_engine.model import LoadedModel
 from copy_engine.prompts import SEPARATOR
 from copy_engine.sampling import sample
 
 
 class TextGenerator(Protocol):
+    """What every caller may use of a generator (nothing else is probed)."""
+
     name: str  # model name recorded with runs
-    device: str  # where it runs
-    dtype: str  # numeric precision
+    device: str  # where it runs ('cpu', 'cuda', or the server URL for a team server)
+    dtype: str  # numeric precision ('bfloat16', 'Q4_K_M', ...)
+    backend: str  # 'transformers', 'llamacpp', 'http' or a test fake's name
+    adapter_names: tuple[str, ...]  # adapters the sliders mix, all loaded at start (always-on ones excluded)
+    always_on: tuple[str, ...]  # adapters applied at 1.0 on every request
+
+    def count_new_tokens(self, texts: Sequence[str]) -> int:
+        """Tokens in generated texts (for throughput figures)."""
+
+    def has_base_model(self) -> bool:
+        """True when base_model() yields a model (False for test fakes: fluency is then left out, not faked)."""
+
+    def base_model(self) -> ContextManager[LoadedModel | None]:
+        """The transformers model with every mixed adapter off (always-on ones stay), held exclusively
+        while the block runs; None when there is no model to measure (test fakes).
+
+        Evaluations judge fluency (perplexity) under it. The llama.cpp backends
+        load the transformers model lazily the first time this is entered.
+        """
+
+    def fingerprint(self) -> str:
+        """Short hash identifying the weights (recorded in evaluation reports)."""
 
     def complete(
         self,
@@ -40,12 +69,16 @@ class LocalGenerator:
     (see copy_engine/adapters); the base model is never reloaded.
     """
 
+    backend = "transformers"
+
     def __init__(self, loaded: LoadedModel, adapter_mixer=None):
         self.loaded = loaded
         self.name = loaded.name
         self.device = loaded.device
         self.dtype = loaded.dtype
         self.adapter_mixer = adapter_mixer
+        self.adapter_names = tuple(adapter_mixer.names) if adapter_mixer is not None else ()
+        self.always_on = tuple(loaded.always_on)
         # generate() is not re-entrant on one model (adapter state is global):
         # two browser tabs asking at once take turns.
         self._lock = threading.Lock()
@@ -102,29 +135,71 @@ class LocalGenerator:
         """Tokens in generated texts (for throughput figures)."""
         return sum(len(self.loaded.tokenizer(t, add_special_tokens=False).input_ids) for t in texts)
 
+    def has_base_model(self) -> bool:
+        """A transformers model is loaded: always."""
+        return True
+
+    @contextlib.contextmanager
+    def base_model(self):
+        """This model with the mixed adapters off, locked against concurrent generation."""
+        with self._lock:
+            if self.adapter_mixer is not None:
+                self.adapter_mixer.apply(None)
+            yield self.loaded
+
+    def apply_named(self, scales: dict[str, float]) -> None:
+        """Set adapter scales by name for the next forward passes (tests and evaluation)."""
+        if self.adapter_mixer is None:
+            raise ModelLoadError("no adapters loaded")
+        self.adapter_mixer.apply_named(scales)
+
+    def fingerprint(self) -> str:
+        """Hash of the weights' config (copy_engine.model.model_fingerprint)."""
+        from copy_engine.model import model_fingerprint
+
+        return model_fingerprint(self.loaded)
+
 
 _DEFAULT: dict = {}
-_DEFAULT_LOCK = threading.Lock()
+_DEFAULT_LOCK = threading.RLock()  # re-entrant: a llama.cpp generator may ask for the transformers one
 
 
-def get_default_generator(settings=None) -> LocalGenerator:
-    """The process-wide generator on the configured model (loaded once), with shipped adapters if available."""
+def get_transformers_generator(settings=None) -> LocalGenerator:
+    """The process-wide transformers generator (loaded once), with shipped adapters if available."""
+    from copy_engine.adapters.mixing import make_mixer
     from copy_engine.model import get_loaded_model
     from copy_engine.settings import get_settings
 
     settings = settings or get_settings()
-    key = (settings.model, settings.device, str(settings.cache_dir))
+    key = ("transformers", settings.model, settings.device, str(settings.cache_dir))
     with _DEFAULT_LOCK:
         if key not in _DEFAULT:
             loaded = get_loaded_model(settings)
-            mixer = None
-            try:
-                from copy_engine.adapters.mixing import make_mixer  # added with the adapter work
-            except ImportError:
-                make_mixer = None
-            if make_mixer is not None:
-                mixer = make_mixer(loaded, settings)
-                if mixer is not None:
-                    loaded.model = mixer.model
+            mixer = make_mixer(loaded, settings)
+            if mixer is not None:
+                loaded.model = mixer.model
             _DEFAULT[key] = LocalGenerator(loaded, mixer)
+        return _DEFAULT[key]
+
+
+def get_default_generator(settings=None) -> TextGenerator:
+    """The process-wide generator of the configured backend (COPYLAB_BACKEND), loaded once."""
+    from copy_engine.settings import get_settings
+
+    settings = settings or get_settings()
+    kind = settings.backend_kind
+    if kind == "transformers":
+        return get_transformers_generator(settings)
+    # One llama.cpp model per process: 'auto' and 'llamacpp' share it.
+    key = (kind, settings.backend if kind == "http" else "", settings.model, str(settings.cache_dir), str(settings.home))
+    with _DEFAULT_LOCK:
+        if key not in _DEFAULT:
+            if kind == "http":
+                from copy_engine.backends.remote import RemoteGenerator
+
+                _DEFAULT[key] = RemoteGenerator(settings.backend, settings)
+            else:
+                from copy_engine.backends.llamacpp import load_llamacpp_generator
+
+                _DEFAULT[key] = load_llamacpp_generator(settings)
         return _DEFAULT[key]

@@ -35,6 +35,7 @@ class LoadedModel:
     source: str  # folder the weights were read from
     load_seconds: float  # wall time of the load (cold includes GGUF conversion)
     converted: bool  # True when this load converted the GGUF (cold start)
+    always_on: tuple = ()  # adapters merged into `model` at 1.0 (mixing.make_mixer); never merged twice
 
 
 def pick_device(requested: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from copy_engine.errors import InputError
 
 EMBEDDED_MODEL = "embedded:gemma3-270m"
 DEVICES = ("auto", "cuda", "mps", "cpu")
+BACKENDS = ("auto", "llamacpp", "transformers")  # or an http://HOST:PORT URL (a team llama.cpp server)
 DEFAULT_BANNED = (
     "guaranteed",
     "guarantee",
@@ -38,6 +41,12 @@ class Settings:
     # COPYLAB_CACHE: converted models. Machine-wide by default (not under home) so
     # every home, test run and CLI call on a machine shares one conversion.
     cache: Path | None = None
+    # COPYLAB_BACKEND: auto (llama.cpp on CPU, transformers on CUDA), llamacpp,
+    # transformers, or http://HOST:PORT of a llama.cpp server shared by a team.
+    backend: str = "auto"
+    # COPYLAB_THREADS: llama.cpp CPU threads; 0 = half the cores (at least 1): on a
+    # busy 2-core machine two spinning threads measured several times slower than one.
+    threads: int = 0
 
     @property
     def cache_dir(self) -> Path:
@@ -63,7 +72,54 @@ class Settings:
         if env.get("COPYLAB_BANNED"):
             banned = tuple(w.strip().lower() for w in env["COPYLAB_BANNED"].split(",") if w.strip())
         cache = Path(env["COPYLAB_CACHE"]).expanduser() if env.get("COPYLAB_CACHE") else default_cache_dir(env)
-        return cls(home=home, db_path=db, model=model, device=device, banned_words=banned, cache=cache)
+        backend = parse_backend(env.get("COPYLAB_BACKEND") or "auto")
+        threads_text = (env.get("COPYLAB_THREADS") or "0").strip()
+        if not threads_text.isdigit() or int(threads_text) > 256:
+            raise InputError(f"COPYLAB_THREADS must be a whole number 0-256, got {threads_text!r}")
+        return cls(home=home, db_path=db, model=model, device=device, banned_words=banned, cache=cache,
+                   backend=backend, threads=int(threads_text))  # fmt: skip
+
+    @property
+    def backend_kind(self) -> str:
+        """'llamacpp', 'transformers' or 'http': `backend` with auto resolved (see resolve_backend)."""
+        return resolve_backend(self)
+
+
+def parse_backend(value: str) -> str:
+    """A valid COPYLAB_BACKEND value (lower-cased choice, or a URL without trailing slash), or InputError."""
+    text = value.strip()
+    if text.lower() in BACKENDS:
+        return text.lower()
+    if re.match(r"^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?/?$", text):
+        return text.rstrip("/")
+    raise InputError(
+        f"COPYLAB_BACKEND must be auto, llamacpp, transformers or http://HOST:PORT of a llama.cpp server, got {value!r}"
+    )
+
+
+def cuda_present() -> bool:
+    """An NVIDIA driver is installed (checked without importing torch, which costs seconds)."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def resolve_backend(settings: "Settings") -> str:
+    """Which generator `auto` means here.
+
+    llama.cpp runs the shipped GGUF only, so another COPYLAB_MODEL (a Hugging
+    Face folder or id) always uses transformers. On a CUDA machine transformers
+    batches on the GPU; on a CPU llama.cpp is several times faster (README,
+    "Generation backends").
+    """
+    b = settings.backend
+    if b.startswith(("http://", "https://")):
+        return "http"
+    if b != "auto":
+        return b
+    if settings.model != EMBEDDED_MODEL:
+        return "transformers"
+    if settings.device == "cuda" or (settings.device == "auto" and cuda_present()):
+        return "transformers"
+    return "llamacpp"
 
 
 def default_cache_dir(env: dict | None = None) -> Path:

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     def checkpoint(state, step, val):
         ckpt = args.out.with_name(args.out.stem + "-best.safetensors")
         save_adapter(ckpt, {k: v.to(torch.bfloat16) for k, v in state.items()},
-                     {"name": "copywriter", "objective": "copywriter", "always_on": True, "step": step, "val_loss": val,
+                     {"name": "copywriter", "objective": "copywriter", "step": step, "val_loss": val,
                       "base": {"name": loaded.name}, "lora": {"r": cfg.r, "alpha": cfg.alpha,
                       "target_modules": list(cfg.target_modules)}})  # fmt: skip
 

@@ -6,6 +6,7 @@ else runs on these fakes so the suite stays fast and deterministic.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -51,14 +52,31 @@ class FakeGenerator:
     """Deterministic stand-in for the LLM: writes short copy from the product name in the prompt.
 
     Same prompt + seed gives the same outputs; different seeds or indices give different ones.
+    Satisfies copy_engine.generator.TextGenerator (tests/test_backends.py checks it).
     """
 
     name = "fake-generator"
     device = "cpu"
     dtype = "float32"
+    backend = "fake"
 
     def __init__(self):
         self.calls = []
+        self.adapter_names: tuple = ()
+        self.always_on: tuple = ()
+
+    def count_new_tokens(self, texts):
+        return sum(len(t.split()) for t in texts)
+
+    def has_base_model(self):
+        return False
+
+    @contextlib.contextmanager
+    def base_model(self):
+        yield None
+
+    def fingerprint(self):
+        return "fake"
 
     def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
         self.calls.append({"prompt": prompt, "n": n, "decoding": decoding, "seed": seed, "adapters": adapter_weights})

@@ -389,11 +389,8 @@ def test_fingerprints_record_loaded_adapters_and_weight_hashes(tmp_home, monkeyp
     (weights / "adapter.safetensors").write_bytes(b"abc")
     (weights / "notes.txt").write_text("not weights")
 
-    class Mixer:
-        names = ("tone", "cta")
-
     gen = FakeGenerator()
-    gen.adapter_mixer = Mixer()
+    gen.adapter_names = ("tone", "cta")
     info = fingerprints(gen)
     assert info["adapters"]["loaded"] == ["tone", "cta"]
     key = str(weights / "adapter.safetensors")

@@ -271,7 +271,7 @@ def distill(
     rejection-sampling round on a trained adapter's outputs.
 
     For objectives in MAX_TARGET_PERPLEXITY, candidates the base model finds
-    unnatural are dropped first (needs `generator.loaded`, the base model).
+    unnatural are dropped first (under `generator.base_model()`; skipped when there is none).
 
     Channels rotate over products (product i gets channels[i % len]) so the
     data covers several channels without multiplying generation time.
@@ -290,10 +290,9 @@ def distill(
                                   adapter_weights=adapter_weights)  # fmt: skip
         cands = clean_batch(raws, channel)
         cap = MAX_TARGET_PERPLEXITY.get(objective)
-        if cap is not None and getattr(generator, "loaded", None) is not None:
-            if getattr(generator, "adapter_mixer", None) is not None:
-                generator.adapter_mixer.apply(None)  # perplexity under the base model
-            cands = fluent(generator.loaded, cands, product, channel, cap)
+        if cap is not None and generator.has_base_model():
+            with generator.base_model() as base:  # perplexity under the base model
+                cands = fluent(base, cands, product, channel, cap)
         picked = select_candidates(objective, cands, product, keep)
         if raw_log:
             raw_log({"objective": objective, "product": product.name, "channel": channel, "candidates": cands,

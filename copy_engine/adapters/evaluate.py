@@ -194,12 +194,11 @@ def evaluate(
 ) -> tuple[dict, dict, EvalSamples]:
     """(summary, per-setting metrics, samples) for the generator's loaded adapters."""
     samples = sample_settings(generator, products, channel, n_variants, seed, progress=progress)
-    mixer = getattr(generator, "adapter_mixer", None)
-    base = None
-    if with_perplexity and mixer is not None:
-        mixer.apply(None)  # perplexity under the base model
-        base = generator.loaded
-    metrics = {s: setting_metrics(samples, s, base) for s in samples.texts}
+    if with_perplexity and generator.adapter_names and generator.has_base_model():
+        with generator.base_model() as base:  # perplexity under the base model
+            metrics = {s: setting_metrics(samples, s, base) for s in samples.texts}
+    else:
+        metrics = {s: setting_metrics(samples, s, None) for s in samples.texts}
     summary = summarize(metrics)
     summary["n_products"] = len(samples.products)
     summary["n_variants"] = n_variants

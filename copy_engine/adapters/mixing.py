@@ -9,6 +9,11 @@ unless a `calm` adapter is loaded: then a negative tone weight switches the
 calm adapter on at that magnitude instead. With no weights, or all zero,
 the LoRA layers are disabled and the model is exactly the base model.
 Switching settings never reloads anything.
+
+An adapter whose metadata says `"always_on": true` (or one named `copywriter`,
+the house fine-tune) is not mixed: it is applied at 1.0 on every request. The
+transformers backend merges it into the weights at load; the llama.cpp
+backends load it and send scale 1.0 with every request.
 """
 
 from __future__ import annotations
@@ -17,14 +22,49 @@ import logging
 from pathlib import Path
 
 from copy_engine.controls import AdapterWeights
-from copy_engine.errors import ModelLoadError
+from copy_engine.errors import InputError, ModelLoadError
 
 log = logging.getLogger(__name__)
 
 SLIDER_ADAPTERS = ("tone", "creative", "cta")  # AdapterWeights fields, in order
 CALM = "calm"  # adapter that a negative tone weight switches on (at the weight's magnitude)
 USER_SLOT = "user"  # adapter name of the user's default adapter inside the model
-COPYWRITER = "copywriter"  # the copywriter fine-tune: on (weight 1) for the whole copywriter pipeline
+COPYWRITER = "copywriter"  # the copywriter fine-tune: per request, 1 in the copywriter pipeline and 0 in the few-shot one
+# Adapters applied at 1.0 on every request even without the metadata flag. Not the copywriter: the few-shot
+# pipeline (kept for comparison) runs in the same process with it off, so it is mixed per request.
+ALWAYS_ON_NAMES: tuple[str, ...] = ()
+
+
+def is_always_on(meta: dict) -> bool:
+    """True for an adapter applied at full strength on every request (metadata flag or house name)."""
+    return bool(meta.get("always_on")) or meta.get("name") in ALWAYS_ON_NAMES
+
+
+def slider_scales(names, weights: AdapterWeights | None) -> dict[str, float]:
+    """Adapter name -> scale for these slider weights, for every name in `names` (zeros included).
+
+    tone/creative/cta take their slider weight; a negative tone switches the
+    calm adapter on at that magnitude (when one is loaded); the user's default
+    adapter rides at 1 when anything is on. All zero (or None) = base model.
+    """
+    scales = {n: 0.0 for n in names}
+    if weights is None or weights.is_zero():
+        return scales
+    for field in SLIDER_ADAPTERS:
+        if field in scales:
+            scales[field] = float(getattr(weights, field))
+    if weights.tone < 0 and CALM in scales:
+        # A trained calm adapter beats negating the tone adapter (measured:
+        # task arithmetic at -1 gave degenerate copy); without one, fall
+        # back to the negative tone weight.
+        scales[CALM] = -float(weights.tone)
+        if "tone" in scales:
+            scales["tone"] = 0.0
+    if USER_SLOT in scales:
+        scales[USER_SLOT] = 1.0
+    if COPYWRITER in scales:
+        scales[COPYWRITER] = float(weights.copywriter)
+    return scales
 
 
 class AdapterMixer:
@@ -54,25 +94,8 @@ class AdapterMixer:
                 p.requires_grad_(False)
 
     def weights_for(self, weights: AdapterWeights | None) -> dict[str, float]:
-        """Adapter name -> weight for these slider weights (the user default adapter rides at 1 when anything is on)."""
-        scales = {n: 0.0 for n in self.names}
-        if weights is None or weights.is_zero():
-            return scales
-        for field in SLIDER_ADAPTERS:
-            if field in scales:
-                scales[field] = float(getattr(weights, field))
-        if weights.tone < 0 and CALM in scales:
-            # A trained calm adapter beats negating the tone adapter (measured:
-            # task arithmetic at -1 gave degenerate copy); without one, fall
-            # back to the negative tone weight.
-            scales[CALM] = -float(weights.tone)
-            if "tone" in scales:
-                scales["tone"] = 0.0
-        if USER_SLOT in scales:
-            scales[USER_SLOT] = 1.0
-        if COPYWRITER in scales:
-            scales[COPYWRITER] = float(weights.copywriter)
-        return scales
+        """Adapter name -> weight for these slider weights (see `slider_scales`)."""
+        return slider_scales(self.names, weights)
 
     def apply(self, weights: AdapterWeights | None) -> None:
         """Set adapter weights for the next generation; None or all-zero = exact base model."""
@@ -143,38 +166,103 @@ def attach_adapters(model, files: dict[str, str | Path], dtype=None):
     return peft_model, info
 
 
-def make_mixer(loaded, settings=None) -> AdapterMixer | None:
-    """A mixer with the shipped adapters (+ the user's default adapter) on `loaded.model`, or None.
+def adapter_files(settings=None, model=None) -> tuple[dict[str, Path], dict[str, Path]]:
+    """(mixed, always_on): adapter name -> .safetensors file for the shipped adapters and the user default.
 
-    None when no adapter files are present. A shipped adapter that does not
-    fit the configured model (e.g. COPYLAB_MODEL is another model) is skipped
-    with a log message, so the app still runs without it.
+    With `model` (transformers) every file is validated against it and one
+    that does not fit is skipped with a log message, so the app still runs
+    without it. Without a model (llama.cpp) only the metadata's base model
+    is compared with the embedded model's sizes.
     """
-    import torch
-
-    from copy_engine.adapters.registry import SHIPPED_DIR, SHIPPED_NAMES, default_adapter, get_adapter, load_validated
+    from copy_engine.adapters.registry import SHIPPED_DIR, SHIPPED_NAMES, default_adapter, get_adapter, load_validated, read_metadata
     from copy_engine.settings import get_settings
 
     settings = settings or get_settings()
-    files: dict[str, Path] = {}
-    for name in SHIPPED_NAMES:
-        f = SHIPPED_DIR / f"{name}.safetensors"
-        if not f.is_file():
-            continue
+
+    def usable(f: Path) -> bool:
         try:
-            load_validated(f, loaded.model)
-        except ModelLoadError as exc:
-            log.warning("shipped adapter %s not used: %s", name, exc)
+            if model is not None:
+                load_validated(f, model)
+            else:
+                _check_embedded_base(f)
+        except (ModelLoadError, InputError) as exc:
+            log.warning("adapter %s not used: %s", f.name, exc)
+            return False
+        return True
+
+    mixed: dict[str, Path] = {}
+    always: dict[str, Path] = {}
+    for f in sorted(SHIPPED_DIR.glob("*.safetensors")):
+        try:
+            meta = read_metadata(f)
+        except ModelLoadError:
             continue
-        files[name] = f
+        if is_always_on(meta):
+            if usable(f):
+                always[str(meta["name"])] = f
+        elif f.stem in SHIPPED_NAMES and usable(f):
+            mixed[f.stem] = f
+    mixed = {n: mixed[n] for n in SHIPPED_NAMES if n in mixed}  # stable order: ids on a llama.cpp server follow it
     user = default_adapter(settings)
     if user:
         try:
             info = get_adapter(user, settings)
-            load_validated(info.file, loaded.model)
-            files[USER_SLOT] = Path(info.file)
+            if usable(Path(info.file)):
+                mixed[USER_SLOT] = Path(info.file)
         except Exception as exc:  # noqa: BLE001 - a broken user file must not stop the app
             log.warning("default adapter %s not used: %s", user, exc)
+    return mixed, always
+
+
+def _check_embedded_base(f: Path) -> None:
+    """ModelLoadError unless the adapter was trained for the embedded Gemma 3 270M (the only GGUF llama.cpp runs)."""
+    from copy_engine.adapters.registry import read_metadata
+
+    base = read_metadata(f)["base"]
+    want = {"hidden_size": 640, "num_hidden_layers": 18, "vocab_size": 262144}
+    for key, value in want.items():
+        if int(base.get(key, -1)) != value:
+            raise ModelLoadError(f"adapter {f.name} was made for another base model ({key} {base.get(key)} != {value})")
+
+
+def merge_adapter(model, path: str | Path, scale: float = 1.0) -> None:
+    """Add an adapter's update (scale * alpha / r * B @ A) into the Linear weights of `model`, in place."""
+    import torch
+
+    from copy_engine.adapters.registry import _KEY, _module_path, load_validated
+
+    tensors, meta = load_validated(path, model)
+    factor = scale * float(meta["lora"]["alpha"]) / int(meta["lora"]["r"])
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        for key, a in tensors.items():
+            m = _KEY.match(key)
+            if m.group("ab") != "A":
+                continue
+            b = tensors[key.replace(".lora_A.", ".lora_B.")]
+            lin = modules[_module_path(m.group("module"), modules)]
+            lin = getattr(lin, "base_layer", lin)
+            delta = factor * (b.float() @ a.float())
+            lin.weight.add_(delta.to(device=lin.weight.device, dtype=lin.weight.dtype))
+
+
+def make_mixer(loaded, settings=None) -> AdapterMixer | None:
+    """A mixer with the shipped adapters (+ the user's default adapter) on `loaded.model`, or None.
+
+    Always-on adapters are merged into `loaded.model` first. None when no
+    mixed adapter files are present. A shipped adapter that does not fit the
+    configured model (e.g. COPYLAB_MODEL is another model) is skipped with a
+    log message, so the app still runs without it.
+    """
+    import torch
+
+    files, always = adapter_files(settings, loaded.model)
+    for name, f in always.items():
+        if name in loaded.always_on:
+            continue  # this model object already carries it
+        merge_adapter(loaded.model, f)
+        loaded.always_on = (*loaded.always_on, name)
+        log.info("adapter %s merged into the weights (always on)", name)
     if not files:
         return None
     dtype = getattr(loaded.model, "dtype", None)

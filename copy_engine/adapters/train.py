@@ -397,7 +397,22 @@ def train_adapter(
     }
     # bf16 halves the file (r=16 on q/k/v/o of the 270M model: ~3 MB); inference casts to its dtype.
     path = save_adapter(out_path, {k: v.to(torch.bfloat16) for k, v in best_state.items()}, meta)
+    _convert_for_llamacpp(path)
     return TrainResult(path, steps_done, best_step, best_val, time.perf_counter() - t0, stopped, history)
+
+
+def _convert_for_llamacpp(path) -> None:
+    """Convert a saved adapter to llama.cpp's LoRA GGUF now (cached by content hash), so the llama.cpp
+    backends start without converting; a failure only logs (they convert on load instead)."""
+    import logging
+
+    from copy_engine.adapters.gguf_lora import gguf_for
+    from copy_engine.settings import get_settings
+
+    try:
+        gguf_for(path, get_settings().cache_dir)
+    except Exception as exc:  # noqa: BLE001 - the safetensors file is saved; conversion can be retried
+        logging.getLogger(__name__).warning("adapter %s not converted for llama.cpp: %s", path, exc)
 
 
 def _validate(model, heads, base_heads, items, weights, config, device, autocast) -> float:

@@ -50,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from copy_engine.generator import get_default_generator
 
     gen = get_default_generator()
-    mixer = gen.adapter_mixer
-    missing = [n for n in ("tone", "cta", "creative") if mixer is None or n not in mixer.names]
+    missing = [n for n in ("tone", "cta", "creative") if n not in gen.adapter_names]
     if missing:
         raise InputError(f"shipped adapters missing or unusable: {', '.join(missing)} (see scripts/train_shipped_adapters.sh)")
 
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         common = {"n_products": summary["n_products"], "channel": args.channel, "side_effects": summary["side_effects"]}
         for name in ("tone", "cta", "creative"):
             update_metrics(SHIPPED_DIR / f"{name}.safetensors", {**summary[name], **common, "matrix": summary["matrix"][name]})
-        if (SHIPPED_DIR / "calm.safetensors").is_file() and "calm" in mixer.names:
+        if (SHIPPED_DIR / "calm.safetensors").is_file() and "calm" in gen.adapter_names:
             # The calm adapter is what tone -1 switches on: its effect is the tone row's neg_delta.
             off, delta = summary["tone"]["off"], summary["tone"]["neg_delta"]
             calm = {"metric": "vader_compound", "off": off, "on": round(off + delta, 4), "delta": delta}

@@ -96,7 +96,7 @@ def _load_gemma_trunk(n_layers: int):
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     from copy_engine.errors import ModelLoadError
@@ -109,7 +109,13 @@ def _load_gemma_trunk(n_layers: int):
     try:
         source, _, _ = resolve_source(settings)
         tok = AutoTokenizer.from_pretrained(source)
-        lm = AutoModelForCausalLM.from_pretrained(source, dtype=torch.bfloat16)
+        # Build the model with only its first n_layers layers, so the other layers'
+        # weights are never read or allocated (same numbers, a third of the load).
+        config = AutoConfig.from_pretrained(source)
+        config.num_hidden_layers = n_layers
+        if getattr(config, "layer_types", None):
+            config.layer_types = config.layer_types[:n_layers]
+        lm = AutoModelForCausalLM.from_pretrained(source, config=config, dtype=torch.bfloat16)
     except ModelLoadError:
         raise
     except Exception as exc:  # transformers raises many types for a broken cache

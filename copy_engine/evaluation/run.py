@@ -104,17 +104,18 @@ def engine(generator=None, embedder=None, ctr_predictor=None):
 
 
 def base_model_perplexity(generator) -> Callable[[Sequence[str]], float] | None:
-    """perplexity(texts) under the generator's model with adapters off; None for generators without a model."""
-    loaded = getattr(generator, "loaded", None)
-    if loaded is None or getattr(loaded, "tokenizer", None) is None:
+    """perplexity(texts) under the generator's model with adapters off; None for generators without a model.
+
+    The base model is the transformers model on every backend (llama.cpp
+    backends load it on first use), so fluency is judged the same way whichever
+    backend wrote the copy, and without any adapter's drift.
+    """
+    if not generator.has_base_model():
         return None
     from copy_engine.fluency import perplexity
 
     def fn(texts: Sequence[str]) -> float:
-        with getattr(generator, "_lock", None) or contextlib.nullcontext():
-            mixer = getattr(generator, "adapter_mixer", None)
-            if mixer is not None:
-                mixer.apply(None)  # the base model: fluency is judged without any adapter's drift
+        with generator.base_model() as loaded:
             return perplexity(loaded, list(texts))
 
     return fn
@@ -133,15 +134,10 @@ def fingerprints(generator) -> dict:
     (shipped ones under copy_engine/adapters and the user's under COPYLAB_HOME/adapters)."""
     from copy_engine.settings import get_settings
 
-    loaded = getattr(generator, "loaded", None)
     fp = ""
-    if loaded is not None:
-        from copy_engine.model import model_fingerprint
-
-        with contextlib.suppress(Exception):
-            fp = model_fingerprint(loaded)
-    mixer = getattr(generator, "adapter_mixer", None)
-    names = list(getattr(mixer, "names", []) or [])
+    with contextlib.suppress(Exception):
+        fp = generator.fingerprint()
+    names = list(generator.adapter_names)
     files: dict[str, str] = {}
     roots = [Path(__file__).resolve().parents[1] / "adapters", get_settings().adapters_dir]
     for root in roots:
@@ -151,12 +147,13 @@ def fingerprints(generator) -> dict:
                     files[str(p)] = _sha256(p)
     return {
         "model": {
-            "name": getattr(generator, "name", type(generator).__name__),
+            "name": generator.name,
             "fingerprint": fp,
-            "device": getattr(generator, "device", ""),
-            "dtype": str(getattr(generator, "dtype", "")),
+            "device": generator.device,
+            "dtype": str(generator.dtype),
+            "backend": generator.backend,
         },
-        "adapters": {"loaded": names, "files": files},
+        "adapters": {"loaded": names, "always_on": list(generator.always_on), "files": files},
     }
 
 
