@@ -19,6 +19,49 @@ _TAG = re.compile(r"<[^>]{0,200}>")
 _SPACE = re.compile(r"\s+")
 
 
+_TEXT_FIELDS = ("name", "brand", "category", "price", "description")
+
+
+def _kind(value: Any) -> str:
+    """A JSON-ish name for a value's type, for error messages ('a number', 'a list')."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple, set)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _check_types(product: "Product") -> None:
+    """InputError naming the field unless every field has the type a product field may have.
+
+    Text fields take text (None means empty); price also takes a number (24.99);
+    features take a list of texts or one text with '|', ';' or line breaks; id an
+    integer or None. str() of anything else would store "['x']" or crash later.
+    """
+    for name in _TEXT_FIELDS:
+        value = getattr(product, name)
+        if value is None or isinstance(value, str):
+            continue
+        if name == "price" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            continue
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+        raise InputError(f"product field {name!r} must be text, got {_kind(value)} ({shown})")
+    feats = product.features
+    if feats is not None and not isinstance(feats, (str, list, tuple)):
+        raise InputError(f"product field 'features' must be a list of texts, got {_kind(feats)} ({feats!r:.40})")
+    if isinstance(feats, (list, tuple)):
+        for i, item in enumerate(feats, start=1):
+            if item is not None and not isinstance(item, str):
+                raise InputError(f"product field 'features': item {i} must be text, got {_kind(item)} ({item!r:.40})")
+    pid = product.id
+    if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int)):
+        raise InputError(f"product field 'id' must be a whole number, got {_kind(pid)} ({pid!r:.40})")
+
+
 def clean_text(value: Any, limit: int = MAX_FIELD) -> str:
     """Plain text from untrusted input: HTML tags removed, whitespace collapsed, length bounded."""
     if value is None:
@@ -41,6 +84,7 @@ class Product:
     id: int | None = None  # database id once stored
 
     def __post_init__(self) -> None:
+        _check_types(self)
         self.name = clean_text(self.name, MAX_NAME)
         if not self.name:
             raise InputError("product has no name")
@@ -74,8 +118,9 @@ class Product:
         if not isinstance(data, dict):
             raise InputError("product must be a JSON object")
         known = {k: data[k] for k in ("name", "brand", "category", "features", "price", "description", "id") if k in data}
-        if "price" in known and known["price"] is not None:
-            known["price"] = str(known["price"])
+        price = known.get("price")
+        if isinstance(price, (int, float)) and not isinstance(price, bool):
+            known["price"] = str(price)
         if "name" not in known or known["name"] is None:
             raise InputError("product has no name")
         return cls(**known)

@@ -20,9 +20,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, home: Path) -> subprocess.CompletedProcess:
-    """`python -m copy_engine ARGS` in a fresh process (the way a user runs it)."""
-    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COPYLAB_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "copy_engine", *args], cwd=ROOT, capture_output=True, text=True, env=env)
+    """`python -m copy_engine ARGS` in a fresh process (the way a user runs it).
+
+    The model path points nowhere, so a command that wrongly gets past validation
+    fails fast ("could not load model") instead of loading the real model.
+    """
+    env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COPYLAB_HOME": str(home),
+           "COPYLAB_MODEL": str(home / "no-such-model")}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "copy_engine", *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def one_line_error(r: subprocess.CompletedProcess, needle: str) -> None:
@@ -42,3 +49,58 @@ def test_adapter_name_with_a_trailing_newline_is_refused(name):
     with pytest.raises(InputError, match="adapter name"):
         check_name(name)
     assert check_name("brand-voice_2") == "brand-voice_2"
+
+
+# ---------------------------------------------------------------- 3. product field types
+
+
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        ({"name": "Tea", "features": 5}, "features"),
+        ({"name": "Tea", "features": True}, "features"),
+        ({"name": "Tea", "features": {"a": 1}}, "features"),
+        ({"name": "Tea", "features": ["ok", ["nested"]]}, "features"),
+        ({"name": 5}, "name"),
+        ({"name": ["x"]}, "name"),
+        ({"name": {"x": 1}}, "name"),
+        ({"name": True}, "name"),
+        ({"name": "Tea", "brand": 7}, "brand"),
+        ({"name": "Tea", "category": ["a", "b"]}, "category"),
+        ({"name": "Tea", "description": False}, "description"),
+        ({"name": "Tea", "price": ["$5"]}, "price"),
+        ({"name": "Tea", "price": True}, "price"),
+        ({"name": "Tea", "id": "7"}, "id"),
+    ],
+)
+def test_product_rejects_wrong_field_types(data, needle):
+    from copy_engine.product import Product
+
+    with pytest.raises(InputError, match=needle):
+        Product.from_dict(data)
+
+
+def test_product_keeps_the_types_it_should_accept():
+    from copy_engine.product import Product
+
+    p = Product.from_dict({"name": "Tea", "price": 4.5, "features": "a | b", "brand": None, "id": 3})
+    assert (p.price, p.features, p.brand, p.id) == ("4.5", ["a", "b"], "", 3)
+
+
+@pytest.mark.parametrize("data", [{"name": "Tea", "features": 5}, {"name": ["x"]}, {"name": 5}, {"name": "Tea", "features": True}])
+def test_generate_with_a_mistyped_product_file_exits_2(tmp_path, data):
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps(data))
+    one_line_error(cli("generate", "--product", str(f), home=tmp_path / "h"), "product")
+
+
+def test_update_product_refuses_a_list_as_the_price(tmp_path):
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    db = open_db(tmp_path / "t.db")
+    p = pr.add_product(db, {"name": "Tea", "price": "$4"})
+    with pytest.raises(InputError, match="price"):
+        pr.update_product(db, p.id, {"price": ["$5"]})
+    assert pr.update_product(db, p.id, {"price": 5}).price == "5"
+    assert pr.get_product(db, p.id).price == "5"
