@@ -104,3 +104,49 @@ def test_update_product_refuses_a_list_as_the_price(tmp_path):
         pr.update_product(db, p.id, {"price": ["$5"]})
     assert pr.update_product(db, p.id, {"price": 5}).price == "5"
     assert pr.get_product(db, p.id).price == "5"
+
+
+# ---------------------------------------------------------------- 5. formula look-alikes in exports
+
+LOOK_ALIKES = [
+    "\uff1d1+1",  # full-width ＝
+    "\ufe661+1",  # small ﹦
+    "\uff0bcmd",  # full-width ＋
+    "\ufe63cmd",  # small ﹣
+    "\uff20SUM(A1)",  # full-width ＠
+    *[f"{invisible}{start}HYPERLINK(\"http://x\")" for invisible in ("\u200b", "\ufeff", "\u200c", "\u200d", "\u2060",
+                                                                   "\u00ad", "\u200e", "\u00a0", " ", "\u3000")
+      for start in "=+-@"],  # zero-width space, BOM, ZWNJ, ZWJ, word joiner, soft hyphen, LRM, no-break, space, ideographic space
+    "\u200b\u200b\ufeff=1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES, ids=lambda t: ascii(t[:3]))
+def test_export_neutralises_formula_look_alikes(text):
+    from copy_engine.store.export import escape_cell
+
+    assert escape_cell(text) == "'" + text
+
+
+def test_export_writes_look_alikes_neutralised(tmp_path):
+    import csv
+    import io
+
+    from copy_engine.store import favourites as fv
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+    from copy_engine.store.export import export_approved_csv
+
+    db = open_db(tmp_path / "t.db")
+    p = pr.add_product(db, {"name": "\ufeff=cmd|' /C calc'!A0"})
+    fid = fv.save_favourite(db, p.id, "headline", "\uff1dHYPERLINK(\"http://evil\")", {}, {})
+    fv.set_status(db, fid, "approved")
+    row = list(csv.reader(io.StringIO(export_approved_csv(db))))[1]
+    assert row[1].startswith("'") and row[3].startswith("'"), row
+
+
+@pytest.mark.parametrize("text", ["Great tea", "Tea \u2013 20% off", "\u200bTea", "\uff21BC", "100 %", "e-mail us"])
+def test_export_leaves_ordinary_text_alone(text):
+    from copy_engine.store.export import escape_cell
+
+    assert escape_cell(text) == text
