@@ -150,3 +150,68 @@ def test_export_leaves_ordinary_text_alone(text):
     from copy_engine.store.export import escape_cell
 
     assert escape_cell(text) == text
+
+
+# ---------------------------------------------------------------- 4. counts SQLite cannot store
+
+HUGE = ["1e308", str(2**63), str(2**64 + 5), "9223372036854775808.0", "1e19"]
+
+
+@pytest.mark.parametrize("huge", HUGE)
+def test_results_csv_rejects_counts_beyond_sqlite_naming_the_row(huge):
+    from copy_engine.experiments import read_results_csv
+
+    with pytest.raises(InputError, match=r"row 2: impressions .*at most"):
+        read_results_csv(f"variant,impressions,clicks,conversions\nA,100,5,1\nB,{huge},5,1\n")
+
+
+def test_results_csv_rejects_per_day_rows_whose_total_overflows():
+    from copy_engine.experiments import read_results_csv
+
+    half = 2**62
+    text = f"variant,day,impressions,clicks,conversions\nA,2025-01-01,{half},1,0\nA,2025-01-02,{half},1,0\nB,2025-01-01,5,1,0\n"
+    with pytest.raises(InputError, match=r"row 2: .*impressions"):
+        read_results_csv(text)
+
+
+def test_results_csv_accepts_the_largest_storable_count():
+    from copy_engine.experiments import read_results_csv
+
+    arms = read_results_csv(f"variant,impressions,clicks,conversions\nA,{2**63 - 1},5,1\nB,100,5,1\n")
+    assert arms[0].impressions == 2**63 - 1
+
+
+def test_ab_report_rejects_1e308(tmp_path):
+    f = tmp_path / "r.csv"
+    f.write_text("variant,impressions,clicks,conversions\nA,1e308,50,5\nB,1000,60,6\n")
+    one_line_error(cli("ab-report", str(f), home=tmp_path / "h"), "row 1")
+
+
+@pytest.mark.parametrize("impressions", [2**63, 10**30, 1e308, "1e308", str(2**63)])
+def test_add_results_rejects_counts_beyond_sqlite(tmp_path, impressions):
+    from copy_engine.store import experiments as ex
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    db = open_db(tmp_path / "t.db")
+    p = pr.add_product(db, {"name": "Tea"})
+    eid = ex.create_experiment(db, "e", p.id, "headline", [{"name": "A", "text": "a"}, {"name": "B", "text": "b"}])
+    rows = [{"arm": "A", "impressions": 10, "clicks": 1, "conversions": 0},
+            {"arm": "B", "impressions": impressions, "clicks": 1, "conversions": 0}]  # fmt: skip
+    with pytest.raises(InputError, match="row 2: impressions"):
+        ex.add_results(db, eid, rows)
+    assert all(a["impressions"] == 0 for a in ex.get_experiment(db, eid)["arms"]), "nothing saved"
+
+
+def test_add_results_rejects_a_row_that_overflows_the_stored_total(tmp_path):
+    from copy_engine.store import experiments as ex
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    db = open_db(tmp_path / "t.db")
+    p = pr.add_product(db, {"name": "Tea"})
+    eid = ex.create_experiment(db, "e", p.id, "headline", [{"name": "A", "text": "a"}, {"name": "B", "text": "b"}])
+    big = {"impressions": 2**62, "clicks": 1, "conversions": 0}
+    ex.add_results(db, eid, [{"arm": "A", "day": "2025-01-01", **big}, {"arm": "B", "day": "2025-01-01", **big}])
+    with pytest.raises(InputError, match="row 1: .*A.*total"):
+        ex.add_results(db, eid, [{"arm": "A", "day": "2025-01-02", **big}])

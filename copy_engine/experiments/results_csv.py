@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 
 from copy_engine.errors import InputError
-from copy_engine.experiments.arms import ArmResult, DailyRow, check_counts
+from copy_engine.experiments.arms import MAX_COUNT, ArmResult, DailyRow, check_counts
 
 REQUIRED = ("variant", "impressions", "clicks", "conversions")
 COUNTS = ("impressions", "clicks", "conversions")
@@ -116,6 +116,11 @@ def read_results_csv(source) -> list[ArmResult]:
             daily[variant] = []
         for i, c in enumerate(counts):
             totals[variant][i] += c
+            if totals[variant][i] > MAX_COUNT:
+                raise InputError(
+                    f"{where}: variant {variant!r}'s total {COUNTS[i]} would exceed {MAX_COUNT:,}, "
+                    "the largest count that can be stored"
+                )
         if has_day:
             daily[variant].append(DailyRow(variant, day, *counts))
         if text_col is not None and cells[text_col].strip() and variant not in texts:

@@ -13,7 +13,7 @@ import sqlite_utils
 
 from copy_engine.channels import get_channel
 from copy_engine.errors import InputError
-from copy_engine.experiments.arms import check_counts
+from copy_engine.experiments.arms import MAX_COUNT, check_counts
 from copy_engine.store.db import now_iso, transaction
 from copy_engine.store.products import get_product
 
@@ -155,6 +155,7 @@ def add_results(db: sqlite_utils.Database, experiment_id: int, rows: list[dict])
             seen_days.add(key)
         clean.append({"arm_id": arm["id"], "day": day, "impressions": imp, "clicks": clk, "conversions": conv})
     with transaction(db):
+        _check_totals(db, clean, arms)
         for i, r in enumerate(clean, start=1):
             if (
                 r["day"] is not None
@@ -166,6 +167,26 @@ def add_results(db: sqlite_utils.Database, experiment_id: int, rows: list[dict])
                 raise InputError(f"row {i}: results for arm {arm_name!r} on {r['day']} are already recorded")
         db["experiment_results"].insert_all(clean)
     return len(clean)
+
+
+def _check_totals(db, clean: list[dict], arms: dict) -> None:
+    """InputError naming the first row that would push an arm's total count past MAX_COUNT."""
+    # Each row fits SQLite, but totals are summed for the analysis and must stay meaningful.
+    totals: dict[int, list[int]] = {}
+    for i, r in enumerate(clean, start=1):
+        if r["arm_id"] not in totals:
+            stored = db.execute(
+                "SELECT impressions, clicks, conversions FROM experiment_results WHERE arm_id = ?", [r["arm_id"]]
+            ).fetchall()
+            totals[r["arm_id"]] = [sum(row[k] for row in stored) for k in range(3)]
+        for k, key in enumerate(("impressions", "clicks", "conversions")):
+            totals[r["arm_id"]][k] += r[key]
+            if totals[r["arm_id"]][k] > MAX_COUNT:
+                arm_name = next(a["name"] for a in arms.values() if a["id"] == r["arm_id"])
+                raise InputError(
+                    f"row {i}: arm {arm_name!r}'s total {key} would exceed {MAX_COUNT:,}, "
+                    "the largest count that can be stored"
+                )
 
 
 def _experiment_row(db, experiment_id: int) -> dict:
