@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from copy_engine.csvtext import csv_error_message
 from copy_engine.errors import InputError
 
 if TYPE_CHECKING:
@@ -167,9 +168,12 @@ def _parse(source: FileOrBytes, max_rows: int | None) -> tuple[list[str], list[t
     text = _decode(_read_bytes(source))
     # Larger cells than csv's default 128 KB limit are allowed (the byte limit bounds them).
     csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    last_line = 0  # the line the last complete record ended on
     try:
         header = next(reader, None)
+        last_line = reader.line_num
         if header is None or not any(h.strip() for h in header):
             raise InputError("the file has no header row")
         columns = _unique_columns(header)
@@ -177,6 +181,7 @@ def _parse(source: FileOrBytes, max_rows: int | None) -> tuple[list[str], list[t
         for record in reader:
             if max_rows is not None and len(rows) >= max_rows:
                 break
+            last_line = reader.line_num
             if not any(cell.strip() for cell in record):
                 continue  # blank line
             if len(rows) >= MAX_ROWS:
@@ -190,7 +195,7 @@ def _parse(source: FileOrBytes, max_rows: int | None) -> tuple[list[str], list[t
                 row[_EXTRA] = len(record)
             rows.append((row_number, row))
     except csv.Error as exc:
-        raise InputError(f"malformed CSV near line {reader.line_num}: {exc}") from None
+        raise InputError(csv_error_message(exc, text, last_line + 1, reader.line_num, delimiter)) from None
     return columns, rows
 
 

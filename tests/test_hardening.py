@@ -215,3 +215,39 @@ def test_add_results_rejects_a_row_that_overflows_the_stored_total(tmp_path):
     ex.add_results(db, eid, [{"arm": "A", "day": "2025-01-01", **big}, {"arm": "B", "day": "2025-01-01", **big}])
     with pytest.raises(InputError, match="row 1: .*A.*total"):
         ex.add_results(db, eid, [{"arm": "A", "day": "2025-01-02", **big}])
+
+
+# ---------------------------------------------------------------- 6. where an unclosed quote starts
+
+
+def _catalog_with_unclosed_quote(lines: int = 1001, bad_line: int = 6, quoted: bool = False) -> bytes:
+    """A catalog whose line `bad_line` opens a quote it never closes; `quoted`: every other name is quoted."""
+    rows = ["name,brand,price"]
+    for i in range(2, lines + 1):
+        name = f'"Mug {i}"' if quoted else f"Mug {i}"
+        rows.append(name + ",Acme,$5" if i != bad_line else f'"Mug {i},Acme,$5')
+    return ("\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["rest-unquoted", "rest-quoted"])
+@pytest.mark.parametrize("bad_line", [2, 6, 500])
+def test_unclosed_quote_is_reported_where_the_field_starts(bad_line, quoted):
+    from copy_engine.catalog import read_csv_preview
+
+    with pytest.raises(InputError, match=rf"line {bad_line}\b") as err:
+        read_csv_preview(_catalog_with_unclosed_quote(bad_line=bad_line, quoted=quoted), max_rows=2000)
+    assert "1001" not in str(err.value)
+
+
+def test_unclosed_quote_after_a_multiline_cell_names_its_own_line():
+    from copy_engine.catalog import read_csv_preview
+
+    data = b'name,description\n"Mug","two\nlines"\n"Cup","ok"\nBowl,"never closed\nmore\nmore\n'
+    with pytest.raises(InputError, match=r"line 5\b"):
+        read_csv_preview(data, max_rows=10)
+
+
+def test_import_catalog_cli_names_the_unclosed_quote_line(tmp_path):
+    f = tmp_path / "c.csv"
+    f.write_bytes(_catalog_with_unclosed_quote())
+    one_line_error(cli("import-catalog", str(f), "--db", str(tmp_path / "t.db"), home=tmp_path / "h"), "line 6")
