@@ -14,6 +14,7 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -341,21 +342,29 @@ def read_products(source: FileOrBytes, mapping: dict | None = None) -> list[Prod
     return products
 
 
+BATCH_ROWS = 500  # rows staged per write transaction: each holds the write lock for milliseconds
+STALE_RUN = timedelta(minutes=10)  # a staging run untouched this long belonged to a killed process
+
+
 def import_products(
     db, file_or_bytes: FileOrBytes, mapping: dict[str, str] | None = None, source: str | None = None
 ) -> ImportReport:
-    """Import every row of a catalog CSV as a product, in one transaction.
+    """Import every row of a catalog CSV as a product: all rows or none, without blocking other writers.
 
     `mapping` is field → column (see guess_mapping; None means use the guess).
     Rows without a name, duplicates (same name and brand as a stored product or
     an earlier row) and rows that cannot be converted are skipped and reported.
     File-level problems (empty, binary, malformed, too large, bad mapping) raise
-    InputError before anything is written; any failure during writing rolls the
-    whole import back, so products already stored are never touched.
-    """
-    from copy_engine.store.db import transaction
-    from copy_engine.store.products import add_product, find_product
+    InputError before anything is written.
 
+    The rows are converted and staged in batches of BATCH_ROWS, each in its own
+    short transaction, under one `import_runs` record; a last short transaction
+    moves them into products and marks the run done. Other tabs and processes
+    can write between batches. Any failure (or interruption) deletes the staged
+    rows and marks the run failed, so products already stored are never touched
+    and no product of a failed import is ever visible; staging left by a killed
+    process is invisible and removed by the next import.
+    """
     columns, rows = _parse(file_or_bytes, max_rows=None)
     if not rows:
         raise InputError("the file has a header but no product rows")
@@ -363,37 +372,142 @@ def import_products(
     if source is None:
         source = f"csv:{Path(file_or_bytes).name}" if isinstance(file_or_bytes, (str, os.PathLike)) else "csv"
     report = ImportReport()
-    seen: dict[tuple[str, str], int] = {}
-    with transaction(db):
-        for row_number, row in rows:
-            if not str(row.get(mapping["name"]) or "").strip():
-                report.skipped.append((row_number, "no product name"))
-                continue
-            if _EXTRA in row:
-                reason = f"unparseable: {row[_EXTRA]} cells but the header has {len(columns)} columns"
-                report.skipped.append((row_number, reason + " (an unquoted comma?)"))
-                continue
-            try:
-                product = row_to_product(row, mapping)
-            except InputError as exc:
-                reason = "no product name (only markup)" if "no name" in str(exc) else f"unusable: {exc}"
-                report.skipped.append((row_number, reason))
-                continue
-            except (ValueError, TypeError) as exc:
-                report.skipped.append((row_number, f"unparseable: {exc}"))
-                continue
-            key = (product.name.casefold(), product.brand.casefold())
-            if key in seen:
-                report.skipped.append((row_number, f"duplicate of row {seen[key]} ({product.name!r})"))
-                continue
-            existing = find_product(db, product.name, product.brand)
-            if existing is not None:
-                report.skipped.append(
-                    (row_number, f"already in the catalog as product {existing.id} ({product.name!r})")
-                )
-                continue
-            seen[key] = row_number
-            stored = add_product(db, product, source=source)
-            report.product_ids.append(stored.id)
-            report.imported += 1
+    run_id = _start_run(db, source)
+    try:
+        seen: dict[tuple[str, str], int] = {}
+        for start in range(0, len(rows), BATCH_ROWS):
+            staged = [
+                staged_row
+                for row_number, row in rows[start : start + BATCH_ROWS]
+                if (staged_row := _convert_row(db, row_number, row, mapping, columns, seen, report)) is not None
+            ]
+            _stage(db, run_id, staged)
+        _swap_in(db, run_id, report)
+    except BaseException as exc:
+        _finish_failed_run(db, run_id, exc)
+        raise
     return report
+
+
+def _convert_row(db, row_number: int, row: dict, mapping: dict, columns: list[str], seen: dict, report: ImportReport):
+    """The staging row for one CSV row, or None after recording why it is skipped."""
+    from copy_engine.store.db import to_json
+    from copy_engine.store.products import find_product
+
+    if not str(row.get(mapping["name"]) or "").strip():
+        report.skipped.append((row_number, "no product name"))
+        return None
+    if _EXTRA in row:
+        reason = f"unparseable: {row[_EXTRA]} cells but the header has {len(columns)} columns"
+        report.skipped.append((row_number, reason + " (an unquoted comma?)"))
+        return None
+    try:
+        product = row_to_product(row, mapping)
+    except InputError as exc:
+        reason = "no product name (only markup)" if "no name" in str(exc) else f"unusable: {exc}"
+        report.skipped.append((row_number, reason))
+        return None
+    except (ValueError, TypeError) as exc:
+        report.skipped.append((row_number, f"unparseable: {exc}"))
+        return None
+    key = (product.name.casefold(), product.brand.casefold())
+    if key in seen:
+        report.skipped.append((row_number, f"duplicate of row {seen[key]} ({product.name!r})"))
+        return None
+    existing = find_product(db, product.name, product.brand)
+    if existing is not None:
+        report.skipped.append((row_number, f"already in the catalog as product {existing.id} ({product.name!r})"))
+        return None
+    seen[key] = row_number
+    return (row_number, product.name, product.brand, product.category, to_json(product.features), product.price,
+            product.description)  # fmt: skip
+
+
+def _start_run(db, source: str) -> int:
+    """A new import run in 'staging' state; first clears the staging of runs whose process died."""
+    from copy_engine.store.db import now_iso, transaction
+
+    now = datetime.now(UTC)
+    stale = (now - STALE_RUN).replace(microsecond=0).isoformat()
+    with transaction(db):
+        dead = [r[0] for r in db.execute(
+            "SELECT id FROM import_runs WHERE status = 'staging' AND updated_at < ?", [stale])]  # fmt: skip
+        for run in dead:
+            db.execute("DELETE FROM import_staging WHERE run_id = ?", [run])
+            db.execute(
+                "UPDATE import_runs SET status = 'failed', error = 'interrupted (the importing process stopped)', "
+                "finished_at = ? WHERE id = ?",
+                [now_iso(), run],
+            )
+        cur = db.execute(
+            "INSERT INTO import_runs (source, status, started_at, updated_at) VALUES (?, 'staging', ?, ?)",
+            [source, now_iso(), now_iso()],
+        )
+    return int(cur.lastrowid)
+
+
+def _stage(db, run_id: int, staged: list[tuple]) -> None:
+    """Write one batch of converted rows to the staging table (one short transaction)."""
+    from copy_engine.store.db import now_iso, transaction
+
+    with transaction(db):
+        db.conn.executemany(
+            "INSERT INTO import_staging (run_id, row_number, name, brand, category, features, price, description) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, *r) for r in staged],
+        )
+        db.execute("UPDATE import_runs SET updated_at = ? WHERE id = ?", [now_iso(), run_id])
+
+
+def _swap_in(db, run_id: int, report: ImportReport) -> None:
+    """Move a run's staged rows into products and mark it done, in one transaction.
+
+    A product another writer stored while the batches were staged is skipped
+    here, as 'already in the catalog', instead of being stored twice.
+    """
+    from copy_engine.store.db import now_iso, transaction
+
+    same = "p.name = s.name COLLATE NOCASE AND p.brand = s.brand COLLATE NOCASE"
+    with transaction(db):
+        for row_number, name, pid in db.execute(
+            f"SELECT s.row_number, s.name, min(p.id) FROM import_staging s JOIN products p ON {same} "
+            "WHERE s.run_id = ? GROUP BY s.id ORDER BY s.row_number",
+            [run_id],
+        ).fetchall():
+            report.skipped.append((row_number, f"already in the catalog as product {pid} ({name!r})"))
+        now = now_iso()
+        db.execute(
+            "INSERT INTO products (name, brand, category, features, price, description, source, created_at, "
+            "updated_at, import_run_id) "
+            "SELECT s.name, s.brand, s.category, s.features, s.price, s.description, r.source, ?, ?, s.run_id "
+            "FROM import_staging s JOIN import_runs r ON r.id = s.run_id "
+            f"WHERE s.run_id = ? AND NOT EXISTS (SELECT 1 FROM products p WHERE {same}) ORDER BY s.row_number",
+            [now, now, run_id],
+        )
+        report.product_ids = [r[0] for r in db.execute(
+            "SELECT id FROM products WHERE import_run_id = ? ORDER BY id", [run_id])]  # fmt: skip
+        report.imported = len(report.product_ids)
+        report.skipped.sort(key=lambda item: item[0])
+        db.execute("DELETE FROM import_staging WHERE run_id = ?", [run_id])
+        db.execute(
+            "UPDATE import_runs SET status = 'done', imported = ?, skipped = ?, updated_at = ?, finished_at = ? "
+            "WHERE id = ?",
+            [report.imported, len(report.skipped), now, now, run_id],
+        )
+
+
+def _finish_failed_run(db, run_id: int, exc: BaseException) -> None:
+    """Delete a failed run's staged rows and record why it failed (best effort: never masks `exc`)."""
+    from copy_engine.store.db import now_iso, transaction
+
+    try:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        with transaction(db):
+            db.execute("DELETE FROM import_staging WHERE run_id = ?", [run_id])
+            db.execute(
+                "UPDATE import_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status != 'done'",
+                [(f"{type(exc).__name__}: {exc}")[:500], now_iso(), run_id],
+            )
+    except Exception:  # noqa: BLE001 - the staging is invisible; the next import clears it (STALE_RUN)
+        pass

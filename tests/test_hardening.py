@@ -251,3 +251,187 @@ def test_import_catalog_cli_names_the_unclosed_quote_line(tmp_path):
     f = tmp_path / "c.csv"
     f.write_bytes(_catalog_with_unclosed_quote())
     one_line_error(cli("import-catalog", str(f), "--db", str(tmp_path / "t.db"), home=tmp_path / "h"), "line 6")
+
+
+# ---------------------------------------------------------------- 1. long imports and busy databases
+
+
+def _big_catalog(n: int, start: int = 1) -> bytes:
+    return ("name,brand,price\n" + "".join(f"Mug {i},Acme,$5\n" for i in range(start, start + n))).encode()
+
+
+@pytest.fixture
+def short_busy(monkeypatch):
+    """A 50 ms busy timeout and no sleeping between retries, so lock contention shows at once."""
+    from copy_engine.store import db as store_db
+
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(store_db, "LOCK_RETRY_PAUSES_S", (0.0, 0.0), raising=False)
+
+
+def _hook_row(monkeypatch, at_name: str, action):
+    """Run `action()` when the import converts the row named `at_name` (mid-import)."""
+    from copy_engine import catalog
+
+    real = catalog.row_to_product
+
+    def hooked(row, mapping):
+        if row.get(mapping["name"]) == at_name:
+            action()
+        return real(row, mapping)
+
+    monkeypatch.setattr(catalog, "row_to_product", hooked)
+
+
+def test_a_long_import_lets_other_writers_in(tmp_path, monkeypatch, short_busy):
+    from copy_engine import catalog
+    from copy_engine.store import favourites as fv
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    path = tmp_path / "t.db"
+    db = open_db(path)
+    kettle = pr.add_product(db, {"name": "Kettle"})
+    other = open_db(path)  # another browser tab or CLI process
+    saved = []
+    _hook_row(monkeypatch, "Mug 1200", lambda: saved.append(fv.save_favourite(other, kettle.id, "headline", "Boil fast", {}, {})))
+    report = catalog.import_products(db, _big_catalog(1500), {"name": "name", "brand": "brand"})
+    assert saved and report.imported == 1500
+    assert [f["text"] for f in fv.list_favourites(db)] == ["Boil fast"]
+    assert pr.count_products(db) == 1501
+
+
+def test_a_product_added_meanwhile_is_not_imported_twice(tmp_path, monkeypatch, short_busy):
+    from copy_engine import catalog
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    path = tmp_path / "t.db"
+    db = open_db(path)
+    other = open_db(path)
+    _hook_row(monkeypatch, "Mug 1200", lambda: pr.add_product(other, {"name": "Mug 1400", "brand": "Acme"}))
+    report = catalog.import_products(db, _big_catalog(1500), {"name": "name", "brand": "brand"})
+    assert report.imported == 1499 and pr.count_products(db) == 1500
+    assert [(n, r) for n, r in report.skipped if "already in the catalog" in r][0][0] == 1401  # row 1401 holds Mug 1400
+    assert len(report.product_ids) == 1499 and pr.get_product(db, report.product_ids[0]).name == "Mug 1"
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("disk full"), KeyboardInterrupt()], ids=["error", "interrupt"])
+def test_an_import_that_fails_midway_saves_nothing_and_records_the_run(tmp_path, monkeypatch, failure):
+    from copy_engine import catalog
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    db = open_db(tmp_path / "t.db")
+    pr.add_product(db, {"name": "Already here"})
+
+    def fail():
+        raise failure
+
+    _hook_row(monkeypatch, "Mug 1200", fail)
+    with pytest.raises(type(failure)):
+        catalog.import_products(db, _big_catalog(1500), {"name": "name"})
+    assert [p.name for p in pr.list_products(db)] == ["Already here"]
+    assert db.execute("SELECT count(*) FROM import_staging").fetchone()[0] == 0
+    run = dict(zip(("status", "error"), db.execute("SELECT status, error FROM import_runs").fetchone()))
+    assert run["status"] == "failed" and run["error"]
+
+
+def test_an_interrupted_import_left_staging_is_cleaned_and_never_shown(tmp_path, monkeypatch):
+    """A process killed mid-import leaves staged rows; they are invisible and the next import removes them."""
+    from copy_engine import catalog
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    db = open_db(tmp_path / "t.db")
+    monkeypatch.setattr(catalog, "_finish_failed_run", lambda *a, **k: None)  # as if the process died
+    _hook_row(monkeypatch, "Mug 1200", lambda: (_ for _ in ()).throw(SystemExit(1)))
+    with pytest.raises(SystemExit):
+        catalog.import_products(db, _big_catalog(1500), {"name": "name"})
+    monkeypatch.undo()
+    assert pr.count_products(db) == 0 and db.execute("SELECT count(*) FROM import_staging").fetchone()[0] > 0
+    db.execute("UPDATE import_runs SET updated_at = '2000-01-01T00:00:00+00:00'")
+    db.conn.commit()
+    assert catalog.import_products(db, _big_catalog(3), {"name": "name"}).imported == 3
+    assert db.execute("SELECT count(*) FROM import_staging").fetchone()[0] == 0
+    assert [r[0] for r in db.execute("SELECT status FROM import_runs ORDER BY id")] == ["failed", "done"]
+
+
+def _hold_write_lock(path):
+    import sqlite3
+
+    holder = sqlite3.connect(str(path), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO migrations (name, applied_at) VALUES ('lock-holder', 'now')")
+    return holder
+
+
+def test_a_busy_database_is_retried_then_a_clear_error(tmp_path, short_busy):
+    from copy_engine.errors import DatabaseBusyError
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    db = open_db(tmp_path / "t.db")
+    holder = _hold_write_lock(tmp_path / "t.db")
+    with pytest.raises(DatabaseBusyError, match="busy") as err:
+        pr.add_product(db, {"name": "Tea"})
+    assert isinstance(err.value, CopyLabError)
+    holder.execute("ROLLBACK")
+    assert pr.add_product(db, {"name": "Tea"}).id  # once the lock is free, it works
+
+
+def test_cli_import_into_a_busy_database_exits_2_with_one_line(tmp_path, short_busy, capsys):
+    from copy_engine.cli import main
+    from copy_engine.store import open_db
+
+    path = tmp_path / "t.db"
+    open_db(path).conn.close()
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_bytes(_big_catalog(5))
+    holder = _hold_write_lock(path)
+    rc = main(["import-catalog", str(csv_file), "--db", str(path)])
+    holder.execute("ROLLBACK")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "busy" in err[0], err
+
+
+def test_cli_turns_a_stray_lock_error_into_one_line(monkeypatch, capsys):
+    import sqlite3
+
+    from copy_engine import cli
+
+    def boom(args):
+        raise sqlite3.OperationalError("database is locked")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    for action in parser._subparsers._group_actions[0].choices.values():
+        action.set_defaults(_run=boom)
+    assert cli.main(["ab-report", "x.csv"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "busy" in err[0]
+
+
+def test_products_page_shows_a_clear_message_when_the_database_is_busy(fake_engine, tmp_home, short_busy):
+    from streamlit.testing.v1 import AppTest
+
+    from copy_engine.store import open_db
+
+    open_db().conn.close()
+    at = AppTest.from_file(str(ROOT / "pages/1_Products.py"), default_timeout=60).run()
+    holder = _hold_write_lock(tmp_home / "copylab.db")
+    at.text_input[0].set_value("Busy Tea")
+    at = at.button[0].click().run()
+    holder.execute("ROLLBACK")
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "busy" in errors and "unexpected" not in errors, errors
+
+
+def test_pages_word_a_stray_lock_error_clearly():
+    import sqlite3
+
+    from ui.feedback import error_message
+
+    text = error_message("Could not save", sqlite3.OperationalError("database is locked"))
+    assert "busy" in text and "unexpected" not in text
