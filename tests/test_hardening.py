@@ -435,3 +435,98 @@ def test_pages_word_a_stray_lock_error_clearly():
 
     text = error_message("Could not save", sqlite3.OperationalError("database is locked"))
     assert "busy" in text and "unexpected" not in text
+
+
+# ---------------------------------------------------------------- 2. undated results uploaded twice
+
+UNDATED = b"variant,impressions,clicks,conversions\nA,1000,50,5\nB,1000,70,8\n"
+
+
+def _ab_experiment(path):
+    from copy_engine.store import experiments as ex
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    db = open_db(path)
+    p = pr.add_product(db, {"name": "Tea"})
+    eid = ex.create_experiment(db, "e", p.id, "headline", [{"name": "A", "text": "a"}, {"name": "B", "text": "b"}])
+    return db, eid
+
+
+def _impressions(db, eid):
+    from copy_engine.store import experiments as ex
+
+    return [a["impressions"] for a in ex.get_experiment(db, eid)["arms"]]
+
+
+def test_undated_results_twice_are_a_repeat_not_a_double(tmp_path):
+    from copy_engine.experiments.results_csv import result_rows
+    from copy_engine.store import experiments as ex
+
+    db, eid = _ab_experiment(tmp_path / "t.db")
+    rows = result_rows(UNDATED)
+    assert ex.add_results(db, eid, rows) == 2
+    with pytest.raises(ex.RepeatedResultsError, match="(?s)already.*replace.*add") as err:
+        ex.add_results(db, eid, rows)
+    assert isinstance(err.value, InputError) and "'A'" in str(err.value)
+    assert _impressions(db, eid) == [1000, 1000], "nothing counted twice"
+    ex.add_results(db, eid, [{**r, "impressions": 1200} for r in rows], on_repeat="replace")
+    assert _impressions(db, eid) == [1200, 1200]
+    ex.add_results(db, eid, rows, on_repeat="add")
+    assert _impressions(db, eid) == [2200, 2200]
+    with pytest.raises(InputError, match="on_repeat"):
+        ex.add_results(db, eid, rows, on_repeat="merge")
+
+
+def test_dated_repeats_can_be_replaced_but_not_added(tmp_path):
+    from copy_engine.store import experiments as ex
+
+    db, eid = _ab_experiment(tmp_path / "t.db")
+    row = {"arm": "A", "day": "2025-01-01", "impressions": 100, "clicks": 5, "conversions": 1}
+    ex.add_results(db, eid, [row])
+    with pytest.raises(InputError, match="already recorded"):
+        ex.add_results(db, eid, [row], on_repeat="add")
+    ex.add_results(db, eid, [{**row, "impressions": 150}], on_repeat="replace")
+    assert _impressions(db, eid) == [150, 0]
+
+
+def test_cli_add_results_needs_an_explicit_flag_for_a_repeat(tmp_path, capsys):
+    from copy_engine.cli import main
+
+    db, eid = _ab_experiment(tmp_path / "t.db")
+    f = tmp_path / "r.csv"
+    f.write_bytes(UNDATED)
+    base = ["add-results", str(eid), str(f), "--db", str(tmp_path / "t.db")]
+    assert main(base) == 0
+    capsys.readouterr()
+    assert main(base) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--replace" in err[0] and "--add" in err[0], err
+    assert _impressions(db, eid) == [1000, 1000]
+    assert main([*base, "--replace"]) == 0 and _impressions(db, eid) == [1000, 1000]
+    assert main([*base, "--add"]) == 0 and _impressions(db, eid) == [2000, 2000]
+
+
+def test_experiments_page_asks_replace_or_add_for_a_repeated_upload(fake_engine, tmp_home):
+    from streamlit.testing.v1 import AppTest
+
+    from copy_engine.store import open_db
+
+    db, eid = _ab_experiment(tmp_home / "copylab.db")
+    at = AppTest.from_file(str(ROOT / "pages/3_Experiments.py"), default_timeout=60).run()
+
+    def upload(at):
+        at.file_uploader(key=f"results_upload_{eid}").set_value(("r.csv", UNDATED, "text/csv"))
+        at = at.run()
+        return next(b for b in at.button if b.label == "Import results").click().run()
+
+    at = upload(at)
+    assert not at.exception and _impressions(db, eid) == [1000, 1000]
+    at = upload(at)
+    assert not at.exception and _impressions(db, eid) == [1000, 1000], "a repeat is not counted until the user says so"
+    assert any("already" in w.value for w in at.warning), [w.value for w in at.warning]
+    at = next(b for b in at.button if b.label.startswith("Add")).click().run()
+    assert not at.exception and _impressions(open_db(), eid) == [2000, 2000]
+    at = upload(at)
+    at = next(b for b in at.button if b.label.startswith("Replace")).click().run()
+    assert not at.exception and _impressions(open_db(), eid) == [1000, 1000]

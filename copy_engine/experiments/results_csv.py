@@ -128,3 +128,18 @@ def read_results_csv(source) -> list[ArmResult]:
     if len(order) < 2:
         raise InputError(f"an experiment needs at least 2 variants (control first), found {len(order)}: {order[0]!r}")
     return [ArmResult(v, *totals[v], daily=tuple(daily[v]), text=texts.get(v)) for v in order]
+
+
+def result_rows(source) -> list[dict]:
+    """A results CSV as rows for store.experiments.add_results: one per day, or one total per variant.
+
+    `source` is anything read_results_csv reads; the variant column names the arm.
+    """
+    rows: list[dict] = []
+    for arm in read_results_csv(source):
+        counts = lambda r: {"impressions": r.impressions, "clicks": r.clicks, "conversions": r.conversions}  # noqa: E731
+        if arm.daily:
+            rows += [{"arm": d.variant, "day": d.day, **counts(d)} for d in arm.daily]
+        else:
+            rows.append({"arm": arm.variant, **counts(arm)})
+    return rows
