@@ -530,3 +530,21 @@ def test_experiments_page_asks_replace_or_add_for_a_repeated_upload(fake_engine,
     at = upload(at)
     at = next(b for b in at.button if b.label.startswith("Replace")).click().run()
     assert not at.exception and _impressions(open_db(), eid) == [1000, 1000]
+
+
+# ---------------------------------------------------------------- 8. smaller findings
+
+CR_TEXTS = ["Intro\r\r    code line", "Intro\r    indented\rmore", "a\r\n\r\n    b", "\r    lead", "x\r\r\t\tcode",
+            "a\r\r```\rfenced\r```", "a\r\r~~~\rfenced"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", CR_TEXTS, ids=ascii)
+def test_lone_carriage_returns_never_make_a_code_block(text):
+    from markdown_it import MarkdownIt
+
+    from ui.text import escape_md, highlight_flags
+
+    for shown in (escape_md(text), highlight_flags(text, [])):
+        html = MarkdownIt("commonmark").render(shown)
+        assert "<pre" not in html and "<code" not in html, (shown, html)
+        assert "\r" not in shown
