@@ -74,10 +74,13 @@ class ImportReport:
     imported: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
     product_ids: list[int] = field(default_factory=list)
+    # Imported rows whose cells were cut to the product limits: (row, "name cut to 200 characters (from 250); …")
+    truncated: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One line such as 'imported 631, skipped 2'."""
-        return f"imported {self.imported}, skipped {len(self.skipped)}"
+        """One line such as 'imported 631, skipped 2' (', shortened 3 rows' when cells were cut)."""
+        text = f"imported {self.imported}, skipped {len(self.skipped)}"
+        return text + (f", shortened {len(self.truncated)} rows" if self.truncated else "")
 
 
 # ---------------------------------------------------------------- reading
@@ -298,19 +301,24 @@ def clean_price(cell: str) -> str:
     return m.group(0).strip() if m else ""
 
 
+def row_fields(row: dict, mapping: dict[str, str]) -> dict:
+    """The product field values of one CSV row (features split, price cleaned), before Product bounds them."""
+    get = lambda f: (row.get(mapping[f]) or "") if f in mapping else ""  # noqa: E731
+    return {
+        "name": get("name"),
+        "brand": get("brand"),
+        "category": get("category"),
+        "features": split_features(get("features")),
+        "price": clean_price(get("price")),
+        "description": get("description"),
+    }
+
+
 def row_to_product(row: dict, mapping: dict[str, str]):
     """A Product from one CSV row and the field → column mapping."""
     from copy_engine.product import Product
 
-    get = lambda f: (row.get(mapping[f]) or "") if f in mapping else ""
-    return Product(
-        name=get("name"),
-        brand=get("brand"),
-        category=get("category"),
-        features=split_features(get("features")),
-        price=clean_price(get("price")),
-        description=get("description"),
-    )
+    return Product(**row_fields(row, mapping))
 
 
 def read_products(source: FileOrBytes, mapping: dict | None = None) -> list[Product]:
@@ -391,6 +399,7 @@ def import_products(
 
 def _convert_row(db, row_number: int, row: dict, mapping: dict, columns: list[str], seen: dict, report: ImportReport):
     """The staging row for one CSV row, or None after recording why it is skipped."""
+    from copy_engine.product import cut_notes
     from copy_engine.store.db import to_json
     from copy_engine.store.products import find_product
 
@@ -419,6 +428,9 @@ def _convert_row(db, row_number: int, row: dict, mapping: dict, columns: list[st
         report.skipped.append((row_number, f"already in the catalog as product {existing.id} ({product.name!r})"))
         return None
     seen[key] = row_number
+    notes = cut_notes(row_fields(row, mapping))
+    if notes:
+        report.truncated.append((row_number, "; ".join(notes)))
     return (row_number, product.name, product.brand, product.category, to_json(product.features), product.price,
             product.description)  # fmt: skip
 
@@ -475,6 +487,7 @@ def _swap_in(db, run_id: int, report: ImportReport) -> None:
             [run_id],
         ).fetchall():
             report.skipped.append((row_number, f"already in the catalog as product {pid} ({name!r})"))
+            report.truncated = [t for t in report.truncated if t[0] != row_number]
         now = now_iso()
         db.execute(
             "INSERT INTO products (name, brand, category, features, price, description, source, created_at, "

@@ -15,6 +15,9 @@ MAX_NAME = 200
 MAX_FIELD = 300
 MAX_DESCRIPTION = 2000
 MAX_FEATURES = 12
+MAX_PRICE = 40
+LIMITS = {"name": MAX_NAME, "brand": MAX_FIELD, "category": MAX_FIELD, "price": MAX_PRICE,
+          "description": MAX_DESCRIPTION}  # fmt: skip
 _TAG = re.compile(r"<[^>]{0,200}>")
 _SPACE = re.compile(r"\s+")
 
@@ -62,13 +65,41 @@ def _check_types(product: "Product") -> None:
         raise InputError(f"product field 'id' must be a whole number, got {_kind(pid)} ({pid!r:.40})")
 
 
-def clean_text(value: Any, limit: int = MAX_FIELD) -> str:
-    """Plain text from untrusted input: HTML tags removed, whitespace collapsed, length bounded."""
+def clean_text(value: Any, limit: int | None = MAX_FIELD) -> str:
+    """Plain text from untrusted input: HTML tags removed, whitespace collapsed, length bounded (None: not cut)."""
     if value is None:
         return ""
     text = _TAG.sub(" ", str(value))
     text = _SPACE.sub(" ", text).strip()
     return text[:limit].strip()
+
+
+def _split_features(feats: Any) -> list:
+    """Feature items from a list or from one text with '|', ';' or line breaks."""
+    if isinstance(feats, str):
+        return re.split(r"\s*[|\n;]\s*", feats)
+    return list(feats or [])
+
+
+def cut_notes(fields: dict) -> list[str]:
+    """What Product will cut from these raw field values, one note per field (empty when nothing).
+
+    Used by the catalog import to say which cells were shortened instead of
+    cutting them silently.
+    """
+    notes = []
+    for name, limit in LIMITS.items():
+        full = clean_text(fields.get(name), None)
+        if len(full) > limit:
+            notes.append(f"{name} cut to {limit:,} characters (from {len(full):,})")
+    feats = [clean_text(f, None) for f in _split_features(fields.get("features"))]
+    feats = [f for f in feats if f]
+    if len(feats) > MAX_FEATURES:
+        notes.append(f"kept the first {MAX_FEATURES} of {len(feats)} features")
+    long_ones = sum(len(f) > MAX_FIELD for f in feats[:MAX_FEATURES])
+    if long_ones:
+        notes.append(f"{long_ones} feature{'s' if long_ones > 1 else ''} cut to {MAX_FIELD} characters")
+    return notes
 
 
 @dataclass
@@ -90,12 +121,9 @@ class Product:
             raise InputError("product has no name")
         self.brand = clean_text(self.brand)
         self.category = clean_text(self.category)
-        self.price = clean_text(self.price, 40)
+        self.price = clean_text(self.price, MAX_PRICE)
         self.description = clean_text(self.description, MAX_DESCRIPTION)
-        feats = self.features
-        if isinstance(feats, str):
-            feats = [f for f in re.split(r"\s*[|\n;]\s*", feats)]
-        cleaned = [clean_text(f) for f in (feats or [])]
+        cleaned = [clean_text(f) for f in _split_features(self.features)]
         self.features = [f for f in cleaned if f][:MAX_FEATURES]
 
     @property

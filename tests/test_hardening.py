@@ -548,3 +548,48 @@ def test_lone_carriage_returns_never_make_a_code_block(text):
         html = MarkdownIt("commonmark").render(shown)
         assert "<pre" not in html and "<code" not in html, (shown, html)
         assert "\r" not in shown
+
+
+def _long_cells_csv() -> bytes:
+    features = " | ".join(f"feature {i}" for i in range(15))
+    rows = [
+        "name,brand,features,description",
+        f"{'N' * 250},Acme,{features},{'d' * 2500}",
+        "Short Mug,Acme,a | b,fine",
+        f"Long Brand Mug,{'B' * 350},{'f' * 400} | ok,",
+    ]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_import_report_says_which_cells_were_cut(tmp_path):
+    from copy_engine import catalog
+    from copy_engine.store import open_db
+
+    report = catalog.import_products(open_db(tmp_path / "t.db"), _long_cells_csv())
+    assert report.imported == 3
+    notes = dict(report.truncated)
+    assert set(notes) == {2, 4}, report.truncated
+    assert "name cut to 200 characters (from 250)" in notes[2]
+    assert "description cut to 2,000 characters (from 2,500)" in notes[2]
+    assert "kept the first 12 of 15 features" in notes[2]
+    assert "brand cut to 300 characters (from 350)" in notes[4] and "1 feature cut to 300 characters" in notes[4]
+
+
+def test_import_catalog_cli_lists_cut_cells(tmp_path):
+    f = tmp_path / "c.csv"
+    f.write_bytes(_long_cells_csv())
+    r = cli("import-catalog", str(f), "--db", str(tmp_path / "t.db"), home=tmp_path / "h")
+    assert r.returncode == 0, r.stderr
+    assert "shortened 2 rows" in r.stdout and "row 2: name cut to 200 characters" in r.stdout, r.stdout
+
+
+def test_products_page_lists_cut_cells_after_an_import(fake_engine, tmp_home):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages/1_Products.py"), default_timeout=60).run()
+    at.file_uploader[0].set_value(("long.csv", _long_cells_csv(), "text/csv"))
+    at = at.run()
+    at = next(b for b in at.button if b.label.startswith("3. Import")).click().run()
+    assert not at.exception
+    shown = " ".join(str(d.value.to_dict()) for d in at.dataframe) + " ".join(x.value for x in at.warning)
+    assert "name cut to 200 characters" in shown and "shortened 2" in shown, shown[:500]
