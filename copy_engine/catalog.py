@@ -125,7 +125,8 @@ def _too_big(size: int) -> str:
 
 
 def _decode(data: bytes) -> str:
-    """Text from the file's bytes: UTF-16 (BOM), UTF-8 (with or without BOM), cp1252, then Latin-1."""
+    """Text from the file's bytes: UTF-16 (with a BOM, or without one when unmistakable), UTF-8 (with or
+    without BOM), cp1252, then Latin-1."""
     if not data.strip():
         raise InputError("the file is empty")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -134,6 +135,9 @@ def _decode(data: bytes) -> str:
         except UnicodeDecodeError:
             raise InputError("the file looks like UTF-16 but cannot be decoded") from None
     if b"\x00" in data[:4096]:
+        text = _utf16_without_bom(data)
+        if text is not None:
+            return text
         raise InputError("this is not a CSV text file (binary content; an Excel .xlsx?). Save it as CSV first")
     # utf-8-sig also reads plain UTF-8; cp1252 covers Excel on Windows; latin-1 never fails.
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
@@ -142,6 +146,29 @@ def _decode(data: bytes) -> str:
         except UnicodeDecodeError:
             continue
     raise InputError("cannot decode the file")  # unreachable: latin-1 decodes any bytes
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """The text of UTF-16 bytes written without a byte-order mark, or None when they are not that.
+
+    Mostly-Latin UTF-16 has a NUL in every other byte (odd positions for little-
+    endian, even for big-endian) and almost none in the others; a binary file
+    (an .xlsx zip, an image) has NULs scattered.
+    """
+    sample = data[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    if not even or not odd:
+        return None
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.6 * len(zeros) and others.count(0) <= 0.02 * len(others):
+            try:
+                text = data[: len(data) // 2 * 2].decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text[:2048])
+            if "\x00" not in text and printable >= 0.95 * len(text[:2048]):
+                return text
+    return None
 
 
 def _delimiter(text: str) -> str:

@@ -593,3 +593,21 @@ def test_products_page_lists_cut_cells_after_an_import(fake_engine, tmp_home):
     assert not at.exception
     shown = " ".join(str(d.value.to_dict()) for d in at.dataframe) + " ".join(x.value for x in at.warning)
     assert "name cut to 200 characters" in shown and "shortened 2" in shown, shown[:500]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read_as_text(encoding, tmp_path):
+    from copy_engine import catalog
+    from copy_engine.store import open_db
+
+    data = "name,brand,price\nThé vert,Maison Café,€5\nMug,Acme,$4\n".encode(encoding)
+    columns, rows = catalog.read_csv_preview(data)
+    assert columns == ["name", "brand", "price"] and rows[0]["name"] == "Thé vert"
+    assert catalog.import_products(open_db(tmp_path / "t.db"), data).imported == 2
+
+
+def test_binary_with_nul_bytes_still_gets_the_spreadsheet_message():
+    from copy_engine import catalog
+
+    with pytest.raises(InputError, match="xlsx"):
+        catalog.read_csv_preview(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)) * 8)
