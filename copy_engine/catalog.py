@@ -8,24 +8,22 @@ never interpreted.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from copy_engine.csvtext import csv_error_message
+from copy_engine.csvtext import MAX_BYTES as _SHARED_MAX_BYTES
+from copy_engine.csvtext import FileOrBytes, csv_records, decode_text, read_bytes
 from copy_engine.errors import InputError
 
 if TYPE_CHECKING:
     from copy_engine.product import Product
 
 FIELDS = ("name", "brand", "category", "features", "price", "description")
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = _SHARED_MAX_BYTES  # 20 MB, as every user CSV
 MAX_ROWS = 50_000
 # Amazon prepends this to "About Product"; it says nothing about the product.
 BOILERPLATE = (
@@ -61,8 +59,6 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 
 _EXTRA = "\0extra cells"  # marks a row with more filled cells than header columns
 
-FileOrBytes = bytes | bytearray | memoryview | str | Path | IO[bytes] | IO[str]
-
 
 @dataclass
 class ImportReport:
@@ -86,101 +82,6 @@ class ImportReport:
 # ---------------------------------------------------------------- reading
 
 
-def _read_bytes(source: FileOrBytes) -> bytes:
-    """The raw bytes of an upload, path or byte string, enforcing MAX_BYTES."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    elif isinstance(source, str) and "\n" in source:
-        data = source.encode("utf-8")  # CSV text rather than a path
-    elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"file not found: {source}")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(_too_big(size))
-        data = path.read_bytes()
-    elif hasattr(source, "read"):
-        if hasattr(source, "seek"):
-            try:
-                source.seek(0)  # Streamlit UploadedFile may have been read for the preview
-            except (OSError, ValueError):
-                pass
-        data = source.read(MAX_BYTES + 1)
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-    else:
-        raise InputError("expected CSV bytes, a file path or an open file")
-    if len(data) > MAX_BYTES:
-        raise InputError(_too_big(len(data)))
-    return data
-
-
-def _too_big(size: int) -> str:
-    """The message for a file over the size limit."""
-    return (
-        f"file is too large ({size / 1024 / 1024:.1f} MB); the limit is {MAX_BYTES // 1024 // 1024} MB "
-        f"and {MAX_ROWS:,} rows: split it into smaller files"
-    )
-
-
-def _decode(data: bytes) -> str:
-    """Text from the file's bytes: UTF-16 (with a BOM, or without one when unmistakable), UTF-8 (with or
-    without BOM), cp1252, then Latin-1."""
-    if not data.strip():
-        raise InputError("the file is empty")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")  # Excel "Unicode text" export
-        except UnicodeDecodeError:
-            raise InputError("the file looks like UTF-16 but cannot be decoded") from None
-    if b"\x00" in data[:4096]:
-        text = _utf16_without_bom(data)
-        if text is not None:
-            return text
-        raise InputError("this is not a CSV text file (binary content; an Excel .xlsx?). Save it as CSV first")
-    # utf-8-sig also reads plain UTF-8; cp1252 covers Excel on Windows; latin-1 never fails.
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError("cannot decode the file")  # unreachable: latin-1 decodes any bytes
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """The text of UTF-16 bytes written without a byte-order mark, or None when they are not that.
-
-    Mostly-Latin UTF-16 has a NUL in every other byte (odd positions for little-
-    endian, even for big-endian) and almost none in the others; a binary file
-    (an .xlsx zip, an image) has NULs scattered.
-    """
-    sample = data[:4096]
-    even, odd = sample[0::2], sample[1::2]
-    if not even or not odd:
-        return None
-    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
-        if zeros.count(0) >= 0.6 * len(zeros) and others.count(0) <= 0.02 * len(others):
-            try:
-                text = data[: len(data) // 2 * 2].decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text[:2048])
-            if "\x00" not in text and printable >= 0.95 * len(text[:2048]):
-                return text
-    return None
-
-
-def _delimiter(text: str) -> str:
-    """The field separator: ',', ';' or tab, whichever the header line uses most."""
-    # Sniff the header line only: data cells (like Amazon's 'A | B' categories) contain
-    # separators of their own. European Excel writes ';'.
-    header = text.split("\n", 1)[0]
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 def _unique_columns(header: list[str]) -> list[str]:
     """Header names made non-empty and unique ('Price', 'Price (2)')."""
     out: list[str] = []
@@ -196,37 +97,28 @@ def _unique_columns(header: list[str]) -> list[str]:
 
 def _parse(source: FileOrBytes, max_rows: int | None) -> tuple[list[str], list[tuple[int, dict]]]:
     """Columns and (row_number, row dict) pairs of a CSV, up to `max_rows` rows."""
-    text = _decode(_read_bytes(source))
-    # Larger cells than csv's default 128 KB limit are allowed (the byte limit bounds them).
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
-    delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    last_line = 0  # the line the last complete record ended on
-    try:
-        header = next(reader, None)
-        last_line = reader.line_num
-        if header is None or not any(h.strip() for h in header):
-            raise InputError("the file has no header row")
-        columns = _unique_columns(header)
-        rows: list[tuple[int, dict]] = []
-        for record in reader:
-            if max_rows is not None and len(rows) >= max_rows:
-                break
-            last_line = reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue  # blank line
-            if len(rows) >= MAX_ROWS:
-                raise InputError(f"the file has more than {MAX_ROWS:,} rows; split it into smaller files")
-            # Spreadsheet row number: header is row 1; counts records, not physical lines.
-            row_number = len(rows) + 2
-            padded = record + [""] * (len(columns) - len(record))
-            row = dict(zip(columns, padded))
-            extra = [c for c in record[len(columns) :] if c.strip()]
-            if extra:
-                row[_EXTRA] = len(record)
-            rows.append((row_number, row))
-    except csv.Error as exc:
-        raise InputError(csv_error_message(exc, text, last_line + 1, reader.line_num, delimiter)) from None
+    text = decode_text(read_bytes(source, MAX_BYTES, f"{MAX_ROWS:,} rows"))
+    reader = csv_records(text)
+    header = next(reader, None)
+    if header is None or not any(h.strip() for h in header[1]):
+        raise InputError("the file has no header row")
+    columns = _unique_columns(header[1])
+    rows: list[tuple[int, dict]] = []
+    for _, record in reader:
+        if max_rows is not None and len(rows) >= max_rows:
+            break
+        if not any(cell.strip() for cell in record):
+            continue  # blank line
+        if len(rows) >= MAX_ROWS:
+            raise InputError(f"the file has more than {MAX_ROWS:,} rows; split it into smaller files")
+        # Spreadsheet row number: header is row 1; counts records, not physical lines.
+        row_number = len(rows) + 2
+        padded = record + [""] * (len(columns) - len(record))
+        row = dict(zip(columns, padded))
+        extra = [c for c in record[len(columns) :] if c.strip()]
+        if extra:
+            row[_EXTRA] = len(record)
+        rows.append((row_number, row))
     return columns, rows
 
 

@@ -611,3 +611,51 @@ def test_binary_with_nul_bytes_still_gets_the_spreadsheet_message():
 
     with pytest.raises(InputError, match="xlsx"):
         catalog.read_csv_preview(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + bytes(range(256)) * 8)
+
+
+RESULTS_TEXT = "variant,impressions,clicks,conversions,headline\nA,100,5,1,Café déjà vu\nB,120,9,2,Crème brûlée\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        RESULTS_TEXT.encode("cp1252"),
+        RESULTS_TEXT.encode("utf-8-sig"),
+        RESULTS_TEXT.encode("utf-16"),
+        RESULTS_TEXT.encode("utf-16-le"),
+        RESULTS_TEXT.replace(",", ";").encode("cp1252"),  # European Excel
+        RESULTS_TEXT.replace(",", "\t").encode("utf-8"),
+    ],
+    ids=["cp1252", "utf8-bom", "utf16-bom", "utf16-le", "semicolon", "tab"],
+)
+def test_results_csv_reads_what_the_catalog_import_reads(data, tmp_path):
+    from copy_engine import catalog
+    from copy_engine.experiments import read_results_csv
+
+    catalog.read_csv_preview(data)  # the catalog reader accepts it …
+    arms = read_results_csv(data)  # … and so does the results reader
+    assert [(a.variant, a.clicks, a.text) for a in arms] == [("A", 5, "Café déjà vu"), ("B", 9, "Crème brûlée")]
+    f = tmp_path / "r.csv"
+    f.write_bytes(data)
+    assert read_results_csv(f)[1].text == "Crème brûlée"
+
+
+def test_results_csv_names_the_line_of_an_unclosed_quote():
+    from copy_engine.experiments import read_results_csv
+
+    rows = ["variant,impressions,clicks,conversions,headline", 'A,100,5,1,"never closed'] + [f"X{i},1,0,0,t" for i in range(50)]
+    with pytest.raises(InputError, match=r"line 2\b"):
+        read_results_csv(("\n".join(rows) + "\n").encode())
+
+
+def test_results_csv_refuses_a_huge_file(tmp_path, monkeypatch):
+    from copy_engine import csvtext
+    from copy_engine.experiments import read_results_csv
+
+    monkeypatch.setattr(csvtext, "MAX_BYTES", 1000)
+    f = tmp_path / "r.csv"
+    f.write_bytes(b"variant,impressions,clicks,conversions\n" + b"A,1,0,0\n" * 500)
+    with pytest.raises(InputError, match="too large"):
+        read_results_csv(f)
+    with pytest.raises(InputError, match="too large"):
+        read_results_csv(f.read_bytes())

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
+from copy_engine.csvtext import csv_records, decode_text, read_bytes
 from copy_engine.errors import InputError
 from copy_engine.experiments.arms import MAX_COUNT, ArmResult, DailyRow, check_counts
 
@@ -16,27 +15,14 @@ TEXT_COLUMNS = ("headline", "text")
 
 
 def _source_text(source) -> str:
-    """CSV text from a path, a file object, bytes or the CSV text itself."""
-    if isinstance(source, Path):
-        if not source.is_file():
-            raise InputError(f"results file not found: {source}")
-        try:
-            source = source.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {source}: {exc.strerror or exc}") from None
-    elif hasattr(source, "read"):
-        source = source.read()
-    elif isinstance(source, str) and "\n" not in source and "\r" not in source:
-        # one line without a newline is a path, never a usable CSV (it would have no data rows)
-        return _source_text(Path(source))
-    if isinstance(source, (bytes, bytearray)):
-        try:
-            return bytes(source).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError("the results CSV is not UTF-8 text") from None
+    """CSV text from a path, a file object, bytes or the CSV text itself (the catalog's reader and limits)."""
+    if isinstance(source, str) and "\n" not in source and "\r" not in source:
+        source = Path(source)  # one line without a newline is a path, never a usable CSV (no data rows)
+    if isinstance(source, Path) and not source.is_file():
+        raise InputError(f"results file not found: {source}")
     if isinstance(source, str):
         return source.lstrip("\ufeff")
-    raise InputError(f"cannot read results from a {type(source).__name__}")
+    return decode_text(read_bytes(source))
 
 
 def _whole(value: str, column: str, where: str) -> int:
@@ -67,9 +53,9 @@ def read_results_csv(source) -> list[ArmResult]:
     """
     text = _source_text(source)
     try:
-        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
-    except csv.Error as exc:
-        raise InputError(f"malformed results CSV: {exc}") from None
+        rows = [r for _, r in csv_records(text) if any(c.strip() for c in r)]
+    except InputError as exc:
+        raise InputError(f"results CSV: {exc}") from None
     if not rows:
         raise InputError("the results CSV is empty; expected columns: " + ", ".join(REQUIRED))
     header = [h.strip().lower() for h in rows[0]]
