@@ -22,6 +22,7 @@ from copy_engine.evaluation.report import (
 )
 from copy_engine.settings import Settings
 from ui.feedback import user_errors
+from ui.server_files import server_catalog_path
 from ui.text import escape_md
 
 st.set_page_config(page_title="CopyLab · Insights", page_icon="📈", layout="wide")
@@ -114,7 +115,11 @@ with run_tab:
         "about half a minute per product and configuration; the command line (`python -m copy_engine evaluate`) runs bigger ones."
     )
     upload = st.file_uploader("Catalog CSV", type=["csv", "tsv", "txt"], key="ins_upload")
-    path_text = st.text_input("…or a catalog CSV path on the server", key="ins_path")
+    path_text = st.text_input(
+        "…or the path of a catalog CSV in COPYLAB_HOME on the server",
+        key="ins_path",
+        help=f"Only files inside {Settings.from_env().home} can be opened by path; upload any other file.",
+    )
     c1, c2, c3 = st.columns(3)
     n_products = c1.number_input("Products", min_value=1, max_value=50, value=5, step=1, key="ins_n")
     channel = c2.selectbox("Channel", list(CHANNELS), format_func=lambda c: CHANNELS[c].label, key="ins_channel")
@@ -136,9 +141,7 @@ with run_tab:
                 tmp.write_bytes(upload.getvalue())
                 catalog = str(tmp)
             elif path_text.strip():
-                catalog = path_text.strip()
-                if not Path(catalog).is_file():
-                    raise InputError(f"catalog not found: {catalog}")
+                catalog = server_catalog_path(path_text, Settings.from_env().home)
             else:
                 raise InputError("upload a catalog CSV or type its path")
             if not configs:

@@ -659,3 +659,41 @@ def test_results_csv_refuses_a_huge_file(tmp_path, monkeypatch):
         read_results_csv(f)
     with pytest.raises(InputError, match="too large"):
         read_results_csv(f.read_bytes())
+
+
+def test_server_catalog_path_is_limited_to_copylab_home(tmp_path):
+    from ui.server_files import server_catalog_path
+
+    home = tmp_path / "home"
+    (home / "catalogs").mkdir(parents=True)
+    inside = home / "catalogs" / "c.csv"
+    inside.write_text("name\nTea\n")
+    outside = tmp_path / "secret.csv"
+    outside.write_text("name\nsecret\n")
+    (home / "link.csv").symlink_to(outside)
+    assert server_catalog_path(str(inside), home) == str(inside.resolve())
+    assert server_catalog_path("catalogs/c.csv", home) == str(inside.resolve()), "relative to COPYLAB_HOME"
+    for bad in ["/etc/passwd", str(outside), "../secret.csv", str(home / "link.csv"), str(home / "catalogs" / ".." / ".." / "secret.csv")]:
+        with pytest.raises(InputError, match="COPYLAB_HOME"):
+            server_catalog_path(bad, home)
+    with pytest.raises(InputError, match="not found"):
+        server_catalog_path(str(home / "nope.csv"), home)
+
+
+def test_insights_page_refuses_a_server_path_outside_copylab_home(fake_engine, tmp_home, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import copy_engine.evaluation.run as run
+
+    calls = []
+    monkeypatch.setattr(run, "evaluate", lambda *a, **k: calls.append(a))
+    outside = tmp_path / "outside.csv"
+    outside.write_text("name\nTea\n")
+    at = AppTest.from_file(str(ROOT / "pages/5_Insights.py"), default_timeout=60).run()
+    for path in (str(outside), "/etc/passwd"):
+        at.text_input(key="ins_path").set_value(path)
+        at = at.button(key="ins_run").click().run()
+        assert not at.exception
+        errors = " ".join(e.value for e in at.error)
+        assert "COPYLAB\\_HOME" in errors or "COPYLAB_HOME" in errors, errors
+    assert calls == [], "no evaluation ran on a file outside COPYLAB_HOME"
