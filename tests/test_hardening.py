@@ -697,3 +697,38 @@ def test_insights_page_refuses_a_server_path_outside_copylab_home(fake_engine, t
         errors = " ".join(e.value for e in at.error)
         assert "COPYLAB\\_HOME" in errors or "COPYLAB_HOME" in errors, errors
     assert calls == [], "no evaluation ran on a file outside COPYLAB_HOME"
+
+
+# ---------------------------------------------------------------- probes beyond the issue
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/1_Products.py", "pages/2_Favourites.py", "pages/3_Experiments.py",
+                                  "pages/4_Adapters.py"])  # fmt: skip
+def test_pages_show_a_clear_message_for_an_unusable_database(page, fake_engine, tmp_home):
+    from streamlit.testing.v1 import AppTest
+
+    tmp_home.mkdir(parents=True, exist_ok=True)
+    (tmp_home / "copylab.db").write_bytes(b"not a database at all " * 100)
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("not a usable CopyLab database" in e.value for e in at.error)
+
+
+def test_a_page_opening_a_database_whose_migration_waits_on_a_lock_says_busy(fake_engine, tmp_home, short_busy):
+    import sqlite3
+
+    from streamlit.testing.v1 import AppTest
+
+    from copy_engine.store.migrations import MIGRATIONS, apply_migrations
+    from copy_engine.store import open_db
+
+    old = open_db(tmp_home / "copylab.db", migrate=False)
+    apply_migrations(old, MIGRATIONS[:-1])  # an older database: the last migration is still to run
+    old.conn.close()
+    holder = sqlite3.connect(str(tmp_home / "copylab.db"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO migrations (name, applied_at) VALUES ('lock-holder', 'now')")
+    at = AppTest.from_file(str(ROOT / "pages/1_Products.py"), default_timeout=60).run()
+    holder.execute("ROLLBACK")
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("busy" in e.value for e in at.error)
