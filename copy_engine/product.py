@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +51,8 @@ def _check_types(product: "Product") -> None:
         if value is None or isinstance(value, str):
             continue
         if name == "price" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):  # JSON NaN / Infinity
+                raise InputError(f"product field 'price' must be a price, got {value!r}")
             continue
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
         raise InputError(f"product field {name!r} must be text, got {_kind(value)} ({shown})")
@@ -147,8 +150,8 @@ class Product:
             raise InputError("product must be a JSON object")
         known = {k: data[k] for k in ("name", "brand", "category", "features", "price", "description", "id") if k in data}
         price = known.get("price")
-        if isinstance(price, (int, float)) and not isinstance(price, bool):
-            known["price"] = str(price)
+        if isinstance(price, (int, float)) and not isinstance(price, bool) and math.isfinite(price):
+            known["price"] = str(price)  # NaN / Infinity stay floats: the type check refuses them
         if "name" not in known or known["name"] is None:
             raise InputError("product has no name")
         return cls(**known)

@@ -732,3 +732,44 @@ def test_a_page_opening_a_database_whose_migration_waits_on_a_lock_says_busy(fak
     holder.execute("ROLLBACK")
     assert not at.exception, [e.message for e in at.exception]
     assert any("busy" in e.value for e in at.error)
+
+
+def test_deeply_nested_or_huge_json_is_a_clear_error(tmp_path, monkeypatch):
+    from copy_engine import jsonfile
+    from copy_engine.product import Product
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    with pytest.raises(InputError, match="nested too deeply"):
+        Product.from_json_file(deep)
+    monkeypatch.setattr(jsonfile, "MAX_JSON_BYTES", 100)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"name": "Tea", "description": "x" * 500}))
+    with pytest.raises(InputError, match="too large"):
+        Product.from_json_file(big)
+
+
+def test_generate_with_deeply_nested_json_exits_2(tmp_path):
+    f = tmp_path / "deep.json"
+    f.write_text("[" * 100_000)
+    one_line_error(cli("generate", "--product", str(f), home=tmp_path / "h"), "nested too deeply")
+
+
+@pytest.mark.parametrize("price", [float("nan"), float("inf"), float("-inf")])
+def test_a_price_that_is_not_a_number_is_refused(price):
+    from copy_engine.product import Product
+
+    with pytest.raises(InputError, match="price"):
+        Product.from_dict({"name": "Tea", "price": price})
+
+
+def test_ab_report_refuses_more_variants_than_it_can_analyse(tmp_path):
+    from copy_engine.experiments import analyze
+    from copy_engine.experiments.arms import MAX_VARIANTS, ArmResult
+
+    arms = [ArmResult(f"V{i}", 1000, 10 + i % 7, 1) for i in range(MAX_VARIANTS + 1)]
+    with pytest.raises(InputError, match=f"at most {MAX_VARIANTS} variants"):
+        analyze(arms)
+    f = tmp_path / "many.csv"
+    f.write_text("variant,impressions,clicks,conversions\n" + "".join(f"V{i},1000,5,1\n" for i in range(5000)))
+    one_line_error(cli("ab-report", str(f), home=tmp_path / "h"), f"at most {MAX_VARIANTS} variants")

@@ -11,6 +11,9 @@ from copy_engine.errors import InputError
 # SQLite stores integers as signed 64-bit: a larger count overflows on insert, and
 # counts near float's range (1e308) make every statistic meaningless.
 MAX_COUNT = 2**63 - 1
+# The Bayesian summary draws 200,000 samples per variant (1.6 MB each); thousands of
+# variants in a hostile CSV would take gigabytes. Real tests have a handful.
+MAX_VARIANTS = 50
 
 
 def shown_number(value) -> str:
@@ -100,6 +103,8 @@ def check_arms(arms) -> list[ArmResult]:
             raise InputError(f"expected ArmResult items, got {type(a).__name__}")
     if len(arms) < 2:
         raise InputError(f"an experiment needs at least 2 variants (control first), got {len(arms)}")
+    if len(arms) > MAX_VARIANTS:
+        raise InputError(f"an A/B report covers at most {MAX_VARIANTS} variants, got {len(arms)}")
     seen = set()
     for a in arms:
         if a.variant in seen:

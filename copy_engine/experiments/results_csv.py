@@ -7,7 +7,7 @@ from pathlib import Path
 
 from copy_engine.csvtext import csv_records, decode_text, read_bytes
 from copy_engine.errors import InputError
-from copy_engine.experiments.arms import MAX_COUNT, ArmResult, DailyRow, check_counts
+from copy_engine.experiments.arms import MAX_COUNT, MAX_VARIANTS, ArmResult, DailyRow, check_counts
 
 REQUIRED = ("variant", "impressions", "clicks", "conversions")
 COUNTS = ("impressions", "clicks", "conversions")
@@ -97,6 +97,8 @@ def read_results_csv(source) -> list[ArmResult]:
             )
         first_row[key] = number
         if variant not in totals:
+            if len(order) >= MAX_VARIANTS:
+                raise InputError(f"{where}: an A/B report covers at most {MAX_VARIANTS} variants; this is one more")
             order.append(variant)
             totals[variant] = [0, 0, 0]
             daily[variant] = []
