@@ -773,3 +773,47 @@ def test_ab_report_refuses_more_variants_than_it_can_analyse(tmp_path):
     f = tmp_path / "many.csv"
     f.write_text("variant,impressions,clicks,conversions\n" + "".join(f"V{i},1000,5,1\n" for i in range(5000)))
     one_line_error(cli("ab-report", str(f), home=tmp_path / "h"), f"at most {MAX_VARIANTS} variants")
+
+
+def test_two_imports_of_the_same_file_at_once_store_each_product_once(tmp_path):
+    import threading
+
+    from copy_engine import catalog
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    path = tmp_path / "t.db"
+    open_db(path).conn.close()
+    data = _big_catalog(2000)
+    reports, errors = [], []
+
+    def run():
+        db = open_db(path)
+        try:
+            reports.append(catalog.import_products(db, data, {"name": "name", "brand": "brand"}))
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert pr.count_products(open_db(path)) == 2000
+    assert sorted(r.imported for r in reports)[1] + sorted(r.imported for r in reports)[0] == 2000
+    assert all(r.imported + len(r.skipped) == 2000 for r in reports)
+
+
+def test_astronomic_counts_typed_in_the_results_editor_are_refused(tmp_path):
+    import pandas as pd
+
+    from copy_engine.store import experiments as ex
+    from ui.experiments import rows_from_editor
+
+    db, eid = _ab_experiment(tmp_path / "t.db")
+    frame = pd.DataFrame({"arm": ["A", "B"], "day": [None, None], "impressions": [1e30, 10.0], "clicks": [1.0, 1.0],
+                          "conversions": [0.0, 0.0]})  # fmt: skip
+    with pytest.raises(InputError, match="row 1: impressions must be at most"):
+        ex.add_results(db, eid, rows_from_editor(frame))
+    assert _impressions(db, eid) == [0, 0]
