@@ -817,3 +817,26 @@ def test_astronomic_counts_typed_in_the_results_editor_are_refused(tmp_path):
     with pytest.raises(InputError, match="row 1: impressions must be at most"):
         ex.add_results(db, eid, rows_from_editor(frame))
     assert _impressions(db, eid) == [0, 0]
+
+
+def test_insights_upload_is_read_from_a_private_copy_that_is_removed_afterwards(fake_engine, tmp_home, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    import copy_engine.evaluation.run as run
+
+    seen = []
+
+    def fake_evaluate(settings, out, **kwargs):
+        catalog = Path(settings.catalog)
+        seen.append((catalog, catalog.read_bytes()))
+        raise InputError("stop here")  # the evaluation itself is tested elsewhere
+
+    monkeypatch.setattr(run, "evaluate", fake_evaluate)
+    at = AppTest.from_file(str(ROOT / "pages/5_Insights.py"), default_timeout=60).run()
+    at.file_uploader(key="ins_upload").set_value(("../../evil.csv", b"name\nTea\n", "text/csv"))
+    at = at.run()
+    at = at.button(key="ins_run").click().run()
+    assert not at.exception and any("stop here" in e.value for e in at.error), [e.value for e in at.error]
+    (catalog, data), = seen
+    assert data == b"name\nTea\n" and catalog.name == "catalog.csv"
+    assert not catalog.parent.exists(), "the temporary copy is removed after the run"
