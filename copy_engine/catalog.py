@@ -430,8 +430,11 @@ def _swap_in(db, run_id: int, report: ImportReport) -> None:
 
 def _finish_failed_run(db, run_id: int, exc: BaseException) -> None:
     """Delete a failed run's staged rows and record why it failed (best effort: never masks `exc`)."""
+    from copy_engine.errors import DatabaseBusyError
     from copy_engine.store.db import now_iso, transaction
 
+    if isinstance(exc, DatabaseBusyError):
+        return  # waiting out the lock again would double the user's wait; the next import clears it (STALE_RUN)
     try:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")

@@ -840,3 +840,26 @@ def test_insights_upload_is_read_from_a_private_copy_that_is_removed_afterwards(
     (catalog, data), = seen
     assert data == b"name\nTea\n" and catalog.name == "catalog.csv"
     assert not catalog.parent.exists(), "the temporary copy is removed after the run"
+
+
+def test_an_import_that_meets_a_stuck_lock_fails_once_not_twice(tmp_path, monkeypatch, short_busy):
+    import time
+
+    from copy_engine import catalog
+    from copy_engine.errors import DatabaseBusyError
+    from copy_engine.store import db as store_db
+    from copy_engine.store import open_db
+    from copy_engine.store import products as pr
+
+    path = tmp_path / "t.db"
+    db = open_db(path)
+    begins = []
+    real_begin = store_db._begin_immediate
+    monkeypatch.setattr(store_db, "_begin_immediate", lambda d: (begins.append(time.time()), real_begin(d))[1])
+    holder = []
+    _hook_row(monkeypatch, "Mug 1200", lambda: holder.append(_hold_write_lock(path)))
+    with pytest.raises(DatabaseBusyError):
+        catalog.import_products(db, _big_catalog(1500), {"name": "name"})
+    holder[0].execute("ROLLBACK")
+    assert len(begins) == 4, "start run + 2 batches + the failed third; no second wait to clean up"
+    assert pr.count_products(db) == 0
