@@ -8,22 +8,22 @@ never interpreted.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
+from copy_engine.csvtext import MAX_BYTES as _SHARED_MAX_BYTES
+from copy_engine.csvtext import FileOrBytes, csv_records, decode_text, read_bytes
 from copy_engine.errors import InputError
 
 if TYPE_CHECKING:
     from copy_engine.product import Product
 
 FIELDS = ("name", "brand", "category", "features", "price", "description")
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = _SHARED_MAX_BYTES  # 20 MB, as every user CSV
 MAX_ROWS = 50_000
 # Amazon prepends this to "About Product"; it says nothing about the product.
 BOILERPLATE = (
@@ -59,8 +59,6 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 
 _EXTRA = "\0extra cells"  # marks a row with more filled cells than header columns
 
-FileOrBytes = bytes | bytearray | memoryview | str | Path | IO[bytes] | IO[str]
-
 
 @dataclass
 class ImportReport:
@@ -72,81 +70,16 @@ class ImportReport:
     imported: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
     product_ids: list[int] = field(default_factory=list)
+    # Imported rows whose cells were cut to the product limits: (row, "name cut to 200 characters (from 250); …")
+    truncated: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One line such as 'imported 631, skipped 2'."""
-        return f"imported {self.imported}, skipped {len(self.skipped)}"
+        """One line such as 'imported 631, skipped 2' (', shortened 3 rows' when cells were cut)."""
+        text = f"imported {self.imported}, skipped {len(self.skipped)}"
+        return text + (f", shortened {len(self.truncated)} rows" if self.truncated else "")
 
 
 # ---------------------------------------------------------------- reading
-
-
-def _read_bytes(source: FileOrBytes) -> bytes:
-    """The raw bytes of an upload, path or byte string, enforcing MAX_BYTES."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    elif isinstance(source, str) and "\n" in source:
-        data = source.encode("utf-8")  # CSV text rather than a path
-    elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"file not found: {source}")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(_too_big(size))
-        data = path.read_bytes()
-    elif hasattr(source, "read"):
-        if hasattr(source, "seek"):
-            try:
-                source.seek(0)  # Streamlit UploadedFile may have been read for the preview
-            except (OSError, ValueError):
-                pass
-        data = source.read(MAX_BYTES + 1)
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-    else:
-        raise InputError("expected CSV bytes, a file path or an open file")
-    if len(data) > MAX_BYTES:
-        raise InputError(_too_big(len(data)))
-    return data
-
-
-def _too_big(size: int) -> str:
-    """The message for a file over the size limit."""
-    return (
-        f"file is too large ({size / 1024 / 1024:.1f} MB); the limit is {MAX_BYTES // 1024 // 1024} MB "
-        f"and {MAX_ROWS:,} rows: split it into smaller files"
-    )
-
-
-def _decode(data: bytes) -> str:
-    """Text from the file's bytes: UTF-16 (BOM), UTF-8 (with or without BOM), cp1252, then Latin-1."""
-    if not data.strip():
-        raise InputError("the file is empty")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")  # Excel "Unicode text" export
-        except UnicodeDecodeError:
-            raise InputError("the file looks like UTF-16 but cannot be decoded") from None
-    if b"\x00" in data[:4096]:
-        raise InputError("this is not a CSV text file (binary content; an Excel .xlsx?). Save it as CSV first")
-    # utf-8-sig also reads plain UTF-8; cp1252 covers Excel on Windows; latin-1 never fails.
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputError("cannot decode the file")  # unreachable: latin-1 decodes any bytes
-
-
-def _delimiter(text: str) -> str:
-    """The field separator: ',', ';' or tab, whichever the header line uses most."""
-    # Sniff the header line only: data cells (like Amazon's 'A | B' categories) contain
-    # separators of their own. European Excel writes ';'.
-    header = text.split("\n", 1)[0]
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
 
 
 def _unique_columns(header: list[str]) -> list[str]:
@@ -164,33 +97,28 @@ def _unique_columns(header: list[str]) -> list[str]:
 
 def _parse(source: FileOrBytes, max_rows: int | None) -> tuple[list[str], list[tuple[int, dict]]]:
     """Columns and (row_number, row dict) pairs of a CSV, up to `max_rows` rows."""
-    text = _decode(_read_bytes(source))
-    # Larger cells than csv's default 128 KB limit are allowed (the byte limit bounds them).
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    try:
-        header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raise InputError("the file has no header row")
-        columns = _unique_columns(header)
-        rows: list[tuple[int, dict]] = []
-        for record in reader:
-            if max_rows is not None and len(rows) >= max_rows:
-                break
-            if not any(cell.strip() for cell in record):
-                continue  # blank line
-            if len(rows) >= MAX_ROWS:
-                raise InputError(f"the file has more than {MAX_ROWS:,} rows; split it into smaller files")
-            # Spreadsheet row number: header is row 1; counts records, not physical lines.
-            row_number = len(rows) + 2
-            padded = record + [""] * (len(columns) - len(record))
-            row = dict(zip(columns, padded))
-            extra = [c for c in record[len(columns) :] if c.strip()]
-            if extra:
-                row[_EXTRA] = len(record)
-            rows.append((row_number, row))
-    except csv.Error as exc:
-        raise InputError(f"malformed CSV near line {reader.line_num}: {exc}") from None
+    text = decode_text(read_bytes(source, MAX_BYTES, f"{MAX_ROWS:,} rows"))
+    reader = csv_records(text)
+    header = next(reader, None)
+    if header is None or not any(h.strip() for h in header[1]):
+        raise InputError("the file has no header row")
+    columns = _unique_columns(header[1])
+    rows: list[tuple[int, dict]] = []
+    for _, record in reader:
+        if max_rows is not None and len(rows) >= max_rows:
+            break
+        if not any(cell.strip() for cell in record):
+            continue  # blank line
+        if len(rows) >= MAX_ROWS:
+            raise InputError(f"the file has more than {MAX_ROWS:,} rows; split it into smaller files")
+        # Spreadsheet row number: header is row 1; counts records, not physical lines.
+        row_number = len(rows) + 2
+        padded = record + [""] * (len(columns) - len(record))
+        row = dict(zip(columns, padded))
+        extra = [c for c in record[len(columns) :] if c.strip()]
+        if extra:
+            row[_EXTRA] = len(record)
+        rows.append((row_number, row))
     return columns, rows
 
 
@@ -292,19 +220,24 @@ def clean_price(cell: str) -> str:
     return m.group(0).strip() if m else ""
 
 
+def row_fields(row: dict, mapping: dict[str, str]) -> dict:
+    """The product field values of one CSV row (features split, price cleaned), before Product bounds them."""
+    get = lambda f: (row.get(mapping[f]) or "") if f in mapping else ""  # noqa: E731
+    return {
+        "name": get("name"),
+        "brand": get("brand"),
+        "category": get("category"),
+        "features": split_features(get("features")),
+        "price": clean_price(get("price")),
+        "description": get("description"),
+    }
+
+
 def row_to_product(row: dict, mapping: dict[str, str]):
     """A Product from one CSV row and the field → column mapping."""
     from copy_engine.product import Product
 
-    get = lambda f: (row.get(mapping[f]) or "") if f in mapping else ""
-    return Product(
-        name=get("name"),
-        brand=get("brand"),
-        category=get("category"),
-        features=split_features(get("features")),
-        price=clean_price(get("price")),
-        description=get("description"),
-    )
+    return Product(**row_fields(row, mapping))
 
 
 def read_products(source: FileOrBytes, mapping: dict | None = None) -> list[Product]:
@@ -336,21 +269,29 @@ def read_products(source: FileOrBytes, mapping: dict | None = None) -> list[Prod
     return products
 
 
+BATCH_ROWS = 500  # rows staged per write transaction: each holds the write lock for milliseconds
+STALE_RUN = timedelta(minutes=10)  # a staging run untouched this long belonged to a killed process
+
+
 def import_products(
     db, file_or_bytes: FileOrBytes, mapping: dict[str, str] | None = None, source: str | None = None
 ) -> ImportReport:
-    """Import every row of a catalog CSV as a product, in one transaction.
+    """Import every row of a catalog CSV as a product: all rows or none, without blocking other writers.
 
     `mapping` is field → column (see guess_mapping; None means use the guess).
     Rows without a name, duplicates (same name and brand as a stored product or
     an earlier row) and rows that cannot be converted are skipped and reported.
     File-level problems (empty, binary, malformed, too large, bad mapping) raise
-    InputError before anything is written; any failure during writing rolls the
-    whole import back, so products already stored are never touched.
-    """
-    from copy_engine.store.db import transaction
-    from copy_engine.store.products import add_product, find_product
+    InputError before anything is written.
 
+    The rows are converted and staged in batches of BATCH_ROWS, each in its own
+    short transaction, under one `import_runs` record; a last short transaction
+    moves them into products and marks the run done. Other tabs and processes
+    can write between batches. Any failure (or interruption) deletes the staged
+    rows and marks the run failed, so products already stored are never touched
+    and no product of a failed import is ever visible; staging left by a killed
+    process is invisible and removed by the next import.
+    """
     columns, rows = _parse(file_or_bytes, max_rows=None)
     if not rows:
         raise InputError("the file has a header but no product rows")
@@ -358,37 +299,150 @@ def import_products(
     if source is None:
         source = f"csv:{Path(file_or_bytes).name}" if isinstance(file_or_bytes, (str, os.PathLike)) else "csv"
     report = ImportReport()
-    seen: dict[tuple[str, str], int] = {}
-    with transaction(db):
-        for row_number, row in rows:
-            if not str(row.get(mapping["name"]) or "").strip():
-                report.skipped.append((row_number, "no product name"))
-                continue
-            if _EXTRA in row:
-                reason = f"unparseable: {row[_EXTRA]} cells but the header has {len(columns)} columns"
-                report.skipped.append((row_number, reason + " (an unquoted comma?)"))
-                continue
-            try:
-                product = row_to_product(row, mapping)
-            except InputError as exc:
-                reason = "no product name (only markup)" if "no name" in str(exc) else f"unusable: {exc}"
-                report.skipped.append((row_number, reason))
-                continue
-            except (ValueError, TypeError) as exc:
-                report.skipped.append((row_number, f"unparseable: {exc}"))
-                continue
-            key = (product.name.casefold(), product.brand.casefold())
-            if key in seen:
-                report.skipped.append((row_number, f"duplicate of row {seen[key]} ({product.name!r})"))
-                continue
-            existing = find_product(db, product.name, product.brand)
-            if existing is not None:
-                report.skipped.append(
-                    (row_number, f"already in the catalog as product {existing.id} ({product.name!r})")
-                )
-                continue
-            seen[key] = row_number
-            stored = add_product(db, product, source=source)
-            report.product_ids.append(stored.id)
-            report.imported += 1
+    run_id = _start_run(db, source)
+    try:
+        seen: dict[tuple[str, str], int] = {}
+        for start in range(0, len(rows), BATCH_ROWS):
+            staged = [
+                staged_row
+                for row_number, row in rows[start : start + BATCH_ROWS]
+                if (staged_row := _convert_row(db, row_number, row, mapping, columns, seen, report)) is not None
+            ]
+            _stage(db, run_id, staged)
+        _swap_in(db, run_id, report)
+    except BaseException as exc:
+        _finish_failed_run(db, run_id, exc)
+        raise
     return report
+
+
+def _convert_row(db, row_number: int, row: dict, mapping: dict, columns: list[str], seen: dict, report: ImportReport):
+    """The staging row for one CSV row, or None after recording why it is skipped."""
+    from copy_engine.product import cut_notes
+    from copy_engine.store.db import to_json
+    from copy_engine.store.products import find_product
+
+    if not str(row.get(mapping["name"]) or "").strip():
+        report.skipped.append((row_number, "no product name"))
+        return None
+    if _EXTRA in row:
+        reason = f"unparseable: {row[_EXTRA]} cells but the header has {len(columns)} columns"
+        report.skipped.append((row_number, reason + " (an unquoted comma?)"))
+        return None
+    try:
+        product = row_to_product(row, mapping)
+    except InputError as exc:
+        reason = "no product name (only markup)" if "no name" in str(exc) else f"unusable: {exc}"
+        report.skipped.append((row_number, reason))
+        return None
+    except (ValueError, TypeError) as exc:
+        report.skipped.append((row_number, f"unparseable: {exc}"))
+        return None
+    key = (product.name.casefold(), product.brand.casefold())
+    if key in seen:
+        report.skipped.append((row_number, f"duplicate of row {seen[key]} ({product.name!r})"))
+        return None
+    existing = find_product(db, product.name, product.brand)
+    if existing is not None:
+        report.skipped.append((row_number, f"already in the catalog as product {existing.id} ({product.name!r})"))
+        return None
+    seen[key] = row_number
+    notes = cut_notes(row_fields(row, mapping))
+    if notes:
+        report.truncated.append((row_number, "; ".join(notes)))
+    return (row_number, product.name, product.brand, product.category, to_json(product.features), product.price,
+            product.description)  # fmt: skip
+
+
+def _start_run(db, source: str) -> int:
+    """A new import run in 'staging' state; first clears the staging of runs whose process died."""
+    from copy_engine.store.db import now_iso, transaction
+
+    now = datetime.now(UTC)
+    stale = (now - STALE_RUN).replace(microsecond=0).isoformat()
+    with transaction(db):
+        dead = [r[0] for r in db.execute(
+            "SELECT id FROM import_runs WHERE status = 'staging' AND updated_at < ?", [stale])]  # fmt: skip
+        for run in dead:
+            db.execute("DELETE FROM import_staging WHERE run_id = ?", [run])
+            db.execute(
+                "UPDATE import_runs SET status = 'failed', error = 'interrupted (the importing process stopped)', "
+                "finished_at = ? WHERE id = ?",
+                [now_iso(), run],
+            )
+        cur = db.execute(
+            "INSERT INTO import_runs (source, status, started_at, updated_at) VALUES (?, 'staging', ?, ?)",
+            [source, now_iso(), now_iso()],
+        )
+    return int(cur.lastrowid)
+
+
+def _stage(db, run_id: int, staged: list[tuple]) -> None:
+    """Write one batch of converted rows to the staging table (one short transaction)."""
+    from copy_engine.store.db import now_iso, transaction
+
+    with transaction(db):
+        db.conn.executemany(
+            "INSERT INTO import_staging (run_id, row_number, name, brand, category, features, price, description) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, *r) for r in staged],
+        )
+        db.execute("UPDATE import_runs SET updated_at = ? WHERE id = ?", [now_iso(), run_id])
+
+
+def _swap_in(db, run_id: int, report: ImportReport) -> None:
+    """Move a run's staged rows into products and mark it done, in one transaction.
+
+    A product another writer stored while the batches were staged is skipped
+    here, as 'already in the catalog', instead of being stored twice.
+    """
+    from copy_engine.store.db import now_iso, transaction
+
+    same = "p.name = s.name COLLATE NOCASE AND p.brand = s.brand COLLATE NOCASE"
+    with transaction(db):
+        for row_number, name, pid in db.execute(
+            f"SELECT s.row_number, s.name, min(p.id) FROM import_staging s JOIN products p ON {same} "
+            "WHERE s.run_id = ? GROUP BY s.id ORDER BY s.row_number",
+            [run_id],
+        ).fetchall():
+            report.skipped.append((row_number, f"already in the catalog as product {pid} ({name!r})"))
+            report.truncated = [t for t in report.truncated if t[0] != row_number]
+        now = now_iso()
+        db.execute(
+            "INSERT INTO products (name, brand, category, features, price, description, source, created_at, "
+            "updated_at, import_run_id) "
+            "SELECT s.name, s.brand, s.category, s.features, s.price, s.description, r.source, ?, ?, s.run_id "
+            "FROM import_staging s JOIN import_runs r ON r.id = s.run_id "
+            f"WHERE s.run_id = ? AND NOT EXISTS (SELECT 1 FROM products p WHERE {same}) ORDER BY s.row_number",
+            [now, now, run_id],
+        )
+        report.product_ids = [r[0] for r in db.execute(
+            "SELECT id FROM products WHERE import_run_id = ? ORDER BY id", [run_id])]  # fmt: skip
+        report.imported = len(report.product_ids)
+        report.skipped.sort(key=lambda item: item[0])
+        db.execute("DELETE FROM import_staging WHERE run_id = ?", [run_id])
+        db.execute(
+            "UPDATE import_runs SET status = 'done', imported = ?, skipped = ?, updated_at = ?, finished_at = ? "
+            "WHERE id = ?",
+            [report.imported, len(report.skipped), now, now, run_id],
+        )
+
+
+def _finish_failed_run(db, run_id: int, exc: BaseException) -> None:
+    """Delete a failed run's staged rows and record why it failed (best effort: never masks `exc`)."""
+    from copy_engine.errors import DatabaseBusyError
+    from copy_engine.store.db import now_iso, transaction
+
+    if isinstance(exc, DatabaseBusyError):
+        return  # waiting out the lock again would double the user's wait; the next import clears it (STALE_RUN)
+    try:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        with transaction(db):
+            db.execute("DELETE FROM import_staging WHERE run_id = ?", [run_id])
+            db.execute(
+                "UPDATE import_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status != 'done'",
+                [(f"{type(exc).__name__}: {exc}")[:500], now_iso(), run_id],
+            )
+    except Exception:  # noqa: BLE001 - the staging is invisible; the next import clears it (STALE_RUN)
+        pass

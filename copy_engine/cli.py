@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sqlite3
 import sys
 
 from copy_engine import commands
@@ -42,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except CopyLabError as exc:
         sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except sqlite3.OperationalError as exc:
+        from copy_engine.store.db import BUSY_MESSAGE, is_busy
+
+        if not is_busy(exc):
+            raise
+        # a write outside store.transaction (which retries) met another writer's lock
+        sys.stderr.write(f"error: {BUSY_MESSAGE}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -11,3 +11,7 @@ class InputError(CopyLabError):
 
 class ModelLoadError(CopyLabError):
     """The configured model (or adapter) could not be loaded."""
+
+
+class DatabaseBusyError(CopyLabError):
+    """Another writer held the database lock for longer than the retries allow; nothing was changed."""

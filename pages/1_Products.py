@@ -119,7 +119,8 @@ with import_tab:
                 with st.spinner("Importing…"), user_errors("Could not import") as done:
                     report = import_products(db, upload, mapping, source=f"csv:{upload.name}")
                 if done.ok:
-                    ss.import_report = {"file": upload.name, "imported": report.imported, "skipped": report.skipped}
+                    ss.import_report = {"file": upload.name, "imported": report.imported, "skipped": report.skipped,
+                                        "truncated": report.truncated}  # fmt: skip
                     st.rerun()  # redraw the catalog table with the new products
             if "name" not in mapping:
                 st.warning("Choose the column that holds the product name: it is required.")
@@ -131,3 +132,11 @@ with import_tab:
         )
         if report["skipped"]:
             st.dataframe(pd.DataFrame(report["skipped"], columns=["row", "reason"]), hide_index=True, width="stretch")
+        if report.get("truncated"):
+            st.warning(
+                f"Imported, but shortened {len(report['truncated'])} rows: cells longer than the product limits "
+                "(name 200, description 2,000, other fields 300 characters, 12 features) were cut."
+            )
+            st.dataframe(
+                pd.DataFrame(report["truncated"], columns=["row", "what was cut"]), hide_index=True, width="stretch"
+            )

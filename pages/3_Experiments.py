@@ -7,6 +7,7 @@ import streamlit as st
 from copy_engine.channels import CHANNELS
 from copy_engine.experiments import analyze, mde, sample_size
 from copy_engine.store.experiments import (
+    RepeatedResultsError,
     add_results,
     create_experiment,
     get_experiment,
@@ -138,6 +139,20 @@ with results_tab:
             if done.ok:
                 st.rerun()
 
+        repeat_key = f"results_repeat_{eid}"
+
+        def saved_text(n: int, source: str | None) -> str:
+            """The success message for `n` stored rows, from an upload called `source` or typed in."""
+            return f"Imported {n} result row(s) from **{escape_md(source)}**." if source else f"Saved {n} result row(s)."
+
+        def save_or_ask(rows: list[dict], source: str | None) -> int | None:
+            """Store result rows; a repeat of recorded results is parked to ask replace or add (returns None)."""
+            try:
+                return add_results(db, eid, rows)
+            except RepeatedResultsError as exc:
+                ss[repeat_key] = {"rows": rows, "message": str(exc), "source": source}
+                return None
+
         entry, upload_col = st.columns(2)
         with entry, st.expander("Enter results by hand", expanded=not has_results(exp)):
             arm_names = [a["name"] for a in control_first(exp["arms"])]
@@ -156,9 +171,10 @@ with results_tab:
             )
             if st.button("Save these results"):
                 with user_errors("Could not save the results") as done:
-                    added = add_results(db, eid, rows_from_editor(edited))
+                    added = save_or_ask(rows_from_editor(edited), None)
                 if done.ok:
-                    flash("success", f"Saved {added} result row(s).")
+                    if added is not None:
+                        flash("success", saved_text(added, None))
                     st.rerun()
         with upload_col, st.expander("Import results from a CSV", expanded=not has_results(exp)):
             st.caption(
@@ -167,9 +183,32 @@ with results_tab:
             upload = st.file_uploader("Results CSV", type=["csv"], key=f"results_upload_{eid}")
             if upload is not None and st.button("Import results", type="primary"):
                 with user_errors("Could not import the results") as done:
-                    added = add_results(db, eid, rows_from_results_csv(upload.getvalue()))
+                    added = save_or_ask(rows_from_results_csv(upload.getvalue()), upload.name)
                 if done.ok:
-                    flash("success", f"Imported {added} result row(s) from **{escape_md(upload.name)}**.")
+                    if added is not None:
+                        flash("success", saved_text(added, upload.name))
+                    st.rerun()
+
+        repeat = ss.get(repeat_key)
+        if repeat:
+            # Results already recorded: counting them again must be the user's choice.
+            st.warning(escape_md(repeat["message"]), icon="⚠️")
+            replace_col, add_col, cancel_col = st.columns(3)
+            choice = None
+            if replace_col.button("Replace the recorded numbers", key=f"repeat_replace_{eid}", type="primary"):
+                choice = "replace"
+            if add_col.button("Add them on top (new traffic)", key=f"repeat_add_{eid}"):
+                choice = "add"
+            if cancel_col.button("Cancel: keep what is recorded", key=f"repeat_cancel_{eid}"):
+                ss.pop(repeat_key, None)
+                st.rerun()
+            if choice:
+                with user_errors("Could not save the results") as done:
+                    added = add_results(db, eid, repeat["rows"], on_repeat=choice)
+                if done.ok:
+                    ss.pop(repeat_key, None)
+                    how = " They replace the numbers recorded before." if choice == "replace" else " Added on top."
+                    flash("success", saved_text(added, repeat["source"]) + how)
                     st.rerun()
 
         if not has_results(exp):

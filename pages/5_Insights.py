@@ -1,5 +1,6 @@
 """Insights: offline evaluation of the pipeline and the creativity–conversion trade-off per category."""
 
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from copy_engine.evaluation.report import (
 )
 from copy_engine.settings import Settings
 from ui.feedback import user_errors
+from ui.server_files import server_catalog_path
 from ui.text import escape_md
 
 st.set_page_config(page_title="CopyLab · Insights", page_icon="📈", layout="wide")
@@ -113,8 +115,12 @@ with run_tab:
         "Runs every chosen configuration on a few catalog products with the local model. On a laptop CPU count "
         "about half a minute per product and configuration; the command line (`python -m copy_engine evaluate`) runs bigger ones."
     )
-    upload = st.file_uploader("Catalog CSV", type=["csv", "tsv", "txt"], key="ins_upload")
-    path_text = st.text_input("…or a catalog CSV path on the server", key="ins_path")
+    upload = st.file_uploader("Catalog CSV", type=["csv", "tsv", "txt"], key="ins_upload", max_upload_size=20)
+    path_text = st.text_input(
+        "…or the path of a catalog CSV in COPYLAB_HOME on the server",
+        key="ins_path",
+        help=f"Only files inside {Settings.from_env().home} can be opened by path; upload any other file.",
+    )
     c1, c2, c3 = st.columns(3)
     n_products = c1.number_input("Products", min_value=1, max_value=50, value=5, step=1, key="ins_n")
     channel = c2.selectbox("Channel", list(CHANNELS), format_func=lambda c: CHANNELS[c].label, key="ins_channel")
@@ -126,44 +132,57 @@ with run_tab:
         "Sentiment check products (0 = off)", min_value=0, max_value=20, value=0, key="ins_sent"
     )
     if st.button("Run evaluation", type="primary", key="ins_run"):
+        upload_dir = None  # private copy of an upload, removed when the run ends (however it ends)
         with user_errors("Could not run the evaluation") as done:
+            from copy_engine.catalog import MAX_BYTES
             from copy_engine.errors import InputError
             from copy_engine.evaluation.run import EvalSettings, evaluate
             from ui.engine import get_ctr_predictor, get_embedder, get_generator
 
-            if upload is not None:
-                tmp = Path(tempfile.mkdtemp(prefix="copylab-eval-")) / Path(upload.name).name
-                tmp.write_bytes(upload.getvalue())
-                catalog = str(tmp)
-            elif path_text.strip():
-                catalog = path_text.strip()
-                if not Path(catalog).is_file():
-                    raise InputError(f"catalog not found: {catalog}")
-            else:
-                raise InputError("upload a catalog CSV or type its path")
-            if not configs:
-                raise InputError("choose at least one configuration")
-            settings = EvalSettings(
-                catalog=catalog,
-                n_products=int(n_products),
-                configs=tuple(["baseline"] + [c for c in configs if c != "baseline"]),
-                channel=channel,
-                sentiment_check=int(sentiment_check),
-                sweep_products=int(sweep_products),
-            )
-            settings.validate()
-            bar = st.progress(0.0, text="Starting…")
-            out = root / datetime.now().strftime("%Y%m%d-%H%M%S")
-            summary = evaluate(
-                settings,
-                out,
-                generator=get_generator(),
-                embedder=get_embedder(),
-                ctr_predictor=get_ctr_predictor(),
-                progress=lambda f, m: bar.progress(min(1.0, max(0.0, f)), text=m),
-            )
-            ss["ins_last"] = str(out)
-            ss["ins_open"] = out.name  # the new report is the one selected under 'Open a report'
+            try:
+                if upload is not None:
+                    if upload.size > MAX_BYTES:
+                        raise InputError(f"the catalog is {upload.size / 1024 / 1024:.1f} MB; the limit is "
+                                         f"{MAX_BYTES // 1024 // 1024} MB")  # fmt: skip
+                    # A fixed name: the uploaded name is the user's text ('../../x.csv').
+                    upload_dir = Path(tempfile.mkdtemp(prefix="copylab-eval-"))
+                    tmp = upload_dir / "catalog.csv"
+                    tmp.write_bytes(upload.getvalue())
+                    catalog = str(tmp)
+                elif path_text.strip():
+                    catalog = server_catalog_path(path_text, Settings.from_env().home)
+                else:
+                    raise InputError("upload a catalog CSV or type its path")
+                if not configs:
+                    raise InputError("choose at least one configuration")
+                settings = EvalSettings(
+                    catalog=catalog,
+                    n_products=int(n_products),
+                    configs=tuple(["baseline"] + [c for c in configs if c != "baseline"]),
+                    channel=channel,
+                    sentiment_check=int(sentiment_check),
+                    sweep_products=int(sweep_products),
+                )
+                settings.validate()
+                bar = st.progress(0.0, text="Starting…")
+                out = root / datetime.now().strftime("%Y%m%d-%H%M%S")
+                k = 2
+                while out.exists():  # two runs started in the same second (two tabs) keep their own folders
+                    out = root / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{k}"
+                    k += 1
+                summary = evaluate(
+                    settings,
+                    out,
+                    generator=get_generator(),
+                    embedder=get_embedder(),
+                    ctr_predictor=get_ctr_predictor(),
+                    progress=lambda f, m: bar.progress(min(1.0, max(0.0, f)), text=m),
+                )
+                ss["ins_last"] = str(out)
+                ss["ins_open"] = out.name  # the new report is the one selected under 'Open a report'
+            finally:
+                if upload_dir is not None:
+                    shutil.rmtree(upload_dir, ignore_errors=True)
         if done.ok:
             st.success(f"Evaluation saved in {escape_md(out)}. It is also listed under 'Open a report'.")
             show_report(summary, out, "run")

@@ -155,16 +155,17 @@ def test_size_and_row_limits(db, monkeypatch, tmp_path):
 
 def test_failure_mid_import_rolls_back_and_keeps_existing(db, monkeypatch):
     pr.add_product(db, {"name": "Already here"})
-    real_add = pr.add_product
+    real_convert = catalog.row_to_product
     calls = {"n": 0}
 
-    def flaky_add(db_, product, source="manual"):
+    def flaky_convert(row, mapping):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 3:  # rows 1 and 2 are already staged (one row per batch)
             raise OSError("disk full")
-        return real_add(db_, product, source=source)
+        return real_convert(row, mapping)
 
-    monkeypatch.setattr(pr, "add_product", flaky_add)
+    monkeypatch.setattr(catalog, "BATCH_ROWS", 1)
+    monkeypatch.setattr(catalog, "row_to_product", flaky_convert)
     with pytest.raises(OSError):
         catalog.import_products(db, b"name\na\nb\nc\nd\n", {"name": "name"})
     assert [p.name for p in pr.list_products(db)] == ["Already here"]

@@ -336,7 +336,10 @@ def test_insights_page_runs_small_evaluation(catalog, tmp_home, insights_app):
     at = _insights().run()
     assert not at.exception
     assert any("No evaluations yet" in i.value for i in at.info)
-    at.text_input(key="ins_path").set_value(str(catalog))
+    in_home = tmp_home / "catalog.csv"  # the page opens server paths inside COPYLAB_HOME only
+    in_home.parent.mkdir(parents=True, exist_ok=True)
+    in_home.write_bytes(catalog.read_bytes())
+    at.text_input(key="ins_path").set_value(str(in_home))
     at.number_input(key="ins_n").set_value(2)
     at.button(key="ins_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -348,7 +351,7 @@ def test_insights_page_runs_small_evaluation(catalog, tmp_home, insights_app):
 
 def test_insights_page_bad_catalog_path_shows_error(tmp_home, insights_app):
     at = _insights().run()
-    at.text_input(key="ins_path").set_value("/nonexistent.csv")
+    at.text_input(key="ins_path").set_value(str(tmp_home / "nonexistent.csv"))
     at.button(key="ins_run").click().run()
     assert not at.exception
     assert any("catalog not found" in e.value for e in at.error)

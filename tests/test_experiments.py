@@ -462,7 +462,8 @@ BAD_CSVS = {
         "variant,impressions,clicks,conversions\nA,100,5,1\n ,100,5,1\n",
         r"row 2: the variant name is empty",
     ),
-    "not utf8": (b"variant,impressions,clicks,conversions\n\xff\xfe,1,1,1\nB,1,1,1\n", r"not UTF-8"),
+    # Windows-1252 is read like the catalog import reads it (issue 15); binary content is refused.
+    "binary": (b"PK\x03\x04\x00\x00\x00\x01variant\x00\x00\x00", r"not a CSV text file"),
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from copy_engine.catalog import row_to_product
+from copy_engine.catalog import row_fields, row_to_product
 from copy_engine.errors import InputError
-from copy_engine.product import Product
+from copy_engine.product import Product, cut_notes
 
 
 def products_table(products: list[Product]) -> pd.DataFrame:
@@ -50,5 +50,6 @@ def mapped_preview(rows: list[dict], mapping: dict[str, str]) -> pd.DataFrame:
         except InputError as exc:
             out.append({"name": row.get(mapping.get("name", ""), ""), "note": f"will be skipped: {exc}"})
             continue
-        out.append({**_row(p), "note": ""})
+        cut = cut_notes(row_fields(row, mapping))
+        out.append({**_row(p), "note": f"will be shortened: {'; '.join(cut)}" if cut else ""})
     return pd.DataFrame(out, columns=["name", "brand", "category", "price", "features", "description", "note"])

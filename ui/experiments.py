@@ -10,7 +10,8 @@ import altair as alt
 import pandas as pd
 
 from copy_engine.errors import InputError
-from copy_engine.experiments import ArmResult, DailyRow, read_results_csv
+from copy_engine.experiments import ArmResult, DailyRow
+from copy_engine.experiments.results_csv import result_rows
 from copy_engine.store.export import escape_cell
 
 ARM_NAMES = string.ascii_uppercase  # A is the control, B, C… the challengers
@@ -64,29 +65,7 @@ def has_results(experiment: dict) -> bool:
 
 def rows_from_results_csv(data: bytes) -> list[dict]:
     """add_results rows from a results CSV (variant, impressions, clicks, conversions, optional day)."""
-    rows = []
-    for arm in read_results_csv(data):
-        if arm.daily:
-            rows += [
-                {
-                    "arm": d.variant,
-                    "day": d.day,
-                    "impressions": d.impressions,
-                    "clicks": d.clicks,
-                    "conversions": d.conversions,
-                }
-                for d in arm.daily
-            ]
-        else:
-            rows.append(
-                {
-                    "arm": arm.variant,
-                    "impressions": arm.impressions,
-                    "clicks": arm.clicks,
-                    "conversions": arm.conversions,
-                }
-            )
-    return rows
+    return result_rows(data)
 
 
 def editor_frame(experiment: dict, day) -> pd.DataFrame:

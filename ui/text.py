@@ -37,8 +37,13 @@ FLAG_LABELS = {
 }
 
 
+_LINE_END = re.compile(r"\r\n?")
+
+
 def _escape(text: str) -> str:
     """Escaped Markdown for a piece of text, surrounding spaces kept."""
+    # Markdown ends a line at a lone CR too: left alone, "a\r\r    b" would become a code block.
+    text = _LINE_END.sub("\n", text)
     text = _AUTOLINK.sub(lambda m: m.group(1)[0] + _JOINER + m.group(1)[1:], text)
     # A lone newline would be joined into one paragraph; keep the writer's breaks visible.
     return _NEWLINES.sub("  \n", _PUNCT.sub(r"\\\1", text))

@@ -25,8 +25,8 @@ from copy_engine.errors import InputError, ModelLoadError
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 SHIPPED_NAMES = ("tone", "calm", "cta", "creative", "copywriter")
 DEFAULT_FILE = "default.json"  # in the user adapters folder: {"name": ...}
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<ab>[AB])\.weight$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # used with fullmatch: `$` would accept a trailing "\n"
+_KEY = re.compile(r"(?P<module>.+)\.lora_(?P<ab>[AB])\.weight")  # used with fullmatch
 
 
 @dataclass
@@ -53,7 +53,7 @@ class AdapterInfo:
 
 def check_name(name: str) -> str:
     """A valid adapter name (lower-case letters, digits, - and _), or InputError."""
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InputError(f"adapter name must be 1-40 lower-case letters, digits, '-' or '_', got {name!r}")
     return name
 
@@ -213,7 +213,7 @@ def load_validated(path: str | Path, model) -> tuple[dict, dict]:
     if not tensors:
         raise ModelLoadError(f"adapter {path.name}: holds no tensors")
     for key, t in tensors.items():
-        m = _KEY.match(key)
+        m = _KEY.fullmatch(key)
         if not m:
             raise ModelLoadError(f"adapter {path.name}: unexpected tensor {key!r} (not a LoRA A/B matrix)")
         module_name = _module_path(m.group("module"), modules)

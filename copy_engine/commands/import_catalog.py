@@ -71,4 +71,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  row {row_number}: {reason}")
     if len(report.skipped) > MAX_REASONS_SHOWN:
         print(f"  … and {len(report.skipped) - MAX_REASONS_SHOWN} more skipped rows")
+    if report.truncated:
+        print(f"shortened {len(report.truncated)} rows (imported, with cells cut to the product limits)")
+        for row_number, note in report.truncated[:MAX_REASONS_SHOWN]:
+            print(f"  row {row_number}: {note}")
+        if len(report.truncated) > MAX_REASONS_SHOWN:
+            print(f"  … and {len(report.truncated) - MAX_REASONS_SHOWN} more shortened rows")
     return 0

@@ -8,6 +8,20 @@ from dataclasses import dataclass, field
 
 from copy_engine.errors import InputError
 
+# SQLite stores integers as signed 64-bit: a larger count overflows on insert, and
+# counts near float's range (1e308) make every statistic meaningless.
+MAX_COUNT = 2**63 - 1
+# The Bayesian summary draws 200,000 samples per variant (1.6 MB each); thousands of
+# variants in a hostile CSV would take gigabytes. Real tests have a handful.
+MAX_VARIANTS = 50
+
+
+def shown_number(value) -> str:
+    """A possibly huge number, short enough for an error message."""
+    text = str(value)
+    return text if len(text) <= 24 else f"a {len(text.split('.')[0].lstrip('-'))}-digit number"
+
+
 
 def as_count(value, label: str, where: str) -> int:
     """`value` as a plain int: ints (numpy's too) and whole floats such as 120.0 from a
@@ -23,6 +37,11 @@ def as_count(value, label: str, where: str) -> int:
         raise InputError(f"{where}: {label} must be a whole number, got {value!r}")
     if value < 0:
         raise InputError(f"{where}: {label} must not be negative, got {value}")
+    if value > MAX_COUNT:
+        raise InputError(
+            f"{where}: {label} must be at most {MAX_COUNT:,} (the largest count that can be stored), "
+            f"got {shown_number(value)}"
+        )
     return value
 
 
@@ -84,6 +103,8 @@ def check_arms(arms) -> list[ArmResult]:
             raise InputError(f"expected ArmResult items, got {type(a).__name__}")
     if len(arms) < 2:
         raise InputError(f"an experiment needs at least 2 variants (control first), got {len(arms)}")
+    if len(arms) > MAX_VARIANTS:
+        raise InputError(f"an A/B report covers at most {MAX_VARIANTS} variants, got {len(arms)}")
     seen = set()
     for a in arms:
         if a.variant in seen:

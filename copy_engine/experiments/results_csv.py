@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
+from copy_engine.csvtext import csv_records, decode_text, read_bytes
 from copy_engine.errors import InputError
-from copy_engine.experiments.arms import ArmResult, DailyRow, check_counts
+from copy_engine.experiments.arms import MAX_COUNT, MAX_VARIANTS, ArmResult, DailyRow, check_counts
 
 REQUIRED = ("variant", "impressions", "clicks", "conversions")
 COUNTS = ("impressions", "clicks", "conversions")
@@ -16,27 +15,14 @@ TEXT_COLUMNS = ("headline", "text")
 
 
 def _source_text(source) -> str:
-    """CSV text from a path, a file object, bytes or the CSV text itself."""
-    if isinstance(source, Path):
-        if not source.is_file():
-            raise InputError(f"results file not found: {source}")
-        try:
-            source = source.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {source}: {exc.strerror or exc}") from None
-    elif hasattr(source, "read"):
-        source = source.read()
-    elif isinstance(source, str) and "\n" not in source and "\r" not in source:
-        # one line without a newline is a path, never a usable CSV (it would have no data rows)
-        return _source_text(Path(source))
-    if isinstance(source, (bytes, bytearray)):
-        try:
-            return bytes(source).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError("the results CSV is not UTF-8 text") from None
+    """CSV text from a path, a file object, bytes or the CSV text itself (the catalog's reader and limits)."""
+    if isinstance(source, str) and "\n" not in source and "\r" not in source:
+        source = Path(source)  # one line without a newline is a path, never a usable CSV (no data rows)
+    if isinstance(source, Path) and not source.is_file():
+        raise InputError(f"results file not found: {source}")
     if isinstance(source, str):
         return source.lstrip("\ufeff")
-    raise InputError(f"cannot read results from a {type(source).__name__}")
+    return decode_text(read_bytes(source))
 
 
 def _whole(value: str, column: str, where: str) -> int:
@@ -67,9 +53,9 @@ def read_results_csv(source) -> list[ArmResult]:
     """
     text = _source_text(source)
     try:
-        rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
-    except csv.Error as exc:
-        raise InputError(f"malformed results CSV: {exc}") from None
+        rows = [r for _, r in csv_records(text) if any(c.strip() for c in r)]
+    except InputError as exc:
+        raise InputError(f"results CSV: {exc}") from None
     if not rows:
         raise InputError("the results CSV is empty; expected columns: " + ", ".join(REQUIRED))
     header = [h.strip().lower() for h in rows[0]]
@@ -111,11 +97,18 @@ def read_results_csv(source) -> list[ArmResult]:
             )
         first_row[key] = number
         if variant not in totals:
+            if len(order) >= MAX_VARIANTS:
+                raise InputError(f"{where}: an A/B report covers at most {MAX_VARIANTS} variants; this is one more")
             order.append(variant)
             totals[variant] = [0, 0, 0]
             daily[variant] = []
         for i, c in enumerate(counts):
             totals[variant][i] += c
+            if totals[variant][i] > MAX_COUNT:
+                raise InputError(
+                    f"{where}: variant {variant!r}'s total {COUNTS[i]} would exceed {MAX_COUNT:,}, "
+                    "the largest count that can be stored"
+                )
         if has_day:
             daily[variant].append(DailyRow(variant, day, *counts))
         if text_col is not None and cells[text_col].strip() and variant not in texts:
@@ -123,3 +116,18 @@ def read_results_csv(source) -> list[ArmResult]:
     if len(order) < 2:
         raise InputError(f"an experiment needs at least 2 variants (control first), found {len(order)}: {order[0]!r}")
     return [ArmResult(v, *totals[v], daily=tuple(daily[v]), text=texts.get(v)) for v in order]
+
+
+def result_rows(source) -> list[dict]:
+    """A results CSV as rows for store.experiments.add_results: one per day, or one total per variant.
+
+    `source` is anything read_results_csv reads; the variant column names the arm.
+    """
+    rows: list[dict] = []
+    for arm in read_results_csv(source):
+        counts = lambda r: {"impressions": r.impressions, "clicks": r.clicks, "conversions": r.conversions}  # noqa: E731
+        if arm.daily:
+            rows += [{"arm": d.variant, "day": d.day, **counts(d)} for d in arm.daily]
+        else:
+            rows.append({"arm": arm.variant, **counts(arm)})
+    return rows

@@ -13,11 +13,20 @@ import sqlite_utils
 
 from copy_engine.channels import get_channel
 from copy_engine.errors import InputError
-from copy_engine.experiments.arms import check_counts
+from copy_engine.experiments.arms import MAX_COUNT, check_counts
 from copy_engine.store.db import now_iso, transaction
 from copy_engine.store.products import get_product
 
 EXPERIMENT_STATUSES = ("draft", "running", "finished")
+ON_REPEAT = ("replace", "add")
+
+
+class RepeatedResultsError(InputError):
+    """Results for an arm (without a day, or for a day) are already recorded: replace them or add?"""
+
+    def __init__(self, message: str, repeats: list[str]):
+        super().__init__(message)
+        self.repeats = repeats  # one description per repeated arm or arm and day
 _NEXT = {"draft": ("running",), "running": ("finished",), "finished": ()}
 MAX_ARMS = 10
 
@@ -120,15 +129,23 @@ def _count(row: dict, key: str, label: str) -> int:
     return value
 
 
-def add_results(db: sqlite_utils.Database, experiment_id: int, rows: list[dict]) -> int:
+def add_results(db: sqlite_utils.Database, experiment_id: int, rows: list[dict], on_repeat: str | None = None) -> int:
     """Record observed results for an experiment's arms, all or nothing; returns rows added.
 
     Each row: `arm` (the arm's name; `arm_name` also accepted), `impressions`,
     `clicks`, `conversions` (whole numbers ≥ 0, clicks ≤ impressions,
-    conversions ≤ clicks) and optional `day` (YYYY-MM-DD). A dated row may not
-    repeat an arm and day already recorded (re-uploading a file must not double
-    count). Any bad row raises InputError naming it (1-based) and nothing is saved.
+    conversions ≤ clicks) and optional `day` (YYYY-MM-DD). Any bad row raises
+    InputError naming it (1-based) and nothing is saved.
+
+    Re-uploading a file must not count it twice, so results for an arm that
+    already has rows without a day, or for an arm and day already recorded, are
+    a repeat: RepeatedResultsError (nothing saved) unless `on_repeat` says what
+    to do: "replace" deletes the recorded rows of those arms (undated) or arms
+    and days first; "add" counts undated totals on top (the user says they are
+    new traffic). A dated repeat cannot be added (a day has one count per arm).
     """
+    if on_repeat not in (None, *ON_REPEAT):
+        raise InputError(f"on_repeat must be one of {', '.join(ON_REPEAT)} or None, got {on_repeat!r}")
     exp = _experiment_row(db, experiment_id)
     arms = {a["name"].casefold(): a for a in db.query(
         "SELECT * FROM experiment_arms WHERE experiment_id = ?", [exp["id"]])}  # fmt: skip
@@ -154,18 +171,72 @@ def add_results(db: sqlite_utils.Database, experiment_id: int, rows: list[dict])
                 raise InputError(f"{label}: arm {arm['name']!r} appears twice for {day}")
             seen_days.add(key)
         clean.append({"arm_id": arm["id"], "day": day, "impressions": imp, "clicks": clk, "conversions": conv})
+    names = {a["id"]: a["name"] for a in arms.values()}
     with transaction(db):
-        for i, r in enumerate(clean, start=1):
-            if (
-                r["day"] is not None
-                and db.execute(
-                    "SELECT 1 FROM experiment_results WHERE arm_id = ? AND day = ?", [r["arm_id"], r["day"]]
-                ).fetchone()
-            ):
-                arm_name = next(a["name"] for a in arms.values() if a["id"] == r["arm_id"])
-                raise InputError(f"row {i}: results for arm {arm_name!r} on {r['day']} are already recorded")
+        undated, dated = _repeats(db, clean)
+        if (undated or dated) and on_repeat is None:
+            what = [f"arm {names[a]!r} without a day ({n:,} impressions)" for a, n in undated.items()]
+            what += [f"arm {names[a]!r} on {d}" for i, a, d in dated]
+            raise RepeatedResultsError(
+                f"results are already recorded for {'; '.join(what)}. Nothing was saved: choose replace "
+                "(the new numbers replace the recorded ones) or add (they count on top, as new traffic)",
+                what,
+            )
+        if dated and on_repeat == "add":
+            i, arm_id, day = dated[0]
+            raise InputError(
+                f"row {i}: results for arm {names[arm_id]!r} on {day} are already recorded; "
+                "a day has one count per arm: replace them instead"
+            )
+        if on_repeat == "replace":
+            for arm_id in undated:
+                db.execute("DELETE FROM experiment_results WHERE arm_id = ? AND day IS NULL", [arm_id])
+            for _, arm_id, day in dated:
+                db.execute("DELETE FROM experiment_results WHERE arm_id = ? AND day = ?", [arm_id, day])
+        _check_totals(db, clean, arms)
         db["experiment_results"].insert_all(clean)
     return len(clean)
+
+
+def _repeats(db, clean: list[dict]) -> tuple[dict[int, int], list[tuple[int, int, str]]]:
+    """What `clean` repeats: {arm_id: recorded undated impressions} and [(row, arm_id, day)] already recorded."""
+    undated: dict[int, int] = {}
+    dated: list[tuple[int, int, str]] = []
+    for i, r in enumerate(clean, start=1):
+        if r["day"] is None:
+            if r["arm_id"] not in undated:
+                found = db.execute(
+                    "SELECT count(*), coalesce(sum(impressions), 0) FROM experiment_results "
+                    "WHERE arm_id = ? AND day IS NULL",
+                    [r["arm_id"]],
+                ).fetchone()
+                if found[0]:
+                    undated[r["arm_id"]] = found[1]
+        elif db.execute(
+            "SELECT 1 FROM experiment_results WHERE arm_id = ? AND day = ?", [r["arm_id"], r["day"]]
+        ).fetchone():
+            dated.append((i, r["arm_id"], r["day"]))
+    return undated, dated
+
+
+def _check_totals(db, clean: list[dict], arms: dict) -> None:
+    """InputError naming the first row that would push an arm's total count past MAX_COUNT."""
+    # Each row fits SQLite, but totals are summed for the analysis and must stay meaningful.
+    totals: dict[int, list[int]] = {}
+    for i, r in enumerate(clean, start=1):
+        if r["arm_id"] not in totals:
+            stored = db.execute(
+                "SELECT impressions, clicks, conversions FROM experiment_results WHERE arm_id = ?", [r["arm_id"]]
+            ).fetchall()
+            totals[r["arm_id"]] = [sum(row[k] for row in stored) for k in range(3)]
+        for k, key in enumerate(("impressions", "clicks", "conversions")):
+            totals[r["arm_id"]][k] += r[key]
+            if totals[r["arm_id"]][k] > MAX_COUNT:
+                arm_name = next(a["name"] for a in arms.values() if a["id"] == r["arm_id"])
+                raise InputError(
+                    f"row {i}: arm {arm_name!r}'s total {key} would exceed {MAX_COUNT:,}, "
+                    "the largest count that can be stored"
+                )
 
 
 def _experiment_row(db, experiment_id: int) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -19,9 +20,25 @@ TAIL_COLUMNS = ("settings", "created_at", "approved_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _visible_start(text: str) -> str:
+    """`text` NFKC-normalised, with leading invisible characters removed: what a spreadsheet may read.
+
+    NFKC folds look-alikes (full-width ＝, small ﹦, full-width ＋ ＠) to ASCII;
+    format characters (zero-width space, BOM, joiners, soft hyphen, direction
+    marks) and white space in front of a formula sign may be dropped on import.
+    """
+    probe = unicodedata.normalize("NFKC", text)
+    i = 0
+    while i < len(probe) and (probe[i].isspace() or unicodedata.category(probe[i]) in ("Cf", "Cc", "Zs")):
+        i += 1
+    return probe[i:]
+
+
 def escape_cell(value: Any) -> Any:
     """A CSV cell value made safe for spreadsheets: text starting with = + - @ tab or CR gets a leading '.
 
+    The check also sees through look-alikes and invisible leading characters
+    (see _visible_start); the cell keeps its original text after the quote.
     Numbers are left alone: a negative score is data, not a formula.
     """
     if value is None:
@@ -31,7 +48,7 @@ def escape_cell(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return value
     text = str(value)
-    if text.startswith(_FORMULA_START):
+    if text.startswith(_FORMULA_START) or _visible_start(text).startswith(_FORMULA_START):
         return "'" + text
     return text
 

@@ -128,6 +128,39 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX experiment_results_arm ON experiment_results (arm_id, day);
         """,
     ),
+    (
+        # Catalog imports write in short batches into a staging table, then move the
+        # rows into products in one short transaction (so other writers never wait
+        # long, and a failed or killed import shows nothing half-done).
+        "0005_catalog_import_runs",
+        """
+        CREATE TABLE import_runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'staging' CHECK (status IN ('staging', 'done', 'failed')),
+            imported INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,              -- touched by every staged batch
+            finished_at TEXT
+        );
+        CREATE TABLE import_staging (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES import_runs (id) ON DELETE CASCADE,
+            row_number INTEGER NOT NULL,           -- spreadsheet row of the file (header = 1)
+            name TEXT NOT NULL,
+            brand TEXT NOT NULL DEFAULT '',
+            category TEXT NOT NULL DEFAULT '',
+            features TEXT NOT NULL DEFAULT '[]',   -- JSON list of strings
+            price TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX import_staging_run ON import_staging (run_id, row_number);
+        ALTER TABLE products ADD COLUMN import_run_id INTEGER REFERENCES import_runs (id) ON DELETE SET NULL;
+        CREATE INDEX products_import_run ON products (import_run_id)
+        """,
+    ),
 ]
 
 

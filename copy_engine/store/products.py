@@ -93,8 +93,6 @@ def update_product(db: sqlite_utils.Database, product_id: int, changes: Product 
     else:
         raise InputError("product changes must be a Product or a dict")
     merged = {**current.to_dict(), **updates, "id": product_id}
-    if merged.get("price") is not None:
-        merged["price"] = str(merged["price"])
     product = Product.from_dict(merged)
     cols = _columns(product)
     with transaction(db):
