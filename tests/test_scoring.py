@@ -317,11 +317,12 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
 
 
 def test_off_topic_copy_is_halved(bottle, fake_embedder):
-    on, off = "AquaPure Bottle keeps drinks cold on the trail.", "Clean up the litter before you go to bed."
+    on, off = "AquaPure Bottle keeps drinks cold on the trail.", "Clean up the yard before you go to bed."
     cards = _score([on, off], bottle, Controls(creativity=1.0), embedder=fake_embedder)
     assert "barely relates to the product" in cards[1].explanations["overall"]
     assert "barely relates" not in cards[0].explanations["overall"]
-    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5)
+    judged = 0.2 if cards[1].scores["quality"] < 0.5 else 1.0  # the usable-copy judge may sink it further
+    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5 * judged)
 
 
 def test_cta_slider_sets_how_much_a_call_to_action_counts(bottle, fake_embedder):
