@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", default=None, help="labelled candidates (default copy_engine/examples/judge_labels.jsonl)")
     parser.add_argument("--deck", default=None, help="copy deck folder (default: the shipped copy_engine/examples/copy_deck)")
     parser.add_argument("--out", default=None, help="weights file (default: the shipped copy_engine/scoring/judge_weights.npz)")
-    parser.add_argument("--C", type=float, default=0.05, help="inverse L2 regularisation of the quality heads (default 0.05)")
+    parser.add_argument("--C", type=float, default=0.01, help="inverse L2 regularisation of the quality heads (default 0.01)")
     parser.add_argument("--no-embeddings", action="store_true", help="text features only (no MiniLM; the full head is then the text head)")
 
 
