@@ -36,6 +36,15 @@ class KeywordCTR:
         return np.array([0.95 if "shop" in t.lower() else 0.2 for t in texts])
 
 
+class AcceptAllJudge:
+    """Usable-copy judge stand-in that accepts everything: for tests of other parts of the overall score."""
+
+    def judge(self, product, channel, texts, **embeddings):
+        from copy_engine.scoring.judge import USABLE, Verdict
+
+        return [Verdict(0.9, USABLE, "accepted") for _ in texts]
+
+
 class CountingEmbedder:
     def __init__(self, inner):
         self.inner, self.calls = inner, 0
@@ -294,6 +303,7 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
     safe = bottle.description + " Shop now."  # reuses the description, strong CTA, high predicted CTR
     creative = "AquaPure Bottle: summit sips, frost intact."  # fresh wording, no CTA, low predicted CTR
     texts = [safe, creative]
+    # the judge would rightly reject a one-line "description"; this test is about the slider's weighting
     conv = _score(
         texts,
         bottle,
@@ -301,6 +311,7 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
         channel="description",
         embedder=fake_embedder,
         ctr_predictor=KeywordCTR(),
+        judge=AcceptAllJudge(),
     )
     crea = _score(
         texts,
@@ -309,6 +320,7 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
         channel="description",
         embedder=fake_embedder,
         ctr_predictor=KeywordCTR(),
+        judge=AcceptAllJudge(),
     )
     assert conv[0].overall > conv[1].overall
     assert crea[1].overall > crea[0].overall
