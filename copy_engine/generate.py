@@ -86,14 +86,15 @@ def generate(
     generator=None,
     embedder=None,
     ctr_predictor=None,
+    judge=None,
     existing: Sequence[str] = (),
     banned_words: Sequence[str] | None = None,
     progress=None,
 ) -> GenerationResult:
     """Generate `options.n` scored variants for one product and channel.
 
-    generator/embedder/ctr_predictor default to the process-wide real ones;
-    tests pass fakes. `existing` is copy already saved for this product
+    generator/embedder/ctr_predictor/judge (the usable-copy judge) default to
+    the process-wide real ones; tests pass fakes. `existing` is copy already saved for this product
     (novelty is judged against it). `progress(fraction, message)` is called
     as work advances (the UI shows it).
     """
@@ -147,7 +148,7 @@ def generate(
     from copy_engine.scoring import HARD_KINDS, score_variants
 
     report(0.75, f"Scoring {len(candidates)} candidates…")
-    kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words)
+    kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words, judge=judge)
     cards = score_variants(candidates, product, channel, controls, **kw)
     unflagged = sum(1 for c in cards if not any(f.kind in HARD_KINDS for f in c.flags))
     if options.rerank:

@@ -36,6 +36,15 @@ class KeywordCTR:
         return np.array([0.95 if "shop" in t.lower() else 0.2 for t in texts])
 
 
+class AcceptAllJudge:
+    """Usable-copy judge stand-in that accepts everything: for tests of other parts of the overall score."""
+
+    def judge(self, product, channel, texts, **embeddings):
+        from copy_engine.scoring.judge import USABLE, Verdict
+
+        return [Verdict(0.9, USABLE, "accepted") for _ in texts]
+
+
 class CountingEmbedder:
     def __init__(self, inner):
         self.inner, self.calls = inner, 0
@@ -294,6 +303,7 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
     safe = bottle.description + " Shop now."  # reuses the description, strong CTA, high predicted CTR
     creative = "AquaPure Bottle: summit sips, frost intact."  # fresh wording, no CTA, low predicted CTR
     texts = [safe, creative]
+    # the judge would rightly reject a one-line "description"; this test is about the slider's weighting
     conv = _score(
         texts,
         bottle,
@@ -301,6 +311,7 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
         channel="description",
         embedder=fake_embedder,
         ctr_predictor=KeywordCTR(),
+        judge=AcceptAllJudge(),
     )
     crea = _score(
         texts,
@@ -309,6 +320,7 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
         channel="description",
         embedder=fake_embedder,
         ctr_predictor=KeywordCTR(),
+        judge=AcceptAllJudge(),
     )
     assert conv[0].overall > conv[1].overall
     assert crea[1].overall > crea[0].overall
@@ -317,11 +329,12 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
 
 
 def test_off_topic_copy_is_halved(bottle, fake_embedder):
-    on, off = "AquaPure Bottle keeps drinks cold on the trail.", "Clean up the litter before you go to bed."
+    on, off = "AquaPure Bottle keeps drinks cold on the trail.", "Clean up the yard before you go to bed."
     cards = _score([on, off], bottle, Controls(creativity=1.0), embedder=fake_embedder)
     assert "barely relates to the product" in cards[1].explanations["overall"]
     assert "barely relates" not in cards[0].explanations["overall"]
-    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5)
+    judged = 0.2 if cards[1].scores["quality"] < 0.5 else 1.0  # the usable-copy judge may sink it further
+    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5 * judged)
 
 
 def test_cta_slider_sets_how_much_a_call_to_action_counts(bottle, fake_embedder):

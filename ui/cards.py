@@ -10,6 +10,7 @@ from ui.text import escape_md, flag_lines, highlight_flags
 # Badges on every card, in this order: (score key, short label).
 BADGES = (
     ("overall", "Overall"),
+    ("quality", "Usable"),
     ("predicted_ctr", "Predicted CTR"),
     ("cta", "CTA"),
     ("faithfulness", "Faithful"),
@@ -22,6 +23,7 @@ SCORE_LABELS = {
     "conversion": "Conversion",
     "creativity": "Creativity",
     "predicted_ctr": "Predicted CTR (percentile)",
+    "quality": "Usable as it stands (judge)",
     "faithfulness": "Faithfulness",
     "cta": "Call to action",
     "novelty": "Novelty",
@@ -42,13 +44,29 @@ def score_colour(value: float) -> str:
     return "red"
 
 
+def judged_unusable(scores: dict) -> bool:
+    """True when the usable-copy judge rejects the variant (its quality is below the threshold)."""
+    from copy_engine.scoring.judge import THRESHOLD
+
+    return "quality" in scores and float(scores["quality"]) < THRESHOLD
+
+
 def badges_markdown(scores: dict) -> str:
-    """Score badges as one Markdown line (labels are ours; values are numbers)."""
-    parts = []
+    """Score badges as one Markdown line (labels are ours; values are numbers).
+
+    A variant the usable-copy judge rejects leads with a warning badge, and its predicted CTR is shown
+    grey and marked as not counting: a high click prediction on copy nobody would publish must not read
+    as a recommendation.
+    """
+    rejected = judged_unusable(scores)
+    parts = [":red-badge[⚠ Judge: not usable as it stands]"] if rejected else []
     for key, label in BADGES:
         if key in scores:
             value = float(scores[key])
-            parts.append(f":{score_colour(value)}-badge[{label} {round(value * 100)}]")
+            if key == "predicted_ctr" and rejected:
+                parts.append(f":gray-badge[{label} {round(value * 100)} (ignored: not usable)]")
+            else:
+                parts.append(f":{score_colour(value)}-badge[{label} {round(value * 100)}]")
     return " ".join(parts)
 
 
@@ -63,6 +81,8 @@ def variant_card(variant: dict, *, title: str, channel: str) -> None:
     st.markdown(f"**{escape_md(title)}** · {len(text)}/{limit} characters" + (" · :red[too long]" if over else ""))
     st.markdown(highlight_flags(text, variant.get("flags") or []))
     st.markdown(badges_markdown(variant.get("scores") or {}))
+    if judged_unusable(variant.get("scores") or {}):
+        st.warning((variant.get("explanations") or {}).get("quality") or "The usable-copy judge rejects this variant.")
     for line in flag_lines(variant.get("flags") or []):
         st.caption(line)
     with st.expander("Why these scores"):

@@ -25,6 +25,7 @@ FLAG_COLOURS = {
     "unsupported_number": "red",
     "unsupported_name": "red",
     "unsupported_claim": "red",
+    "off_product": "red",
     "banned": "red",
     "false_urgency": "orange",
 }
@@ -32,6 +33,7 @@ FLAG_LABELS = {
     "unsupported_number": "number not in the product facts",
     "unsupported_name": "name not in the product facts",
     "unsupported_claim": "claim not in the product facts",
+    "off_product": "a different kind of product",
     "banned": "banned word",
     "false_urgency": "pressure or promise",
 }

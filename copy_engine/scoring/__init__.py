@@ -7,8 +7,11 @@ faithfulness, banned, channel_fit, predicted_ctr); this module combines them:
                  channel fit and tone match              (weights: weights.ConversionWeights)
     creativity = weighted mean of novelty and diversity   (weights: weights.CreativityWeights)
     overall    = ((1 - λ) * conversion + λ * creativity) * penalties for flags
+                 * (x0.2 when the usable-copy judge rejects it: quality < 0.5)
 
-λ follows the creativity slider (copy_engine.controls.map_controls(...).lam).
+λ follows the creativity slider (copy_engine.controls.map_controls(...).lam). `quality` is the usable-copy
+judge's (copy_engine/scoring/judge.py) probability that a copywriter would publish the variant as it stands;
+a rejected variant sinks whatever its predicted CTR, and its explanation gives the judge's reason.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from copy_engine.scoring.cta import find_false_urgency, score_cta
 from copy_engine.scoring.diversity import distinctness, explain_distinctness, set_diversity
 from copy_engine.scoring.faithfulness import find_unsupported, score_faithfulness
 from copy_engine.scoring.flags import FLAG_KINDS, HARD_KINDS, Flag, resolve_overlaps
+from copy_engine.scoring.judge import THRESHOLD as JUDGE_THRESHOLD
+from copy_engine.scoring.judge import facts_lines
 from copy_engine.scoring.novelty import product_line, references, score_novelty
 from copy_engine.scoring.predicted_ctr import explain_ctr, predict_percentiles
 from copy_engine.scoring.readability import score_readability
@@ -64,6 +69,7 @@ SCORE_KEYS = (
     "faithfulness",
     "channel_fit",
     "predicted_ctr",
+    "quality",
     "conversion",
     "creativity",
     "overall",
@@ -79,6 +85,15 @@ _LABELS = {
     "tone_match": "tone",
     "novelty": "fresh wording",
     "diversity": "difference from the other variants",
+}
+# Reason shown in the overall explanation of a variant the judge rejects.
+_REJECTED = {
+    "off-product": "it seems to be about a different kind of product",
+    "invented fact": "it states something the facts don't say",
+    "nonsense": "it doesn't make sense as copy",
+    "fragment": "it stops mid-thought",
+    "filler": "it is generic filler",
+    "wrong channel": "it doesn't fit the channel",
 }
 
 
@@ -105,6 +120,20 @@ class ScoreCard:
         }
 
 
+def _judge(judge, product, channel, texts, text_emb, line_emb, feats_emb):
+    """(verdicts, None) from the usable-copy judge, or (None, why) when its weights cannot be loaded."""
+    from copy_engine.errors import CopyLabError
+
+    try:
+        if judge is None:
+            from copy_engine.scoring.judge import get_default_judge
+
+            judge = get_default_judge()
+        return judge.judge(product, channel, texts, text_emb=text_emb, line_emb=line_emb, feats_emb=feats_emb), None
+    except CopyLabError as exc:
+        return None, str(exc)
+
+
 def _weighted(parts: dict[str, float], weights: dict[str, float], what: str) -> tuple[float, str]:
     """(weighted mean over the parts with positive weight, a sentence naming its strongest and weakest part)."""
     used = {k: w for k, w in weights.items() if w > 0}
@@ -127,6 +156,7 @@ def _score(
     embedder,
     ctr_predictor,
     banned_words: Sequence[str] | None,
+    judge=None,
     conversion_weights: ConversionWeights = CONVERSION,
     creativity_weights: CreativityWeights = CREATIVITY,
     penalties: Penalties = PENALTIES,
@@ -150,13 +180,16 @@ def _score(
 
     refs = references(product, existing)
     about = [product_line(product)] + [r for label, r in refs if label != "copy already saved"]
-    # One encode call for variants, context, references and the product itself:
-    # this runs on every Generate click.
-    emb = np.asarray(embedder.encode(texts + context + [r for _, r in refs] + about), dtype=np.float32)
+    _, judge_feats = facts_lines(product)
+    # One encode call for variants, context, references, the product itself and
+    # its features (for the judge): this runs on every Generate click.
+    emb = np.asarray(embedder.encode(texts + context + [r for _, r in refs] + about + [judge_feats]), dtype=np.float32)
     n, m = len(texts), len(context)
     shown = emb[: n + m]
     ref_emb, ref_labels = emb[n + m : n + m + len(refs)], [label for label, _ in refs]
-    relevance = (emb[:n] @ emb[n + m + len(refs) :].T).max(axis=1)
+    about_emb = emb[n + m + len(refs) : -1]
+    relevance = (emb[:n] @ about_emb.T).max(axis=1)
+    verdicts, judge_missing = _judge(judge, product, channel, texts, emb[:n], about_emb[0], emb[-1])
     distinct = distinctness(shown)[:n]
     set_div = set_diversity(shown)
     ctr, ctr_missing = predict_percentiles(texts, ctr_predictor)
@@ -185,6 +218,11 @@ def _score(
         e["diversity"] = explain_distinctness(s["diversity"], n + m - 1, set_div)
         s["predicted_ctr"] = float(ctr[i])
         e["predicted_ctr"] = explain_ctr(s["predicted_ctr"], ctr_missing)
+        if verdicts is None:
+            s["quality"], e["quality"] = 1.0, f"No usable-copy judgement ({judge_missing}); not counted."
+        else:
+            s["quality"], e["quality"] = verdicts[i].quality, verdicts[i].explanation
+        rejected = verdicts is not None and verdicts[i].quality < JUDGE_THRESHOLD
 
         s["conversion"], e["conversion"] = _weighted(s, cw, "How likely it is to convert")
         s["creativity"], e["creativity"] = _weighted(s, crw, "How fresh it is")
@@ -194,7 +232,11 @@ def _score(
         base = (1.0 - lam) * s["conversion"] + lam * s["creativity"]
         off_topic = bool(relevance[i] < penalties.min_relevance)
         s["overall"] = base * penalties.hard**hard * penalties.soft**soft * (penalties.off_topic if off_topic else 1.0)
+        s["overall"] *= penalties.rejected if rejected else 1.0
         e["overall"] = f"{1 - lam:.0%} conversion and {lam:.0%} creativity (from the creativity slider)"
+        if rejected:
+            why = _REJECTED.get(verdicts[i].reason, "a copywriter would not publish it as it stands")
+            e["overall"] += f", sunk because the usable-copy judge rejects it ({why}) whatever its predicted clicks"
         if off_topic:
             e["overall"] += f", halved because it barely relates to the product ({relevance[i]:.0%} similar)"
         if hard:
@@ -220,13 +262,15 @@ def score_variants(
     embedder=None,
     ctr_predictor=None,
     banned_words: Sequence[str] | None = None,
+    judge=None,
 ) -> list[ScoreCard]:
     """Score variants shown together (diversity is measured within `texts`).
 
     existing: copy already saved for the product (novelty is measured against it
     and the product's description and features). embedder None: the MiniLM
     embedder; ctr_predictor None: copy_engine.ctr's default predictor;
-    banned_words None: Settings.from_env().banned_words.
+    banned_words None: Settings.from_env().banned_words; judge None: the shipped
+    usable-copy judge (copy_engine.scoring.judge.get_default_judge).
     """
     return _score(
         texts,
@@ -238,6 +282,7 @@ def score_variants(
         embedder=embedder,
         ctr_predictor=ctr_predictor,
         banned_words=banned_words,
+        judge=judge,
     )
 
 
@@ -252,6 +297,7 @@ def score_one(
     embedder=None,
     ctr_predictor=None,
     banned_words: Sequence[str] | None = None,
+    judge=None,
 ) -> ScoreCard:
     """Re-score one (edited) variant; its diversity is measured against `context_texts`, the others shown."""
     if not isinstance(text, str):
@@ -266,4 +312,5 @@ def score_one(
         embedder=embedder,
         ctr_predictor=ctr_predictor,
         banned_words=banned_words,
+        judge=judge,
     )[0]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from copy_engine.scoring.flags import Flag, resolve_overlaps
+from copy_engine.scoring.flags import FAITHFULNESS_KINDS, Flag, resolve_overlaps
 from copy_engine.scoring.lexicon import (
     ALWAYS_CAPITALISED,
     CLAIM_FAMILIES,
@@ -551,15 +551,23 @@ def find_names(text: str, facts: str) -> list[Flag]:
 
 
 def find_unsupported(text: str, facts: str) -> list[Flag]:
-    """All unsupported numbers, names and claims in `text`, by position; of overlapping spans the claim wins."""
-    return resolve_overlaps(find_numbers(text, facts) + find_names(text, facts) + find_claims(text, facts))
+    """All unsupported numbers, names and claims in `text`, and kinds of product the facts never mention
+    (off_product), by position; of overlapping spans an off-product kind wins, then a claim."""
+    from copy_engine.scoring.off_product import find_off_product
+
+    return resolve_overlaps(
+        find_numbers(text, facts) + find_names(text, facts) + find_claims(text, facts) + find_off_product(text, facts)
+    )
 
 
 def score_faithfulness(flags: list[Flag]) -> tuple[float, str]:
-    """1 with nothing unsupported, halved by each unsupported span."""
-    unsupported = [f for f in flags if f.kind.startswith("unsupported_")]
+    """1 with nothing unsupported, halved by each unsupported or off-product span."""
+    unsupported = [f for f in flags if f.kind in FAITHFULNESS_KINDS]
     if not unsupported:
         return 1.0, "Every number, name and claim is backed by the product facts."
+    if all(f.kind == "off_product" for f in unsupported):
+        shown = ", ".join(f'"{f.text}"' for f in unsupported[:3])
+        return 0.5 ** len(unsupported), f"Names a different kind of product: {shown}; this copy is not about this product."
     shown = ", ".join(f'"{f.text}"' for f in unsupported[:3]) + (" …" if len(unsupported) > 3 else "")
     n = len(unsupported)
     return 0.5**n, f"{n} detail{'s' if n > 1 else ''} not in the product facts: {shown}; verify or remove."

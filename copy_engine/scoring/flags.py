@@ -5,11 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 # Kinds a flag can have; the UI colours spans by kind.
-FLAG_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "banned", "false_urgency")
+FLAG_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "off_product", "banned", "false_urgency")
 
 # When two flags overlap, the one earlier in this order is kept (a banned phrase
 # matters more than the claim inside it, a claim more than a name inside it).
-_PRIORITY = {"banned": 0, "unsupported_claim": 1, "unsupported_number": 2, "unsupported_name": 3, "false_urgency": 4}
+_PRIORITY = {
+    "banned": 0,
+    "off_product": 1,
+    "unsupported_claim": 2,
+    "unsupported_number": 3,
+    "unsupported_name": 4,
+    "false_urgency": 5,
+}
 
 
 @dataclass
@@ -26,7 +33,9 @@ class Flag:
         return asdict(self)
 
 
-HARD_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "banned")
+HARD_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "off_product", "banned")
+# Kinds that count against faithfulness: details the facts do not support, and a different kind of product.
+FAITHFULNESS_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "off_product")
 
 
 def resolve_overlaps(flags: list[Flag]) -> list[Flag]:

@@ -49,6 +49,9 @@ class Penalties:
     # to the product (MiniLM) a variant is off topic and its overall is halved.
     min_relevance: float = 0.3
     off_topic: float = 0.5
+    # A variant the usable-copy judge rejects (quality < 0.5) is multiplied by this, so it sinks below
+    # every accepted clean variant whatever its predicted CTR: at most 0.2 overall.
+    rejected: float = 0.2
 
 
 CONVERSION = ConversionWeights()
