@@ -863,3 +863,13 @@ def test_an_import_that_meets_a_stuck_lock_fails_once_not_twice(tmp_path, monkey
     holder[0].execute("ROLLBACK")
     assert len(begins) == 4, "start run + 2 batches + the failed third; no second wait to clean up"
     assert pr.count_products(db) == 0
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{\"name\": \"x\"}", b"{\"name\": " + b"[" * 100_000], ids=["not-utf8", "deep"])
+def test_import_catalog_mapping_file_that_is_not_usable_json_exits_2(tmp_path, content):
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_bytes(b"name\nTea\n")
+    mapping = tmp_path / "m.json"
+    mapping.write_bytes(content)
+    one_line_error(cli("import-catalog", str(csv_file), "--mapping", str(mapping), "--db", str(tmp_path / "t.db"),
+                       home=tmp_path / "h"), "mapping")  # fmt: skip
