@@ -150,7 +150,9 @@ with results_tab:
         def save_or_ask(rows: list[dict], source: str | None) -> int | None:
             """Store result rows; a repeat of recorded results is parked to ask replace or add (returns None)."""
             try:
-                return add_results(db, eid, rows)
+                added = add_results(db, eid, rows)
+                ss.pop(repeat_key, None)  # a question left from an earlier upload no longer applies
+                return added
             except RepeatedResultsError as exc:
                 ss[repeat_key] = {"rows": rows, "message": str(exc), "source": source}
                 return None
