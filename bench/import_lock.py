@@ -26,8 +26,8 @@ def main(rows: int = 50_000) -> None:
     path = folder / "bench.db"
     db = open_db(path)
     kettle = pr.add_product(db, {"name": "Kettle"})
-    data = ("name,brand,features,price\n" + "".join(
-        f"Mug {i},Acme,Keeps coffee hot | 350 ml | steel,${i % 90 + 5}.99\n" for i in range(rows))).encode()  # fmt: skip
+    lines = (f"Mug {i},Acme,Keeps coffee hot | 350 ml | steel,${i % 90 + 5}.99\n" for i in range(rows))
+    data = ("name,brand,features,price\n" + "".join(lines)).encode()
     waits: list[float] = []
     failures: list[str] = []
     done = threading.Event()
@@ -46,7 +46,8 @@ def main(rows: int = 50_000) -> None:
     thread = threading.Thread(target=other_writer)
     thread.start()
     t = time.perf_counter()
-    report = catalog.import_products(db, data, {"name": "name", "brand": "brand", "features": "features", "price": "price"})
+    mapping = {"name": "name", "brand": "brand", "features": "features", "price": "price"}
+    report = catalog.import_products(db, data, mapping)
     seconds = time.perf_counter() - t
     done.set()
     thread.join()

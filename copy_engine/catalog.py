@@ -436,12 +436,13 @@ def _finish_failed_run(db, run_id: int, exc: BaseException) -> None:
     if isinstance(exc, DatabaseBusyError):
         return  # waiting out the lock again would double the user's wait; the next import clears it (STALE_RUN)
     try:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
+        # transaction() already rolled back the batch that failed; a caller's own open
+        # transaction (if any) is theirs to end, so this joins it as a savepoint.
         with transaction(db):
             db.execute("DELETE FROM import_staging WHERE run_id = ?", [run_id])
             db.execute(
-                "UPDATE import_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status != 'done'",
+                "UPDATE import_runs SET status = 'failed', error = ?, finished_at = ? "
+                "WHERE id = ? AND status != 'done'",
                 [(f"{type(exc).__name__}: {exc}")[:500], now_iso(), run_id],
             )
     except Exception:  # noqa: BLE001 - the staging is invisible; the next import clears it (STALE_RUN)

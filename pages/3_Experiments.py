@@ -143,12 +143,16 @@ with results_tab:
 
         def saved_text(n: int, source: str | None) -> str:
             """The success message for `n` stored rows, from an upload called `source` or typed in."""
-            return f"Imported {n} result row(s) from **{escape_md(source)}**." if source else f"Saved {n} result row(s)."
+            if source:
+                return f"Imported {n} result row(s) from **{escape_md(source)}**."
+            return f"Saved {n} result row(s)."
 
         def save_or_ask(rows: list[dict], source: str | None) -> int | None:
             """Store result rows; a repeat of recorded results is parked to ask replace or add (returns None)."""
             try:
-                return add_results(db, eid, rows)
+                added = add_results(db, eid, rows)
+                ss.pop(repeat_key, None)  # a question left from an earlier upload no longer applies
+                return added
             except RepeatedResultsError as exc:
                 ss[repeat_key] = {"rows": rows, "message": str(exc), "source": source}
                 return None

@@ -863,3 +863,30 @@ def test_an_import_that_meets_a_stuck_lock_fails_once_not_twice(tmp_path, monkey
     holder[0].execute("ROLLBACK")
     assert len(begins) == 4, "start run + 2 batches + the failed third; no second wait to clean up"
     assert pr.count_products(db) == 0
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe{\"name\": \"x\"}", b"{\"name\": " + b"[" * 100_000], ids=["not-utf8", "deep"])
+def test_import_catalog_mapping_file_that_is_not_usable_json_exits_2(tmp_path, content):
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_bytes(b"name\nTea\n")
+    mapping = tmp_path / "m.json"
+    mapping.write_bytes(content)
+    one_line_error(cli("import-catalog", str(csv_file), "--mapping", str(mapping), "--db", str(tmp_path / "t.db"),
+                       home=tmp_path / "h"), "mapping")  # fmt: skip
+
+
+def test_a_pending_replace_or_add_question_goes_away_after_another_save(fake_engine, tmp_home):
+    from streamlit.testing.v1 import AppTest
+
+    db, eid = _ab_experiment(tmp_home / "copylab.db")
+    at = AppTest.from_file(str(ROOT / "pages/3_Experiments.py"), default_timeout=60).run()
+
+    def upload(at, data):
+        at.file_uploader(key=f"results_upload_{eid}").set_value(("r.csv", data, "text/csv"))
+        return next(b for b in at.run().button if b.label == "Import results").click().run()
+
+    at = upload(upload(at, UNDATED), UNDATED)
+    assert any("already" in w.value for w in at.warning)
+    at = upload(at, b"variant,day,impressions,clicks,conversions\nA,2025-01-01,10,1,0\nB,2025-01-01,10,2,0\n")
+    assert not at.exception and not any("already" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.label.startswith("Add them")], "no stale buttons that would add old rows"

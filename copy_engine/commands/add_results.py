@@ -15,7 +15,9 @@ HELP = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register EXPERIMENT_ID, RESULTS.csv, --replace / --add and --db."""
     parser.add_argument("experiment", type=int, metavar="EXPERIMENT_ID", help="the experiment's id (Experiments page)")
-    parser.add_argument("file", metavar="RESULTS.csv", help="variant (the arm name), impressions, clicks, conversions[, day]")
+    parser.add_argument(
+        "file", metavar="RESULTS.csv", help="variant (the arm name), impressions, clicks, conversions[, day]"
+    )
     repeat = parser.add_mutually_exclusive_group()
     repeat.add_argument(
         "--replace", action="store_true", help="results already recorded for these arms (or arms and days) are replaced"

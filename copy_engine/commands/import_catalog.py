@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from copy_engine.errors import InputError
+from copy_engine.jsonfile import read_json
 
 NAME = "import-catalog"
 HELP = "Import products from a catalog CSV into the database (prints imported/skipped counts and reasons)."
@@ -29,16 +30,17 @@ def _load_mapping(value: str | None) -> dict | None:
     """The --mapping value (inline JSON or a JSON file path) as a dict, or None."""
     if not value:
         return None
-    text = value
-    if not value.lstrip().startswith("{"):
-        path = Path(value)
-        if not path.is_file():
+    if value.lstrip().startswith("{"):
+        try:
+            mapping = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--mapping is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InputError("--mapping is not usable JSON: it is nested too deeply") from None
+    else:
+        if not Path(value).is_file():
             raise InputError(f"--mapping is neither JSON nor an existing file: {value}")
-        text = path.read_text(encoding="utf-8")
-    try:
-        mapping = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"--mapping is not valid JSON: {exc}") from None
+        mapping = read_json(value, "--mapping file")  # clear errors for non-UTF-8, deep or huge files
     if not isinstance(mapping, dict):
         raise InputError("--mapping must be a JSON object of field → column")
     return mapping

@@ -123,9 +123,11 @@ def result_rows(source) -> list[dict]:
 
     `source` is anything read_results_csv reads; the variant column names the arm.
     """
+    def counts(r) -> dict:
+        return {"impressions": r.impressions, "clicks": r.clicks, "conversions": r.conversions}
+
     rows: list[dict] = []
     for arm in read_results_csv(source):
-        counts = lambda r: {"impressions": r.impressions, "clicks": r.clicks, "conversions": r.conversions}  # noqa: E731
         if arm.daily:
             rows += [{"arm": d.variant, "day": d.day, **counts(d)} for d in arm.daily]
         else:
