@@ -139,7 +139,7 @@ class JobProgress:
     skipped: int  # products skipped, with a reason
     per_minute: float | None  # products finished per minute in the current (or last) run
     eta_s: float | None  # seconds left at that rate
-    alive: bool  # a worker has shown signs of life within STALE_AFTER_S
+    alive: bool  # its runner is alive (see worker_alive)
     error: str = ""  # why it failed, if it did
     worker: str = ""  # host:pid of the last process that ran it
 
@@ -350,8 +350,7 @@ def job_progress(db, job_id: str) -> JobProgress:
     )
     done, skipped = counts.get("done", 0), counts.get("skipped", 0)
     total = job["total"]
-    heartbeat_age = _age_s(job["heartbeat_at"])
-    alive = job["status"] == "running" and heartbeat_age is not None and heartbeat_age < STALE_AFTER_S
+    alive = job["status"] == "running" and worker_alive(job["worker"], job["heartbeat_at"])
     per_minute = eta = None
     if job["session_started_at"]:
         end = job["finished_at"] if job["status"] == "done" and job["finished_at"] else job["heartbeat_at"]
@@ -426,14 +425,39 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
+def worker_alive(worker: str, heartbeat_at: str | None) -> bool:
+    """Whether the runner named `worker` (host:pid:thread) is alive.
+
+    On this host the process (and, in this process, the thread) is checked
+    directly, so a killed run is recognised at once; a runner on another host
+    counts as alive while its heartbeat is younger than STALE_AFTER_S.
+    """
+    age = _age_s(heartbeat_at)
+    if not worker or age is None or age >= STALE_AFTER_S:
+        return False
+    host, _, rest = worker.partition(":")
+    pid_text, _, thread_text = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return any(str(t.ident) == thread_text and t.is_alive() for t in threading.enumerate())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
 def _claim(db, job_id: str, me: str) -> None:
     """Mark the job running in this runner, unless another live runner has it."""
     from copy_engine.store.db import transaction
 
     with transaction(db):
         job = get_job(db, job_id)
-        age = _age_s(job["heartbeat_at"])
-        if job["status"] == "running" and job["worker"] != me and age is not None and age < STALE_AFTER_S:
+        if job["status"] == "running" and job["worker"] != me and worker_alive(job["worker"], job["heartbeat_at"]):
             raise InputError(f"job {job_id!r} is already running in {job['worker'].rsplit(':', 1)[0]}")
         finished = db.execute(
             "SELECT count(*) FROM bulk_job_items WHERE job_id = ? AND status != 'pending'", [job_id]
@@ -654,10 +678,10 @@ def run_job(
                 stopping = True  # let the others in flight finish and be saved
                 continue
             _commit(db, job_id, settings, task, outcome)
-            if not _still_mine(db, job_id, me):
-                stopping = True
             if in_flight or pending:  # the last line is printed once the job is marked done
                 report(job_progress(db, job_id))
+            if not _still_mine(db, job_id, me):
+                stopping = True
     except BaseException:
         # Ctrl-C (or anything unforeseen): what is committed stays; mark it paused so a page shows Resume.
         _release(db, job_id, me, "paused", "interrupted")
