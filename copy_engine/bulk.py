@@ -75,7 +75,8 @@ class BulkSettings:
         if isinstance(self.n, bool) or not isinstance(self.n, int) or not 1 <= self.n <= 8:
             raise InputError(f"--n must be between 1 and 8, got {self.n!r}")
         self.controls()  # validates the sliders
-        if self.limit is not None and (isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1):
+        bad_limit = isinstance(self.limit, bool) or not isinstance(self.limit, int) or self.limit < 1
+        if self.limit is not None and bad_limit:
             raise InputError(f"--limit must be a whole number of at least 1, got {self.limit!r}")
 
     def controls(self) -> Controls:
@@ -224,7 +225,8 @@ def _insert_job(db, job_id: str, source: str, settings: BulkSettings, fingerprin
     now = _now()
     stored = {**settings.to_dict(), "fingerprint": fingerprint}
     db.execute(
-        "INSERT INTO bulk_jobs (id, source, settings, status, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO bulk_jobs (id, source, settings, status, total, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [job_id, source, json.dumps(stored, ensure_ascii=False), "pending", len(items), now, now],
     )
     for pos, item in enumerate(items):
@@ -292,7 +294,8 @@ def create_job_from_products(
         label = label or "all products"
     else:
         ids = list(dict.fromkeys(int(i) for i in product_ids))
-        found = {r["id"]: r for r in db.query(f"SELECT * FROM products WHERE id IN ({','.join('?' * len(ids))})", ids)} if ids else {}
+        marks = ",".join("?" * len(ids))
+        found = {r["id"]: r for r in db.query(f"SELECT * FROM products WHERE id IN ({marks})", ids)} if ids else {}
         missing = [i for i in ids if i not in found]
         if missing:
             raise InputError(f"no product with id {missing[0]}")
@@ -302,7 +305,8 @@ def create_job_from_products(
         raise InputError("there are no products to write for; import a catalog first")
     if settings.limit is not None:
         rows = rows[: settings.limit]
-    contents = [{k: r[k] for k in ("id", "name", "brand", "category", "features", "price", "description")} for r in rows]
+    keys = ("id", "name", "brand", "category", "features", "price", "description")
+    contents = [{k: r[k] for k in keys} for r in rows]
     fingerprint = _digest("products", contents, settings.to_dict())
     job_id = name or f"bulk-{fingerprint[:12]}"
     if _existing_job(db, job_id, fingerprint, named=bool(name)):
@@ -529,7 +533,8 @@ def _skip_reason(skipped: list[tuple[str, str]]) -> str:
 
 def _mark(db, job_id: str, position: int, status: str, reason: str, seconds: float | None = None) -> None:
     db.execute(
-        "UPDATE bulk_job_items SET status = ?, reason = ?, seconds = ?, finished_at = ? WHERE job_id = ? AND position = ?",
+        "UPDATE bulk_job_items SET status = ?, reason = ?, seconds = ?, finished_at = ? "
+        "WHERE job_id = ? AND position = ?",
         [status, reason, None if seconds is None else round(seconds, 3), _now(), job_id, position],
     )
 
@@ -682,16 +687,21 @@ def run_job(
                 report(job_progress(db, job_id))
             if not _still_mine(db, job_id, me):
                 stopping = True
-    except BaseException:
-        # Ctrl-C (or anything unforeseen): what is committed stays; mark it paused so a page shows Resume.
+    except (KeyboardInterrupt, SystemExit):
+        # Ctrl-C: what is committed stays; paused, so the page offers Resume.
         _release(db, job_id, me, "paused", "interrupted")
+        raise
+    except BaseException as exc:
+        _release(db, job_id, me, "failed", f"{type(exc).__name__}: {exc}")
         raise
     finally:
         pool.close()
     if failure is not None:
         message = f"{type(failure).__name__}: {failure}"
         _release(db, job_id, me, "failed", message)
-        raise BulkJobError(f"job {job_id!r} stopped: {message}; what was written is kept, run it again to resume") from failure
+        raise BulkJobError(
+            f"job {job_id!r} stopped: {message}; what was written is kept, run it again to resume"
+        ) from failure
     with transaction(db):
         row = db.execute("SELECT status, worker FROM bulk_jobs WHERE id = ?", [job_id]).fetchone()
         left = db.execute(
@@ -818,7 +828,9 @@ def start_in_background(db_path: str | Path, job_id: str, workers: int = 1, engi
                 # run_job records failures once it holds the job; before that (a model that
                 # cannot load) say it here, so the page can show why nothing happens.
                 with contextlib.suppress(Exception):
-                    db.execute("UPDATE bulk_jobs SET error = ? WHERE id = ? AND status != 'running'", [str(exc), job_id])
+                    db.execute(
+                        "UPDATE bulk_jobs SET error = ? WHERE id = ? AND status != 'running'", [str(exc), job_id]
+                    )
                     db.conn.commit()
             except Exception:  # noqa: BLE001 - a background thread must report, not vanish
                 logging.getLogger("copylab.bulk").exception("bulk job %s failed", job_id)

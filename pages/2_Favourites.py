@@ -36,7 +36,7 @@ if not list_favourites(db):
 
 products = {p.id: p.name for p in list_products(db)}
 # Bulk jobs that saved drafts here; the Bulk page links to ?job=ID.
-jobs = [r["job_id"] for r in db.query("SELECT DISTINCT job_id FROM favourites WHERE job_id IS NOT NULL ORDER BY job_id")]
+jobs = [r["job_id"] for r in db.query("SELECT DISTINCT job_id FROM favourites WHERE job_id IS NOT NULL ORDER BY 1")]
 wanted_job = st.query_params.get("job")
 f1, f2, f3, f4, f5 = st.columns(5)
 product_id = f1.selectbox(

@@ -58,12 +58,14 @@ with st.expander("New bulk job", expanded=not bulk.list_jobs(db, limit=1)):
     with c2:
         n = st.slider("Variants per product and channel", 1, MAX_VARIANTS, 4, key="bulk_n")
         help_channel = channels[0] if channels else "ad_headline"
-        sentiment = st.slider("Sentiment", -1.0, 1.0, 0.0, 0.1, key="bulk_sentiment", help=slider_help("sentiment", help_channel))
-        creativity = st.slider("Creativity", 0.0, 1.0, 0.5, 0.05, key="bulk_creativity", help=slider_help("creativity", help_channel))
+        sentiment = st.slider("Sentiment", -1.0, 1.0, 0.0, 0.1, key="bulk_sentiment",
+                              help=slider_help("sentiment", help_channel))  # fmt: skip
+        creativity = st.slider("Creativity", 0.0, 1.0, 0.5, 0.05, key="bulk_creativity",
+                               help=slider_help("creativity", help_channel))  # fmt: skip
         cta = st.slider("Call to action", 0.0, 1.0, 0.5, 0.05, key="bulk_cta", help=slider_help("cta", help_channel))
         workers = st.number_input("Products at once", 1, 16, 1, key="bulk_workers",
-                                  help="More than one helps when the model server batches requests "
-                                  "(llama.cpp, or a pool of servers); the built-in model takes them in turn.")  # fmt: skip
+                                  help="More than one helps when the model server batches requests (llama.cpp, "
+                                  "or a pool of servers); the built-in model takes them in turn.")  # fmt: skip
     if st.button("▶ Start", type="primary", key="bulk_start"):
         with user_errors("Could not start the job") as done:
             request = ui_bulk.BulkRequest(
@@ -123,7 +125,7 @@ def _summary(p: bulk.JobProgress) -> None:
     means = summary["mean_scores"]
     m[3].metric("Mean overall", f"{means['overall']:.2f}" if means["overall"] is not None else "–")
     m[4].metric("Mean faithfulness", f"{means['faithfulness']:.2f}" if means["faithfulness"] is not None else "–")
-    extra = [f"{k.replace('_', ' ')} {v:.2f}" for k, v in means.items() if v is not None and k in ("predicted_ctr", "quality")]
+    extra = [f"{k.replace('_', ' ')} {means[k]:.2f}" for k in ("predicted_ctr", "quality") if means[k] is not None]
     if extra:
         st.caption("Mean " + " · ".join(extra))
     if summary["skipped"]:
@@ -148,12 +150,13 @@ def _job_panel() -> None:
     status = ui_bulk.shown_status(p)
     settings = bulk.get_job(db, job_id)["settings"]
     st.caption(
-        escape_md(f"Channels: {', '.join(settings.get('channels', []))} · n {settings.get('n')} · sentiment "
-                  f"{settings.get('sentiment')} · creativity {settings.get('creativity')} · CTA {settings.get('cta')}")
+        escape_md(f"Channels: {', '.join(settings.get('channels', []))} · n {settings.get('n')} · "
+                  f"sentiment {settings.get('sentiment')} · creativity {settings.get('creativity')} · "
+                  f"CTA {settings.get('cta')}")
     )  # fmt: skip
     rate = f"{p.per_minute:.1f} products/min" if p.per_minute else "measuring speed…"
     eta = f"ETA {bulk.format_seconds(p.eta_s)}" if p.eta_s is not None and status == "running" else ""
-    st.progress(p.fraction, text=f"{status} · {p.finished}/{p.total} products · {rate} {('· ' + eta) if eta else ''}")
+    st.progress(p.fraction, text=" · ".join(x for x in (status, f"{p.finished}/{p.total} products", rate, eta) if x))
     if status == "interrupted":
         st.warning("The process running this job stopped (the server restarted?). Resume continues where it stopped.")
     elif status == "failed":

@@ -186,14 +186,11 @@ def test_interrupted_between_products_resumes_without_duplicates(tmp_path, catal
     db = open_db(tmp_path / "c.db")
     job = bulk.create_job_from_catalog(db, catalog, settings())
 
-    class Killed(BaseException):
-        pass
-
     def die_after_two(p):
         if p.done == 2:
-            raise Killed  # like Ctrl-C right after the second product was committed
+            raise KeyboardInterrupt  # Ctrl-C right after the second product was committed
 
-    with pytest.raises(Killed):
+    with pytest.raises(KeyboardInterrupt):
         bulk.run_job(db, job, engine=engine, on_progress=die_after_two)
     p = bulk.job_progress(db, job)
     assert p.done == 2 and p.status == "paused"
@@ -269,7 +266,8 @@ def test_kill_9_mid_job_then_rerun_the_same_command(tmp_path, catalog):
     env = {**os.environ, "COPYLAB_DB": str(tmp_path / "k.db"), "COPYLAB_HOME": str(tmp_path / "home"),
            "HF_HUB_OFFLINE": "1", "COPYLAB_FAKE_DELAY_S": "0.15"}  # fmt: skip
     cmd = [sys.executable, str(ROOT / "tests" / "bulk_fake_cli.py"), "bulk", "--catalog", str(catalog),
-           "--channel", "headline", "--channel", "email_subject", "--n", "2", "--workers", "2", "--out", str(out)]  # fmt: skip
+           "--channel", "headline", "--channel", "email_subject", "--n", "2", "--workers", "2",
+           "--out", str(out)]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     lines = []
     for line in proc.stderr:
@@ -407,7 +405,8 @@ def test_bad_input_exits_2_with_one_line(tmp_path, catalog, args, message):
         argv += [flag, value]
     argv = [str(empty) if a == "{empty}" else a for a in argv]
     env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COPYLAB_HOME": str(tmp_path / "h")}
-    r = subprocess.run([sys.executable, "-m", "copy_engine", "bulk", *argv], cwd=ROOT, capture_output=True, text=True, env=env)
+    cmd = [sys.executable, "-m", "copy_engine", "bulk", *argv]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr

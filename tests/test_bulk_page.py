@@ -34,7 +34,8 @@ def page(path: str, **query) -> AppTest:
 
 def add_products(*names):
     db = open_db()
-    return [add_product(db, {"name": n, "category": "Home | Kitchen", "features": ["Dishwasher safe"]}).id for n in names]
+    fields = {"category": "Home | Kitchen", "features": ["Dishwasher safe"]}
+    return [add_product(db, {"name": n, **fields}).id for n in names]
 
 
 def wait_for(job_id, statuses, seconds=30):
@@ -131,7 +132,11 @@ def test_bulk_page_pause_resume_cancel_and_interrupted(app, monkeypatch):
     # A job left 'running' by a process that died shows as interrupted, and can be cancelled.
     db = open_db()
     other = bulk.create_job_from_products(db, ids[:2], bulk.BulkSettings(channels=("headline",), n=1), "left-over")
-    db.execute("UPDATE bulk_jobs SET status = 'running', worker = 'elsewhere:1:1', heartbeat_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [other])
+    db.execute(
+        "UPDATE bulk_jobs SET status = 'running', worker = 'elsewhere:1:1', "
+        "heartbeat_at = '2020-01-01T00:00:00+00:00' WHERE id = ?",
+        [other],
+    )
     db.conn.commit()
     at = page("pages/6_Bulk.py")
     at.selectbox(key="bulk_job").set_value(other)

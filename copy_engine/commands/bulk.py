@@ -31,7 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cta", type=float, default=0.5, help="0 no call to action … 1 strong")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (the same for every product)")
     p.add_argument("--limit", type=int, help="only the first M products")
-    p.add_argument("--workers", type=int, default=1, help="products in flight at once (a batching backend serves them together)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="products in flight at once (a batching backend serves them together)"
+    )
     p.add_argument("--job", metavar="NAME", help="job name (default: a hash of the catalog, channels and settings)")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV, one row per variant")
     p.add_argument("--db", help="database file (default: COPYLAB_DB or ~/.copylab/copylab.db)")

@@ -202,7 +202,9 @@ def bulk_set_status(db: sqlite_utils.Database, ids: Iterable[int], status: str, 
     return changed
 
 
-def approvable(favs: Iterable[dict], threshold: float, keys: tuple[str, ...] = ("quality", "faithfulness")) -> list[int]:
+def approvable(
+    favs: Iterable[dict], threshold: float, keys: tuple[str, ...] = ("quality", "faithfulness")
+) -> list[int]:
     """Ids of the draft favourites among `favs` whose scores named in `keys` are all above `threshold`.
 
     A score a favourite was never given (the quality judge is newer than some
@@ -214,7 +216,7 @@ def approvable(favs: Iterable[dict], threshold: float, keys: tuple[str, ...] = (
     out = []
     for f in favs:
         scores = f.get("scores") if isinstance(f.get("scores"), dict) else {}
-        present = [scores[k] for k in keys if isinstance(scores.get(k), (int, float)) and not isinstance(scores.get(k), bool)]
+        present = [v for v in (scores.get(k) for k in keys) if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if f.get("status") == "draft" and present and all(float(v) > threshold for v in present):
             out.append(int(f["id"]))
     return out
