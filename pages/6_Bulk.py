@@ -98,6 +98,8 @@ def _controls(p: bulk.JobProgress) -> None:
     """Pause / resume / cancel buttons for the job's state."""
     buttons = st.container(horizontal=True)
     status = ui_bulk.shown_status(p)
+    if status in ("pausing", "cancelling"):
+        st.caption("Finishing the products in flight; what they write is kept…")
     if status == "running":
         if buttons.button("⏸ Pause", key="bulk_pause"):
             with user_errors("Could not pause"):
@@ -144,7 +146,7 @@ def _summary(p: bulk.JobProgress) -> None:
 progress = bulk.job_progress(db, job_id)
 
 
-@st.fragment(run_every=2 if ui_bulk.shown_status(progress) == "running" else None)
+@st.fragment(run_every=2 if ui_bulk.shown_status(progress) in ui_bulk.LIVE else None)
 def _job_panel() -> None:
     p = bulk.job_progress(db, job_id)
     status = ui_bulk.shown_status(p)
@@ -154,7 +156,7 @@ def _job_panel() -> None:
                   f"sentiment {settings.get('sentiment')} · creativity {settings.get('creativity')} · "
                   f"CTA {settings.get('cta')}")
     )  # fmt: skip
-    rate = f"{p.per_minute:.1f} products/min" if p.per_minute else "measuring speed…"
+    rate = f"{p.per_minute:.1f} products/min" if p.per_minute else ("measuring speed…" if status == "running" else "")
     eta = f"ETA {bulk.format_seconds(p.eta_s)}" if p.eta_s is not None and status == "running" else ""
     st.progress(p.fraction, text=" · ".join(x for x in (status, f"{p.finished}/{p.total} products", rate, eta) if x))
     if status == "interrupted":
@@ -164,9 +166,9 @@ def _job_panel() -> None:
     elif status == "paused":
         st.info("Paused. Resume continues with the next product.")
     _controls(p)
-    if status != "running" and p.finished:
+    if status not in ui_bulk.LIVE and p.finished:
         _summary(p)
-    if (status == "running") != (ui_bulk.shown_status(progress) == "running"):
+    if (status in ui_bulk.LIVE) != (ui_bulk.shown_status(progress) in ui_bulk.LIVE):
         st.rerun()  # started or stopped since the page was drawn: redraw with auto-refresh on or off
 
 

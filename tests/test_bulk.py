@@ -42,6 +42,8 @@ USABLE = ["Trail Mug", "Desk Lamp", "=SUM(A1:A9)", "Café Crème Tin", "Tea Cup"
 class CatalogFake:
     """conftest's fake generator, writing nothing usable for 'Blank Widget', counting calls per product."""
 
+    max_concurrency = 16  # like a llama.cpp server: concurrent requests are served together
+
     def __init__(self, base, fail_on=None, delay_s=0.0):
         self.base, self.fail_on, self.delay_s = base, fail_on, delay_s
         self.name, self.device, self.dtype = base.name, base.device, base.dtype
@@ -329,6 +331,20 @@ def test_workers_generate_several_products_at_once_with_the_same_copy(tmp_path, 
     assert texts[1] == texts[4], "same settings and seed give the same copy whatever the number of workers"
 
 
+def test_a_generator_without_max_concurrency_gets_one_product_at_a_time(
+    tmp_path, catalog, fake_generator, fake_embedder
+):
+    from conftest import FakeCtrPredictor
+
+    gen = CatalogFake(fake_generator, delay_s=0.02)
+    gen.max_concurrency = None  # like the in-process transformers generator
+    assert bulk.concurrency(gen, 4) == 1 and bulk.concurrency(CatalogFake(fake_generator), 4) == 4
+    db = open_db(tmp_path / "serial.db")
+    job = bulk.create_job_from_catalog(db, catalog, settings())
+    assert bulk.run_job(db, job, workers=4, engine=bulk.Engine(gen, fake_embedder, FakeCtrPredictor())).done == 5
+    assert gen.max_active == 1
+
+
 def test_all_products_in_the_database(tmp_path, fake_engine, monkeypatch, capsys):
     from copy_engine.store.products import add_product
 
@@ -390,7 +406,7 @@ def test_approvable_uses_quality_and_faithfulness(tmp_path):
         (["--all"], "no products"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(tmp_path, catalog, args, message):
+def test_bad_input_exits_2_with_one_line(tmp_path, catalog, args, message, monkeypatch, capsys):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     base = {"--catalog": str(catalog), "--channel": "headline", "--n": "2", "--out": str(tmp_path / "o.csv")}
@@ -404,12 +420,20 @@ def test_bad_input_exits_2_with_one_line(tmp_path, catalog, args, message):
     for flag, value in given.items():
         argv += [flag, value]
     argv = [str(empty) if a == "{empty}" else a for a in argv]
+    monkeypatch.setenv("COPYLAB_DB", str(tmp_path / "h" / "c.db"))
+    assert main(["bulk", *argv]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_bad_input_from_the_shell_is_one_line_without_a_traceback(tmp_path, catalog):
     env = {"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "COPYLAB_HOME": str(tmp_path / "h")}
-    cmd = [sys.executable, "-m", "copy_engine", "bulk", *argv]
+    cmd = [sys.executable, "-m", "copy_engine", "bulk", "--catalog", str(catalog), "--channel", "billboard",
+           "--n", "2", "--out", str(tmp_path / "o.csv")]  # fmt: skip
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
-    assert r.returncode == 2, r.stderr
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown channel" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 @pytest.mark.real_model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -14,6 +15,8 @@ from copy_engine.store.products import list_products, search_products
 from ui import engine
 
 SELECTIONS = ("All products", "A category", "A search", "Selected products")
+LIVE = ("running", "pausing", "cancelling")  # shown statuses during which the page refreshes itself
+CLAIM_WAIT_S = 10.0  # how long Start/Resume wait for the background runner to take the job
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,12 @@ def resume(db, job_id: str, workers: int) -> None:
     if bulk.get_job(db, job_id)["status"] == "done":
         return
     bulk.start_in_background(db_path(), job_id, workers, current_engine())
+    # Wait (briefly) for the runner to mark the job running, so the page redraws it as live.
+    deadline = time.monotonic() + CLAIM_WAIT_S
+    while time.monotonic() < deadline and bulk.running_here(db_path(), job_id):
+        if bulk.get_job(db, job_id)["status"] == "running":
+            break
+        time.sleep(0.05)
 
 
 def jobs_table(db) -> pd.DataFrame:
@@ -93,9 +102,16 @@ def jobs_table(db) -> pd.DataFrame:
 
 
 def shown_status(p: bulk.JobProgress) -> str:
-    """The status as a user should read it: a 'running' job whose runner died is 'interrupted'."""
-    if p.status == "running" and not p.alive:
-        return "interrupted"
+    """The status as a user should read it.
+
+    A 'running' job whose runner died is 'interrupted'; a paused or cancelled
+    one whose runner is still finishing its products in flight is 'pausing' or
+    'cancelling'.
+    """
+    if p.status == "running":
+        return "running" if p.alive else "interrupted"
+    if p.status in ("paused", "cancelled") and bulk.running_here(db_path(), p.job_id):
+        return "pausing" if p.status == "paused" else "cancelling"
     return p.status
 
 
