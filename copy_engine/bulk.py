@@ -16,11 +16,12 @@ browser tab) and a rerun continues where it stopped:
 `generate()`: a backend that batches concurrent requests (llama.cpp's
 continuous batching, a pool of servers behind one URL) serves them together.
 Such a generator says so with a `max_concurrency` attribute (how many
-requests it serves at once); one without it (the in-process transformers
-generator) gets one product at a time, because several torch threads on a
-few CPU cores thrash (measured: 3x slower at 4 workers on this 2-core CPU,
-README "Bulk"). Only the runner's own thread touches the database; workers
-only generate.
+requests it serves at once); its calls then overlap while the local scorers
+(embedder, CTR predictor: torch on this machine's cores) take turns. One
+without it (the in-process transformers generator) gets one product at a
+time, because several torch threads on a few CPU cores thrash (measured: 3x
+slower at 4 workers on this 2-core CPU, README "Bulk"). Only the runner's own
+thread touches the database; workers only generate.
 """
 
 from __future__ import annotations
@@ -517,6 +518,43 @@ def concurrency(generator, workers: int) -> int:
     return max(1, min(int(workers), limit))
 
 
+class _Gated:
+    """A proxy of a model whose public methods hold `gate` while they run (attributes pass through)."""
+
+    def __init__(self, inner, gate, methods: tuple[str, ...] | None = None):
+        self._inner, self._gate, self._methods = inner, gate, methods
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._inner, name)
+        gated = name in self._methods if self._methods is not None else not name.startswith("_")
+        if not gated or not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            with self._gate:
+                return attr(*args, **kwargs)
+
+        return call
+
+
+def _work_engine(engine: Engine, workers: int) -> tuple[Engine, threading.Semaphore]:
+    """The engine the worker threads use, and the gate a whole product holds.
+
+    With a batching generator, up to `concurrency()` sampling requests overlap
+    and the local scorers take turns; otherwise a whole product holds the one gate.
+    """
+    limit = concurrency(engine.generator, workers)
+    if limit == 1:
+        return engine, threading.BoundedSemaphore(1)
+    scoring = threading.RLock()
+    gated = Engine(
+        _Gated(engine.generator, threading.BoundedSemaphore(limit), ("complete",)),
+        _Gated(engine.embedder, scoring),
+        _Gated(engine.ctr_predictor, scoring) if engine.ctr_predictor is not None else None,
+    )
+    return gated, threading.BoundedSemaphore(workers)
+
+
 def _generate_product(task: _Task, settings: BulkSettings, engine: Engine, gate: threading.Semaphore) -> _Outcome:
     """Every channel's variants for one product (runs in a worker thread; no database here)."""
     with gate:
@@ -672,8 +710,8 @@ def run_job(
     pending = deque(db.query(
         "SELECT position, product_id FROM bulk_job_items WHERE job_id = ? AND status = 'pending' ORDER BY position",
         [job_id]))  # fmt: skip
-    gate = threading.BoundedSemaphore(concurrency(engine.generator, workers))
-    pool = _Pool(min(workers, max(1, len(pending))), lambda task: _generate_product(task, settings, engine, gate))
+    work, gate = _work_engine(engine, workers)
+    pool = _Pool(min(workers, max(1, len(pending))), lambda task: _generate_product(task, settings, work, gate))
     in_flight, stopping, failure = 0, False, None
     try:
         while True:

@@ -318,16 +318,33 @@ def test_same_command_twice_is_one_job_and_does_not_regenerate(tmp_path, catalog
 def test_workers_generate_several_products_at_once_with_the_same_copy(tmp_path, catalog, fake_generator, fake_embedder):
     from conftest import FakeCtrPredictor
 
+    class CountingEmbedder:
+        def __init__(self):
+            self.active = self.max_active = 0
+            self.lock = threading.Lock()
+
+        def encode(self, texts):
+            with self.lock:
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
+            time.sleep(0.005)
+            try:
+                return fake_embedder.encode(texts)
+            finally:
+                with self.lock:
+                    self.active -= 1
+
     texts = {}
     for workers in (1, 4):
-        gen = CatalogFake(fake_generator, delay_s=0.05)
+        gen, emb = CatalogFake(fake_generator, delay_s=0.05), CountingEmbedder()
         db = open_db(tmp_path / f"w{workers}.db")
         job = bulk.create_job_from_catalog(db, catalog, settings())
-        bulk.run_job(db, job, workers=workers, engine=bulk.Engine(gen, fake_embedder, FakeCtrPredictor()))
+        bulk.run_job(db, job, workers=workers, engine=bulk.Engine(gen, emb, FakeCtrPredictor()))
         texts[workers] = bulk.job_csv(db, job).splitlines()[1:]
         texts[workers] = [line.split(",", 4)[1:] for line in texts[workers]]
         if workers == 4:
             assert gen.max_active > 1, "several products were in flight at once"
+            assert emb.max_active == 1, "the local scorers take turns (torch threads on few cores thrash)"
     assert texts[1] == texts[4], "same settings and seed give the same copy whatever the number of workers"
 
 
