@@ -39,7 +39,7 @@ if not products:
 with st.expander("New bulk job", expanded=not bulk.list_jobs(db, limit=1)):
     c1, c2 = st.columns(2)
     with c1:
-        selection = st.radio("Products", ui_bulk.SELECTIONS, horizontal=True, key="bulk_selection")
+        selection = st.radio("Products", ui_bulk.SELECTIONS, horizontal=True, key="bulk_products_from")
         category = query = ""
         picked: list[int] = []
         if selection == "A category":

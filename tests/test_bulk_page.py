@@ -58,7 +58,7 @@ def test_bulk_page_runs_a_job_and_links_to_its_drafts(app):
     ids = add_products("Tea Cup", "Desk Lamp", "Trail Mug")
     at = page("pages/6_Bulk.py")
     no_exceptions(at)
-    at.radio(key="bulk_selection").set_value("Selected products")
+    at.radio(key="bulk_products_from").set_value("Selected products")
     at = at.run()
     at.multiselect(key="bulk_picked").set_value(ids[:2])
     at.multiselect(key="bulk_channels").set_value(["headline"])
