@@ -63,6 +63,9 @@ favs = list_favourites(
 if not favs:
     st.info("No favourites match these filters.")
     st.stop()
+if job_id:
+    # Job ids are letters, digits, ".", "_" and "-" (copy_engine.bulk.JOB_NAME): nothing for Markdown to act on.
+    st.caption(f"Showing {len(favs)} favourite(s) written by bulk job {job_id}.")
 st.dataframe(favourites_table(favs), hide_index=True, width="stretch")
 
 # ---------------------------------------------------------------- bulk review and export

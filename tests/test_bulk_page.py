@@ -87,6 +87,7 @@ def test_bulk_page_runs_a_job_and_links_to_its_drafts(app):
     fav = page("pages/2_Favourites.py", job=job_id)
     no_exceptions(fav)
     assert fav.selectbox(key="job_filter").value == job_id
+    assert any(f"4 favourite(s) written by bulk job {job_id}" in c.value for c in fav.caption)
     assert len(fav.dataframe[0].value) == 4
     fav.slider(key="approve_threshold").set_value(0.0)
     fav = fav.run()
