@@ -447,3 +447,52 @@ def _finish_failed_run(db, run_id: int, exc: BaseException) -> None:
             )
     except Exception:  # noqa: BLE001 - the staging is invisible; the next import clears it (STALE_RUN)
         pass
+
+@dataclass
+class CatalogRow:
+    """One product row of a catalog as a bulk job sees it: a product, or why there is none."""
+
+    row_number: int  # spreadsheet row (header is row 1)
+    name: str  # the name cell as written (may be empty), for reports
+    product: Product | None  # None when the row is unusable
+    reason: str = ""  # why the row is unusable ('' when it is usable)
+
+
+def read_catalog_rows(source: FileOrBytes, mapping: dict | None = None, limit: int | None = None) -> list[CatalogRow]:
+    """Every product row of a catalog CSV (the first `limit`), usable or not, with the import's skip reasons.
+
+    Unlike `read_products`, unusable rows (no name, unparseable, a repeat of an
+    earlier row's name and brand) are kept with a reason, so a bulk job can
+    report them. InputError for a missing, empty or malformed file or a bad mapping.
+    """
+    columns, rows = _parse(source, max_rows=limit)
+    if not rows:
+        raise InputError("the catalog has a header but no product rows")
+    mapping = _check_mapping(guess_mapping(columns) if mapping is None else mapping, columns)
+    out: list[CatalogRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    for row_number, row in rows:
+        name = re.sub(r"\s+", " ", str(row.get(mapping["name"]) or "")).strip()
+        if not name:
+            out.append(CatalogRow(row_number, "", None, "no product name"))
+            continue
+        if _EXTRA in row:
+            reason = f"unparseable: {row[_EXTRA]} cells but the header has {len(columns)} columns (an unquoted comma?)"
+            out.append(CatalogRow(row_number, name, None, reason))
+            continue
+        try:
+            product = row_to_product(row, mapping)
+        except InputError as exc:
+            reason = "no product name (only markup)" if "no name" in str(exc) else f"unusable: {exc}"
+            out.append(CatalogRow(row_number, name, None, reason))
+            continue
+        except (ValueError, TypeError) as exc:
+            out.append(CatalogRow(row_number, name, None, f"unparseable: {exc}"))
+            continue
+        key = (product.name.casefold(), product.brand.casefold())
+        if key in seen:
+            out.append(CatalogRow(row_number, product.name, None, f"duplicate of row {seen[key]}"))
+            continue
+        seen[key] = row_number
+        out.append(CatalogRow(row_number, product.name, product))
+    return out

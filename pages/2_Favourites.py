@@ -7,6 +7,7 @@ from copy_engine.store.export import export_approved_csv
 from copy_engine.store.favourites import (
     STATUSES,
     TRANSITIONS,
+    approvable,
     bulk_set_status,
     list_favourites,
     set_status,
@@ -34,7 +35,10 @@ if not list_favourites(db):
 # ---------------------------------------------------------------- filters
 
 products = {p.id: p.name for p in list_products(db)}
-f1, f2, f3, f4 = st.columns(4)
+# Bulk jobs that saved drafts here; the Bulk page links to ?job=ID.
+jobs = [r["job_id"] for r in db.query("SELECT DISTINCT job_id FROM favourites WHERE job_id IS NOT NULL ORDER BY 1")]
+wanted_job = st.query_params.get("job")
+f1, f2, f3, f4, f5 = st.columns(5)
 product_id = f1.selectbox(
     "Product", [None, *products], format_func=lambda i: "All products" if i is None else short(products[i], 60)
 )
@@ -44,11 +48,24 @@ channel = f2.selectbox(
 status = f3.selectbox("Status", [None, *STATUSES], format_func=lambda s: "Any status" if s is None else s)
 dates = f4.date_input("Saved between", value=(), help="Pick a first and a last day (both included).")
 since, until = (dates + (None, None))[:2] if isinstance(dates, tuple) else (dates, None)
+job_id = f5.selectbox(
+    "Bulk job",
+    [None, *jobs],
+    index=1 + jobs.index(wanted_job) if wanted_job in jobs else 0,
+    format_func=lambda j: "Any (or none)" if j is None else j,
+    key="job_filter",
+    help="Drafts written by one bulk job (Bulk page).",
+)
 
-favs = list_favourites(db, product_id=product_id, channel=channel, status=status, since=since, until=until)
+favs = list_favourites(
+    db, product_id=product_id, channel=channel, status=status, since=since, until=until, job_id=job_id
+)
 if not favs:
     st.info("No favourites match these filters.")
     st.stop()
+if job_id:
+    # Job ids are letters, digits, ".", "_" and "-" (copy_engine.bulk.JOB_NAME): nothing for Markdown to act on.
+    st.caption(f"Showing {len(favs)} favourite(s) written by bulk job {job_id}.")
 st.dataframe(favourites_table(favs), hide_index=True, width="stretch")
 
 # ---------------------------------------------------------------- bulk review and export
@@ -72,6 +89,24 @@ with review, st.container(border=True):
                 flash("success", f"{changed} favourite(s) now {new_status}.")
                 ss.pop("bulk_selection", None)
                 st.rerun()
+
+    st.markdown("**Approve by score**")
+    has_quality = any("quality" in (f["scores"] or {}) for f in favs)
+    threshold = st.slider(
+        "Approve all drafts whose quality and faithfulness are above",
+        0.0, 1.0, 0.8, 0.05, key="approve_threshold",
+        help="Among the favourites shown (the filters above, e.g. one bulk job). A score a draft was never "
+        "given is not held against it, but it needs at least one of the two.",
+    )  # fmt: skip
+    if not has_quality:
+        st.caption("No draft shown has a quality score yet: only faithfulness is checked.")
+    ready = approvable(favs, threshold)
+    if st.button(f"Approve {len(ready)} draft(s) above {threshold:.2f}", disabled=not ready, key="approve_above"):
+        with user_errors("Could not approve") as done:
+            changed = bulk_set_status(db, ready, "approved", f"bulk: quality and faithfulness above {threshold:.2f}")
+        if done.ok:
+            flash("success", f"{changed} favourite(s) now approved.")
+            st.rerun()
 
 with export, st.container(border=True):
     st.markdown("**Export approved copy**")

@@ -137,8 +137,8 @@ def test_lora_gguf_has_llama_cpp_metadata_and_tensor_names(tmp_path):
     a = tensors["blk.0.attn_q.weight.lora_a"]
     assert list(a.shape) == [640, meta["lora"]["r"]]  # ggml order (ne0 = in): peft's (r, in) matrix
     raw = src["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"]
-    back = torch.from_numpy(a.data.copy()).view(torch.int16).view(torch.bfloat16).reshape(raw.shape)
-    assert torch.equal(back, raw)  # bit-exact bf16
+    back = torch.from_numpy(a.data.copy()).reshape(raw.shape)
+    assert back.dtype == torch.float32 and torch.equal(back, raw.float())  # bf16 -> F32 is exact
 
 
 def test_shipped_gguf_is_current_and_conversions_are_cached_by_content(tmp_path):

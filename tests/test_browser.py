@@ -3,7 +3,8 @@
 Starts `streamlit run app.py` on a free localhost port with a temporary database,
 then clicks through what a copywriter does: quick-add a product, move the
 sliders, generate, save a favourite, approve it, export approved copy, and run
-a small experiment. Saves a screenshot of the Draft page to docs/draft.png.
+a small experiment, then a 3-product bulk job reviewed in Favourites. Saves a
+screenshot of the Draft page to docs/draft.png.
 
 Needs /usr/bin/chromium (`apt-get install -y chromium`); never `playwright install`.
 The model cache of the real-model tests (conftest.REAL_HOME) is reused, so only
@@ -225,3 +226,31 @@ def test_copywriter_journey_in_a_real_browser(server, browser_page, tmp_path):
     page.get_by_role("button", name="Import results").click()
     page.get_by_text("B beats control").wait_for()
     page.screenshot(path=str(tmp_path / "experiments.png"), full_page=True)
+
+    # Bulk: two more products from a CSV, then a 3-product job in the background, reviewed in Favourites.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Products").click()
+    page.get_by_role("tab", name="Import a CSV").click()
+    catalog = tmp_path / "more.csv"
+    catalog.write_text(
+        "Product Name,Brand Name,Category,Selling Price,About Product\n"
+        "Steel Travel Mug,Peakware,Home | Mugs,$19.99,Keeps coffee hot 6 hours | Leak-proof lid\n"
+        "LED Desk Lamp,Lumo,Home | Lighting,$34.99,Dimmable | USB-C charging port\n"
+    )
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(catalog))
+    page.get_by_role("button", name="3. Import products").click()
+    page.get_by_text("imported 2 products").wait_for()
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Bulk").click()
+    page.get_by_text("New bulk job").wait_for()
+    _move_slider(page, "Variants per product and channel", 2)
+    page.get_by_role("button", name="▶ Start").click()
+    page.get_by_text("Products written").wait_for(timeout=GENERATE_TIMEOUT_MS)
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Products written")
+    written = int(metric.locator('[data-testid="stMetricValue"]').inner_text())
+    assert written >= 2, "at most one of the three may be skipped (the model wrote nothing usable)"
+    page.screenshot(path=str(tmp_path / "bulk.png"), full_page=True)
+    page.get_by_text("drafts in Favourites").click()
+    page.get_by_text("Review several at once").wait_for()
+    job_id = page.url.split("job=", 1)[1]
+    page.get_by_text(f"written by bulk job {job_id}").wait_for()  # Favourites opened filtered by the job
+    assert job_id.startswith("bulk-")

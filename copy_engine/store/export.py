@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ TAIL_COLUMNS = ("settings", "created_at", "approved_at")
 # A spreadsheet treats a cell starting with one of these as a formula (or, for
 # tab / carriage return, may shift it into one): CSV formula injection.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# UTF-8 with a BOM: Excel then reads the file as UTF-8 (other readers skip the BOM).
+CSV_ENCODING = "utf-8-sig"
 
 
 def _visible_start(text: str) -> str:
@@ -69,14 +72,25 @@ def export_approved_csv(
     """
     favs = list_favourites(db, product_id=product_id, channel=channel, status="approved", since=since, until=until)
     score_names = sorted({k for f in favs for k in (f["scores"] or {}) if isinstance(f["scores"], dict)})
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([*BASE_COLUMNS, *(f"score_{n}" for n in score_names), *TAIL_COLUMNS])
+    rows = []
     for f in favs:
         scores = f["scores"] if isinstance(f["scores"], dict) else {}
         row = [f["product_id"], f["product_name"], f["channel"], f["text"]]
         row += [_score(scores.get(n)) for n in score_names]
         row += [json.dumps(f["settings"], ensure_ascii=False, sort_keys=True), f["created_at"], f["approved_at"]]
+        rows.append(row)
+    return csv_text([*BASE_COLUMNS, *(f"score_{n}" for n in score_names), *TAIL_COLUMNS], rows)
+
+
+def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
+    """CSV text (CRLF line ends, minimal quoting by the csv module) with every cell escaped by `escape_cell`.
+
+    Write it as CSV_ENCODING: the exports of the library and of bulk jobs share this one writer.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
         writer.writerow([escape_cell(v) for v in row])
     return out.getvalue()
 

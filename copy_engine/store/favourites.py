@@ -51,12 +51,14 @@ def save_favourite(
     settings: dict | None,
     run_id: int | None = None,
     variant_id: int | None = None,
+    job_id: str | None = None,
 ) -> int:
     """Save a piece of copy as a draft favourite; returns its id.
 
     `settings` should hold everything needed to regenerate it (sliders, seed,
     model, adapters, decoding, audience, brand_voice, channel, n); `channel` is
-    added to it when absent. The creation is recorded in the status history.
+    added to it when absent. `job_id` names the bulk job that wrote it (the
+    library filters by it). The creation is recorded in the status history.
     """
     channel = get_channel(channel).name
     text = _text(text)
@@ -84,6 +86,7 @@ def save_favourite(
                     "created_at": now,
                     "updated_at": now,
                     "approved_at": None,
+                    "job_id": job_id,
                 }
             )
             .last_pk
@@ -115,13 +118,18 @@ def list_favourites(
     status: str | None = None,
     since: str | date | datetime | None = None,
     until: str | date | datetime | None = None,
+    job_id: str | None = None,
 ) -> list[dict]:
     """Favourites matching every given filter, newest first.
 
     `since`/`until` filter on created_at; a date (or 'YYYY-MM-DD') for `until`
-    includes that whole day. Each dict also carries `product_name`.
+    includes that whole day; `job_id` keeps the copy one bulk job wrote. Each
+    dict also carries `product_name`.
     """
     where, params = [], []
+    if job_id:
+        where.append("f.job_id = ?")
+        params.append(job_id)
     if product_id is not None:
         where.append("f.product_id = ?")
         params.append(product_id)
@@ -192,6 +200,26 @@ def bulk_set_status(db: sqlite_utils.Database, ids: Iterable[int], status: str, 
         for fid in ids:
             changed += _apply_status(db, get_favourite(db, fid), status, note, now)
     return changed
+
+
+def approvable(
+    favs: Iterable[dict], threshold: float, keys: tuple[str, ...] = ("quality", "faithfulness")
+) -> list[int]:
+    """Ids of the draft favourites among `favs` whose scores named in `keys` are all above `threshold`.
+
+    A score a favourite was never given (the quality judge is newer than some
+    copy) is not counted against it, but at least one of `keys` must be present:
+    copy with none of them is left for a human.
+    """
+    if not 0.0 <= float(threshold) <= 1.0:
+        raise InputError(f"the threshold must be between 0 and 1, got {threshold!r}")
+    out = []
+    for f in favs:
+        scores = f.get("scores") if isinstance(f.get("scores"), dict) else {}
+        present = [v for v in (scores.get(k) for k in keys) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if f.get("status") == "draft" and present and all(float(v) > threshold for v in present):
+            out.append(int(f["id"]))
+    return out
 
 
 def status_history(db: sqlite_utils.Database, favourite_id: int) -> list[dict]:

@@ -161,6 +161,56 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX products_import_run ON products (import_run_id)
         """,
     ),
+    (
+        "0006_bulk_jobs",
+        """
+        CREATE TABLE bulk_jobs (
+            id TEXT PRIMARY KEY,                   -- --job NAME, or bulk-<hash of catalog, channels, settings>
+            source TEXT NOT NULL,                  -- 'csv:<file name>' or 'all products'
+            settings TEXT NOT NULL DEFAULT '{}',   -- JSON: channels, n, sliders, seed, limit
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'running', 'paused', 'cancelled', 'done', 'failed')),
+            total INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            worker TEXT NOT NULL DEFAULT '',       -- host:pid of the process running it
+            heartbeat_at TEXT,                     -- last sign of life of that process
+            session_started_at TEXT,               -- when the current (or last) run of it started
+            session_done_before INTEGER NOT NULL DEFAULT 0,  -- products finished before that run
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE TABLE bulk_job_items (
+            job_id TEXT NOT NULL REFERENCES bulk_jobs (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,             -- order in the catalog (0-based)
+            row_number INTEGER,                    -- spreadsheet row of the catalog (header is row 1)
+            product_id INTEGER REFERENCES products (id) ON DELETE SET NULL,
+            product_name TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'skipped')),
+            reason TEXT NOT NULL DEFAULT '',       -- why skipped, or channels that gave nothing
+            seconds REAL,
+            finished_at TEXT,
+            PRIMARY KEY (job_id, position)
+        );
+        CREATE INDEX bulk_job_items_status ON bulk_job_items (job_id, status);
+        CREATE TABLE bulk_job_variants (
+            job_id TEXT NOT NULL REFERENCES bulk_jobs (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            rank INTEGER NOT NULL,
+            favourite_id INTEGER REFERENCES favourites (id) ON DELETE SET NULL,
+            product_id INTEGER,
+            product_name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            scores TEXT NOT NULL DEFAULT '{}',     -- JSON, as generated (the favourite may be edited later)
+            flags TEXT NOT NULL DEFAULT '[]',      -- JSON
+            settings TEXT NOT NULL DEFAULT '{}',   -- JSON
+            PRIMARY KEY (job_id, position, channel, rank)  -- a product is never written twice
+        );
+        ALTER TABLE favourites ADD COLUMN job_id TEXT REFERENCES bulk_jobs (id) ON DELETE SET NULL;
+        CREATE INDEX favourites_job ON favourites (job_id);
+        """,
+    ),
 ]
 
 
