@@ -101,7 +101,9 @@ def figures(runs: int, skip_hf: bool = False) -> dict:
     loads = [_subprocess_json(LOAD_SNIPPET, {}, 600)["seconds"] for _ in range(3)]
     fig: dict = {"backend": gen.backend, "warm_load_s": round(statistics.median(loads), 3)}
     for key, channel in (("variants_p50_s", "ad_headline"), ("headline_p50_s", "headline"), ("description_p50_s", "description")):
-        fig[key] = round(statistics.median(timed_generates(gen, channel, runs)), 3)
+        times = timed_generates(gen, channel, runs)
+        fig[key] = round(statistics.median(times), 3)
+        print(f"{key}: {fig[key]} (runs {[round(t, 2) for t in times]})", file=sys.stderr, flush=True)  # progress
 
     if skip_hf or gen.backend == "transformers":
         hf = fig["variants_p50_s"] if gen.backend == "transformers" else None
