@@ -84,7 +84,11 @@ def timed_generates(gen, channel: str, runs: int) -> list[float]:
 
 def _subprocess_json(code: str, env: dict, timeout: float) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"benchmark subprocess timed out after {timeout:g} s", file=sys.stderr)
+        return {}
     if out.returncode != 0:
         raise SystemExit(f"benchmark subprocess failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -98,15 +102,19 @@ def figures(runs: int, skip_hf: bool = False) -> dict:
     from copy_engine.scoring import score_variants
 
     gen = get_default_generator()  # also makes sure every cache exists before the timed loads
-    loads = [_subprocess_json(LOAD_SNIPPET, {}, 600)["seconds"] for _ in range(3)]
+    loads = [_subprocess_json(LOAD_SNIPPET, {}, 600).get("seconds", float("nan")) for _ in range(3)]
+    print(f"warm loads: {[round(x, 2) for x in loads]}", file=sys.stderr, flush=True)
     fig: dict = {"backend": gen.backend, "warm_load_s": round(statistics.median(loads), 3)}
     for key, channel in (("variants_p50_s", "ad_headline"), ("headline_p50_s", "headline"), ("description_p50_s", "description")):
-        fig[key] = round(statistics.median(timed_generates(gen, channel, runs)), 3)
+        times = timed_generates(gen, channel, runs)
+        fig[key] = round(statistics.median(times), 3)
+        print(f"{key}: {fig[key]} (runs {[round(t, 2) for t in times]})", file=sys.stderr, flush=True)  # progress
 
     if skip_hf or gen.backend == "transformers":
         hf = fig["variants_p50_s"] if gen.backend == "transformers" else None
     else:
-        hf = _subprocess_json(HF_SNIPPET.format(root=str(ROOT), runs=runs), {"COPYLAB_BACKEND": "transformers"}, 1800)["p50"]
+        # None (JSON null) when the transformers run does not finish within 30 minutes (a machine under heavy load)
+        hf = _subprocess_json(HF_SNIPPET.format(root=str(ROOT), runs=runs), {"COPYLAB_BACKEND": "transformers"}, 1800).get("p50")
     fig["hf_variants_p50_s"] = None if hf is None else round(hf, 3)
     fig["speedup"] = None if hf is None else round(hf / fig["variants_p50_s"], 2)
 

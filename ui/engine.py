@@ -22,18 +22,18 @@ LOADING_MESSAGE = "Loading the model… (first time only; this can take a minute
 
 
 @st.cache_resource(show_spinner=LOADING_MESSAGE)
-def _generator(model: str, device: str, cache_dir: str):
+def _generator(model: str, device: str, cache_dir: str, backend: str = "auto"):
     from copy_engine import generator
 
     return generator.get_default_generator()
 
 
-_loaded: set[tuple[str, str, str]] = set()  # models this process has loaded (for the loading message)
+_loaded: set[tuple[str, str, str, str]] = set()  # models this process has loaded (for the loading message)
 
 
-def _model_key() -> tuple[str, str, str]:
+def _model_key() -> tuple[str, str, str, str]:
     s = Settings.from_env()
-    return (s.model, s.device, str(s.cache_dir))
+    return (s.model, s.device, str(s.cache_dir), s.backend)
 
 
 def get_generator():
