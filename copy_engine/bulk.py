@@ -256,12 +256,13 @@ def create_job_from_catalog(db, catalog: str | Path, settings: BulkSettings, nam
     from copy_engine import catalog as cat
     from copy_engine.store.db import transaction
     from copy_engine.store.products import add_product, find_product
+    from copy_engine.csvtext import read_bytes
 
     name = _check_name(name)
     path = Path(catalog)
     if not path.is_file():
         raise InputError(f"catalog not found: {catalog}")
-    data = cat._read_bytes(path)
+    data = read_bytes(path, cat.MAX_BYTES)
     fingerprint = _digest("csv", hashlib.sha256(data).hexdigest(), settings.to_dict())
     job_id = name or f"bulk-{fingerprint[:12]}"
     if _existing_job(db, job_id, fingerprint, named=bool(name)):
@@ -508,9 +509,9 @@ class _Outcome:
 def concurrency(generator, workers: int) -> int:
     """How many products may be generated at once: `workers`, capped by the generator's `max_concurrency`.
 
-    A generator without that attribute serves one request at a time.
+    A generator whose `max_concurrency` is None serves one request at a time.
     """
-    limit = getattr(generator, "max_concurrency", 1)
+    limit = generator.max_concurrency
     try:
         limit = int(limit)
     except (TypeError, ValueError):

@@ -32,6 +32,9 @@ class TextGenerator(Protocol):
     backend: str  # 'transformers', 'llamacpp', 'http' or a test fake's name
     adapter_names: tuple[str, ...]  # adapters the sliders mix, all loaded at start (always-on ones excluded)
     always_on: tuple[str, ...]  # adapters applied at 1.0 on every request
+    # Requests that may run at once and be batched together (bulk jobs send this many products);
+    # None: one at a time (the in-process transformers model serialises requests behind a lock).
+    max_concurrency: int | None
 
     def count_new_tokens(self, texts: Sequence[str]) -> int:
         """Tokens in generated texts (for throughput figures)."""
@@ -70,6 +73,7 @@ class LocalGenerator:
     """
 
     backend = "transformers"
+    max_concurrency = None
 
     def __init__(self, loaded: LoadedModel, adapter_mixer=None):
         self.loaded = loaded

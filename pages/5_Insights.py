@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from copy_engine.channels import CHANNELS
-from copy_engine.evaluation.configs import CONFIGS
+from copy_engine.evaluation.configs import CONFIGS, DEFAULT_CONFIGS
 from copy_engine.evaluation.report import (
     category_rows,
     config_rows,
@@ -127,7 +127,7 @@ with run_tab:
     sweep_products = c3.number_input(
         "λ sweep products per category (0 = no sweep)", min_value=0, max_value=5, value=1, key="ins_sweep"
     )
-    configs = st.multiselect("Configurations", list(CONFIGS), default=list(CONFIGS), key="ins_configs")
+    configs = st.multiselect("Configurations", list(CONFIGS), default=list(DEFAULT_CONFIGS), key="ins_configs")
     sentiment_check = st.number_input(
         "Sentiment check products (0 = off)", min_value=0, max_value=20, value=0, key="ins_sent"
     )

@@ -59,6 +59,7 @@ class FakeGenerator:
     device = "cpu"
     dtype = "float32"
     backend = "fake"
+    max_concurrency = None
 
     def __init__(self):
         self.calls = []

@@ -163,21 +163,26 @@ def test_shipped_gguf_is_current_and_conversions_are_cached_by_content(tmp_path)
     assert gguf_for(mine / "x.safetensors", tmp_path / "cache") != first
 
 
-def test_always_on_adapter_found_by_flag_or_name(tmp_path, monkeypatch, tmp_home):
+def test_always_on_adapter_found_by_flag_and_copywriter_mixed_per_request(tmp_path, monkeypatch, tmp_home):
     import shutil
 
     from copy_engine.adapters import mixing, registry
+    from copy_engine.controls import AdapterWeights
 
     shipped = tmp_path / "shipped"
     shutil.copytree(SHIPPED, shipped)
     meta = json.loads((shipped / "cta.json").read_text())
-    meta["name"] = "copywriter"
-    shutil.copy(shipped / "cta.safetensors", shipped / "copywriter.safetensors")
-    (shipped / "copywriter.json").write_text(json.dumps(meta))
+    meta["name"], meta["always_on"] = "house", True
+    shutil.copy(shipped / "cta.safetensors", shipped / "house.safetensors")
+    (shipped / "house.json").write_text(json.dumps(meta))
     monkeypatch.setattr(registry, "SHIPPED_DIR", shipped)
     mixed, always = mixing.adapter_files()
-    assert list(always) == ["copywriter"] and "copywriter" not in mixed
-    assert list(mixed) == ["tone", "calm", "cta", "creative"]
+    assert list(always) == ["house"] and "house" not in mixed
+    # The copywriter is switched per request (the few-shot pipeline runs with it off in the same process).
+    assert list(mixed) == ["tone", "calm", "cta", "creative", "copywriter"]
+    names = list(mixed)
+    assert mixing.slider_scales(names, AdapterWeights(0, 0, 0, copywriter=1.0))["copywriter"] == 1.0
+    assert mixing.slider_scales(names, AdapterWeights(0.5, 0, 0))["copywriter"] == 0.0
 
 
 # ------------------------------------------------------------- team server errors (no model needed)

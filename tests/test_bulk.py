@@ -46,7 +46,8 @@ class CatalogFake:
 
     def __init__(self, base, fail_on=None, delay_s=0.0):
         self.base, self.fail_on, self.delay_s = base, fail_on, delay_s
-        self.name, self.device, self.dtype = base.name, base.device, base.dtype
+        self.name, self.device, self.dtype, self.backend = base.name, base.device, base.dtype, base.backend
+        self.adapter_names, self.always_on = base.adapter_names, base.always_on
         self.products: list[str] = []
         self.active = 0
         self.max_active = 0
@@ -127,7 +128,7 @@ def test_job_writes_every_usable_product_with_skip_reasons(tmp_path, catalog, en
     assert reasons["Trail Mug"] == "duplicate of row 2"
     assert reasons["Blank Widget"].startswith("nothing usable after the sampling rounds")
     assert summary["variants"] == 5 * 2 * 2
-    assert 0 < summary["mean_scores"]["overall"] <= 1 and summary["mean_scores"]["quality"] is None
+    assert 0 < summary["mean_scores"]["overall"] <= 1 and 0 <= summary["mean_scores"]["quality"] <= 1
 
     # Every variant is a draft favourite with its scores, settings and the job id.
     favs = list_favourites(db, job_id=job)
@@ -145,7 +146,7 @@ def test_csv_shape_quoting_and_formula_safety(tmp_path, catalog, engine):
     out = tmp_path / "out.csv"
     assert bulk.write_job_csv(db, job, out) == 20
     rows = read_csv(out)
-    assert rows[0]["_header"] == HEADER, "no quality column while no variant has a quality score"
+    assert rows[0]["_header"] == [*HEADER[:7], "quality", *HEADER[7:]]  # the usable-copy judge scores every variant
     assert len(rows) == 20
     # Catalog order, then the channels in the order asked, then rank.
     names = list(dict.fromkeys(r["product_name"] for r in rows))

@@ -39,7 +39,12 @@ Stuffed Bear,Cuddle,Toys & Games | Plush,$14.00,Soft fabric | Washable,A soft be
 Trail Socks,Hike,Sports & Outdoors | Hiking,$12.00,Merino wool | Cushioned heel,Warm socks.
 Water Bottle,Hike,Sports & Outdoors | Hydration,$18.00,Keeps cold 24 hours | 750 ml,Steel bottle.
 Chef Knife,Edge,Home & Kitchen | Knives,$45.00,8 inch blade | Full tang,A sharp knife.
+Ceramic Mug,Kiln,Home & Kitchen | Mugs,$12.00,350 ml | Dishwasher safe,A stoneware mug.
+Yoga Mat,Flow,Sports & Outdoors | Yoga,$25.00,6 mm thick | Non-slip,A cushioned mat.
+Tea Kettle,Kiln,Home & Kitchen | Kettles,$30.00,1.7 litres | Whistles when ready,A steel kettle.
 """
+# The evaluation draws evaluation-split products only (adapters.data.is_training_product): Snap Circuits Kit,
+# Stuffed Bear, Water Bottle, Ceramic Mug, Yoga Mat and Tea Kettle; the others are training products.
 
 
 @pytest.fixture
@@ -158,13 +163,14 @@ def test_allocate_floor_and_proportional():
 
 def test_sample_is_stratified_and_reproducible(catalog):
     products = read_products(catalog)
-    assert len(products) == 6
+    assert len(products) == 9
     s1 = sample_products(products, 4, seed=3, min_stratum=2)
     s2 = sample_products(products, 4, seed=3, min_stratum=2)
     assert [sp.product.name for sp in s1] == [sp.product.name for sp in s2]
     cats = {sp.category for sp in s1}
     assert {"Toys & Games", "Sports & Outdoors"} <= cats  # both big strata represented
-    assert "Other" in {sp.category for sp in sample_products(products, 6, min_stratum=2)}  # the lone kitchen product
+    # The first six rows have one kitchen product, pooled into Other.
+    assert "Other" in {sp.category for sp in sample_products(products[:6], 6, min_stratum=2)}
     with pytest.raises(InputError):
         sample_products(products, 0)
 

@@ -100,6 +100,9 @@ class LlamaCppBase:
     """What the in-process and the HTTP llama.cpp generators share: request building, mixing, answers."""
 
     backend = "llamacpp"
+    # Products in flight at once: each asks for up to MAX_BATCH samples, and N_PARALLEL slots serve
+    # them in continuous batches (more would only queue inside the server).
+    max_concurrency = 4
 
     def __init__(self, settings: Settings, ids: dict[str, int], always_on: Sequence[str]):
         self.settings = settings

@@ -34,6 +34,7 @@ class RemoteGenerator(LlamaCppBase):
     """Generation on a llama.cpp server shared by a team (see module docstring)."""
 
     backend = "http"
+    max_concurrency = 16  # a team server (or a pool behind one URL) batches many products at once
 
     def __init__(self, url: str, settings: Settings, timeout: float = REQUEST_TIMEOUT_S):
         self.url = url.rstrip("/")

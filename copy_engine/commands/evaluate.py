@@ -23,7 +23,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--configs",
         default="baseline,rerank,adapters,full",
-        help="comma-separated: baseline, rerank, adapters, full (baseline is always run)",
+        help="comma-separated: baseline, rerank, adapters, full, fewshot, copywriter (baseline is always run)",
     )
     p.add_argument("--seed", type=int, default=0, help="sampling and generation seed (default 0)")
     p.add_argument("--channel", default="headline", help="channel to write for (default headline)")

@@ -91,6 +91,10 @@ CONFIGS: dict[str, EvalConfig] = {
 }
 
 
+# Run when none are named: the ablation of the app's pipeline. fewshot and copywriter compare the two pipelines.
+DEFAULT_CONFIGS = ("baseline", "rerank", "adapters", "full")
+
+
 def parse_configs(text: str) -> list[str]:
     """Configuration names from 'baseline,rerank,...' (order kept, baseline always first); InputError if unknown."""
     names = [t.strip() for t in (text or "").split(",") if t.strip()]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from copy_engine.errors import InputError
-from copy_engine.evaluation.configs import CONFIGS, LIBRARY_DECODING
+from copy_engine.evaluation.configs import CONFIGS, DEFAULT_CONFIGS, LIBRARY_DECODING
 from copy_engine.evaluation.metrics import METRICS, mean_of, mean_sentiment, sentiment_order, set_metrics
 from copy_engine.evaluation.sweep import DEFAULT_LAMBDAS
 
@@ -28,7 +28,7 @@ class EvalSettings:
 
     catalog: str
     n_products: int = 50
-    configs: tuple[str, ...] = tuple(CONFIGS)
+    configs: tuple[str, ...] = DEFAULT_CONFIGS
     channel: str = "headline"
     n_variants: int = 4
     seed: int = 0
