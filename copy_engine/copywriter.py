@@ -16,11 +16,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from copy_engine.adapters.data import TrainingExample
-from copy_engine.adapters.train import split_examples
+from copy_engine.adapters.train import TrainResult, split_examples
 from copy_engine.controls import Controls
 
 NAME = "copywriter"
@@ -56,18 +56,6 @@ class CopywriterConfig:
         d = asdict(self)
         d["target_modules"] = list(self.target_modules)
         return d
-
-
-@dataclass
-class CopywriterResult:
-    """What a training run produced."""
-
-    path: Path
-    best_step: int
-    best_val_loss: float
-    seconds: float
-    stopped: str  # 'steps', 'early_stopping' or 'cancelled'
-    history: list = field(default_factory=list)
 
 
 def deck_examples(catalog_csv: str | Path | None = None, folder: Path | None = None) -> list[TrainingExample]:
@@ -144,7 +132,7 @@ def train_copywriter(
     base_model=None,
     data_info: dict | None = None,
     checkpoint: Callable[[dict, int, float], None] | None = None,
-) -> CopywriterResult:
+) -> TrainResult:
     """Train the copywriter LoRA on deck examples and save the best (by validation loss) at `out_path`."""
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
@@ -244,4 +232,4 @@ def train_copywriter(
         "metrics": {},
     }
     path = save_adapter(out_path, {k: v.to(torch.bfloat16) for k, v in state.items()}, meta)
-    return CopywriterResult(path, best["step"], best["val"], seconds, stopped, history)
+    return TrainResult(path, len(history) - 1, best["step"], best["val"], seconds, stopped, history)

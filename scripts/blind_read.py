@@ -38,13 +38,14 @@ def write_sets(args) -> int:
     generator = get_default_generator()
     rng = random.Random(args.seed)
     key, lines = {}, ["# Blind read", "", "Count usable variants per set (docs/style-guide.md rubric) and say which set you prefer.", ""]
-    for channel in args.channels.split(","):
-        lines += [f"## {channel}", ""]
-        for i, sp in enumerate(sample):
+    # Product by product, all channels each: a run stopped early still covers every channel.
+    for i, sp in enumerate(sample):
+        for channel in args.channels.split(","):
             p = sp.product
             item = f"{channel}-{i + 1}"
+            lines += [f"## {item}", ""]
             facts = "; ".join(p.features[:4]) or p.description[:200]
-            lines += [f"### {item}: {p.name}", "", f"Facts: {facts[:400]}" + (f" Price: {p.price}" if p.price else ""), ""]
+            lines += [f"Product: {p.name}", "", f"Facts: {facts[:400]}" + (f" Price: {p.price}" if p.price else ""), ""]
             order = list(PIPELINES)
             rng.shuffle(order)
             key[item] = dict(zip("AB", order))
@@ -57,10 +58,11 @@ def write_sets(args) -> int:
                 lines.append(f"Set {label}:")
                 lines += [f"- {t}" for t in texts]
                 lines.append("")
+            # Written after every item, so a long run can be read (and scored) while it goes on.
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            Path(args.key).write_text(json.dumps(key, indent=1), encoding="utf-8")
             print(item, file=sys.stderr, flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    Path(args.key).write_text(json.dumps(key, indent=1), encoding="utf-8")
     print(f"wrote {args.out} and the key {args.key}")
     return 0
 

@@ -17,24 +17,16 @@ it is used when the source hash recorded inside it matches.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 from copy_engine.errors import ModelLoadError
+from copy_engine.hashing import file_sha256
 
 ARCH = "gemma3"  # the embedded model's llama.cpp architecture
 SOURCE_KEY = "copylab.source_sha256"  # our own key: which safetensors file this was converted from
 _KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<ab>[AB])\.weight$")
 
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def gguf_tensor_name(peft_key: str, n_layers: int) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from copy_engine.hashing import file_sha256  # noqa: F401 - re-exported for train-ctr
 from copy_engine.ctr.abdata import evidence_weight, holdout_mask, pairs_from_groups, training_groups
 from copy_engine.ctr.evaluation import evaluate_scores
 from copy_engine.ctr.features import feature_matrix
@@ -75,14 +76,6 @@ def fit_temperature(diffs: np.ndarray, wins: np.ndarray) -> float:
 def _group_fold(groups_test_ids: list[str], k: int) -> np.ndarray:
     return np.array([int(hashlib.sha256(f"calib:{t}".encode()).hexdigest()[:8], 16) % k for t in groups_test_ids])
 
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file (data provenance)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def train_predictor(df: pd.DataFrame, embedder, config: TrainConfig | None = None, source: dict | None = None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from copy_engine.errors import InputError
+from copy_engine.hashing import file_sha256
 from copy_engine.evaluation.configs import CONFIGS, DEFAULT_CONFIGS, LIBRARY_DECODING
 from copy_engine.evaluation.metrics import METRICS, mean_of, mean_sentiment, sentiment_order, set_metrics
 from copy_engine.evaluation.sweep import DEFAULT_LAMBDAS
@@ -121,14 +121,6 @@ def base_model_perplexity(generator) -> Callable[[Sequence[str]], float] | None:
     return fn
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fingerprints(generator) -> dict:
     """Model name and fingerprint, loaded adapter names and sha256 of the adapter weight files present
     (shipped ones under copy_engine/adapters and the user's under COPYLAB_HOME/adapters)."""
@@ -144,7 +136,7 @@ def fingerprints(generator) -> dict:
         if root.is_dir():
             for p in sorted(root.rglob("*")):
                 if p.is_file() and p.suffix in (".safetensors", ".bin"):  # adapter weights, not training data
-                    files[str(p)] = _sha256(p)
+                    files[str(p)] = file_sha256(p)
     return {
         "model": {
             "name": generator.name,

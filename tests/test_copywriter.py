@@ -1,0 +1,225 @@
+"""The copy deck, the copywriter fine-tune's training pieces and the copywriter / few-shot pipelines."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from copy_engine.controls import Controls
+from copy_engine.copy_deck import DeckExample, deck_dir, load_deck, own_products, problems, product_key, read_examples
+from copy_engine.errors import InputError
+from copy_engine.generate import GenerateOptions, generate, resolve_pipeline
+from copy_engine.product import Product
+
+from conftest import FakeCtrPredictor, FakeEmbedder, FakeGenerator
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT.parent / "shared" / "data" / "products" / "amazon_products_sample.csv"
+MUG = Product("Stoneware Coffee Mug, 350 ml", "Kiln", "Home & Kitchen | Mugs", ["350 ml", "Dishwasher safe"], "$12.00")
+
+
+# ---------------------------------------------------------------- the deck
+
+
+def test_shipped_deck_has_4000_examples_over_six_channels_and_every_wish():
+    examples = read_examples(sorted(deck_dir().glob("part*.jsonl")))
+    assert len(examples) >= 4000
+    assert len({e.product for e in examples}) >= 400
+    combos = {(e.channel, e.tone, e.cta) for e in examples}
+    assert len(combos) == 6 * 3 * 3  # every channel gets every tone x CTA wish
+
+
+def test_own_products_of_the_deck_resolve_without_the_catalog_and_their_names_are_unique():
+    products = own_products()
+    names = [p.name.casefold() for p in products]
+    assert len(names) == len(set(names)) >= 200
+    pairs = load_deck(catalog_csv=None)  # catalog rows need ../shared/data; our own products never do
+    assert len(pairs) >= 2000 and all(key.startswith("own:") for key in {e.product for _, e in pairs})
+
+
+def test_every_own_deck_example_passes_the_projects_checks():
+    by_product: dict[str, list[str]] = {}
+    failing = []
+    for product, ex in load_deck(catalog_csv=None):
+        found = problems(ex, product, by_product.setdefault(ex.product, []))
+        by_product[ex.product].append(ex.text)
+        if found:
+            failing.append((ex.text, found))
+    assert not failing, failing[:5]
+
+
+@pytest.mark.skipif(not CATALOG.is_file(), reason="the shared catalog (../shared/data/products) is not here")
+def test_catalog_rows_of_the_deck_resolve_from_the_training_split_only():
+    from copy_engine.adapters.data import is_training_product
+
+    pairs = load_deck(CATALOG)
+    csv_pairs = [(p, e) for p, e in pairs if e.product.startswith("csv:")]
+    assert len({e.product for _, e in csv_pairs}) >= 190
+    assert all(is_training_product(p.name) for p, _ in csv_pairs)  # never an evaluation product
+
+
+@pytest.mark.parametrize(
+    "text, cta, why",
+    [
+        ("A mug that holds 500 ml of coffee", "none", "unsupported_number"),
+        ("Shop the Kiln mug today", "none", "cta none"),
+        ("Kiln stoneware mug, 350 ml", "strong", "no call to action"),
+        ("I love this Kiln mug every morning", "none", "first_person"),
+        ("Kiln mug, 350 ml and dishwasher safe! Made for busy mornings of course", "none", "characters"),
+    ],
+)
+def test_deck_checks_catch_what_the_style_guide_forbids(text, cta, why):
+    ex = DeckExample(product_key(MUG, "own"), "ad_headline" if why == "characters" else "headline", "calm", cta, text)
+    assert any(why in p for p in problems(ex, MUG)), problems(ex, MUG)
+
+
+def test_deck_checks_pass_a_good_line_and_catch_a_near_duplicate():
+    ex = DeckExample(product_key(MUG, "own"), "headline", "balanced", "none", "Kiln stoneware mug: 350 ml and dishwasher safe")
+    assert problems(ex, MUG) == []
+    assert any("near-duplicate" in p for p in problems(ex, MUG, ["Kiln stoneware mug, 350 ml and dishwasher safe"]))
+
+
+# ---------------------------------------------------------------- training pieces
+
+
+def test_copywriter_prompt_is_the_product_block_with_wishes_and_an_open_copy_line():
+    from copy_engine.prompts import build_copywriter_prompt
+
+    prompt = build_copywriter_prompt(MUG, "ad_headline", Controls(sentiment=1.0, cta=1.0))
+    assert prompt.endswith("\nCopy:") and "###" not in prompt  # never a trailing newline; no few-shot blocks
+    assert "Tone: enthusiastic" in prompt and "Call to action: strong" in prompt and "Product: Stoneware" in prompt
+
+
+def test_deck_examples_keep_their_wishes_in_the_prompt():
+    from copy_engine.copywriter import deck_examples
+
+    examples = deck_examples(catalog_csv=None)
+    assert len(examples) >= 2000
+    ex = examples[0]
+    deck = read_examples(sorted(deck_dir().glob("part*.jsonl")))
+    wishes = {(d.text, d.tone, d.cta) for d in deck}
+    tone = ex.prompt.split("Tone: ")[1].split("\n")[0]
+    cta = ex.prompt.split("Call to action: ")[1].split("\n")[0]
+    assert (ex.target, tone, cta) in wishes
+
+
+class _Tok:
+    """Whitespace tokenizer with a BOS id, enough for encode()."""
+
+    def __call__(self, text, add_special_tokens=True):
+        ids = [len(w) + 10 for w in text.split(" ") if w]
+        return type("Enc", (), {"input_ids": ([2] if add_special_tokens else []) + ids})()
+
+
+def test_encode_masks_the_prompt_keeps_bos_and_ends_the_copy_with_a_newline():
+    from copy_engine.adapters.data import TrainingExample
+    from copy_engine.copywriter import IGNORE, encode
+
+    ids, labels = encode(_Tok(), TrainingExample("Product: Mug\nCopy:", "Kiln mug"))
+    assert ids[0] == 2 and labels[0] == IGNORE
+    n_prompt = labels.count(IGNORE)
+    assert n_prompt == 3 and labels[n_prompt:] == ids[n_prompt:]  # BOS + 2 prompt words masked, the copy learned
+
+
+def test_length_buckets_cover_every_example_once_in_batches_of_similar_length():
+    from copy_engine.copywriter import _length_buckets
+
+    lengths = [random.Random(i).randint(20, 200) for i in range(1000)]
+    batches = _length_buckets(lengths, 8, random.Random(0))
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(1000))
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / len(batches)
+    assert spread < 40  # random batches of 8 from 20..200 spread about 140
+
+
+def test_copy_loss_counts_only_labelled_positions():
+    import torch
+
+    from copy_engine.copywriter import IGNORE, copy_loss
+
+    torch.manual_seed(0)
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(50, 8)
+            self.lm_head = torch.nn.Linear(8, 50)
+            self.model = lambda input_ids, attention_mask: type("O", (), {"last_hidden_state": self.emb(input_ids)})()
+
+    m = Tiny()
+    ids = torch.tensor([[2, 5, 6, 7, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
+    labels = torch.tensor([[IGNORE, IGNORE, 6, 7, IGNORE, IGNORE]])
+    logits = m.lm_head(m.emb(ids))[0]
+    want = torch.nn.functional.cross_entropy(logits[1:3], torch.tensor([6, 7]))
+    assert float(copy_loss(m, ids, labels, mask)) == pytest.approx(float(want), rel=1e-5)
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+class CopywriterFake(FakeGenerator):
+    """The fake generator with a copywriter adapter loaded."""
+
+    def __init__(self):
+        super().__init__()
+        self.adapter_names = ("tone", "cta", "creative", "copywriter")
+
+
+def test_auto_runs_the_copywriter_when_its_adapter_is_loaded_and_few_shot_otherwise():
+    assert resolve_pipeline("auto", CopywriterFake()) == "copywriter"
+    assert resolve_pipeline("auto", FakeGenerator()) == "fewshot"
+    assert resolve_pipeline("fewshot", CopywriterFake()) == "fewshot"
+    with pytest.raises(InputError, match="copywriter adapter"):
+        resolve_pipeline("copywriter", FakeGenerator())
+    with pytest.raises(InputError, match="unknown pipeline"):
+        resolve_pipeline("poetry", FakeGenerator())
+
+
+def test_copywriter_pipeline_sends_its_prompt_and_switches_its_adapter_per_request():
+    gen = CopywriterFake()
+    kw = dict(generator=gen, embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor())
+    r = generate(MUG, "headline", Controls(sentiment=0.8, cta=0.9), GenerateOptions(n=2), **kw)
+    call = gen.calls[0]
+    assert "###" not in call["prompt"] and call["prompt"].endswith("Copy:")
+    assert call["adapters"].copywriter == 1.0 and call["adapters"].tone == 0.0  # sliders act through the prompt
+    assert r.settings["pipeline"] == "copywriter" and r.settings["prompt_version"] == "copywriter-v1"
+    assert r.sampled >= 2 and 0 <= r.clean_unflagged <= r.candidates
+
+    gen.calls.clear()
+    r = generate(MUG, "headline", Controls(sentiment=0.8, cta=0.9), GenerateOptions(n=2, pipeline="fewshot"), **kw)
+    call = gen.calls[0]
+    assert "###" in call["prompt"] and call["adapters"].copywriter == 0.0 and call["adapters"].tone > 0
+    assert r.settings["pipeline"] == "fewshot"
+
+
+def test_old_runs_regenerate_with_the_few_shot_pipeline():
+    from copy_engine.generate import request_from_settings
+
+    _, _, options = request_from_settings({"channel": "headline", "prompt_version": "fewshot-v1"})
+    assert options.pipeline == "fewshot"
+    _, _, options = request_from_settings({"channel": "headline", "pipeline": "copywriter"})
+    assert options.pipeline == "copywriter"
+
+
+def test_evaluation_configs_compare_the_two_pipelines_and_report_raw_yield():
+    from copy_engine.evaluation.configs import CONFIGS, DEFAULT_CONFIGS, parse_configs
+    from copy_engine.evaluation.metrics import METRICS
+
+    assert parse_configs("fewshot,copywriter") == ["baseline", "fewshot", "copywriter"]
+    assert CONFIGS["fewshot"].options("headline", 4, 0).pipeline == "fewshot"
+    assert CONFIGS["copywriter"].options("headline", 4, 0).pipeline == "copywriter"
+    assert "copywriter" not in DEFAULT_CONFIGS
+    assert {"raw_yield", "judged_usable"} <= set(METRICS)
+
+
+def test_shipped_copywriter_adapter_metadata():
+    meta_path = ROOT / "copy_engine" / "adapters" / "shipped" / "copywriter.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["name"] == meta["objective"] == "copywriter" and not meta.get("always_on")
+    assert set(meta["lora"]["target_modules"]) >= {"q_proj", "v_proj", "gate_proj", "down_proj"}
+    hist = [h["val_loss"] for h in meta["training"]["history"] if "val_loss" in h]
+    assert hist[-1] < hist[0]  # it learned the deck
