@@ -51,3 +51,13 @@ def test_creativity_changes_diversity(real_generator):
             texts += [t.strip().split("\n")[0] for t in real_generator.complete(prompt, 12, d, seed=seed, adapter_weights=None)]
         scores[creativity] = distinct_n(texts, 2)
     assert scores[1.0] > scores[0.0] + 0.05, scores
+
+
+def test_copywriter_writes_about_the_product(real_generator):
+    """The copywriter fine-tune names this product in (nearly) every ad headline it shows."""
+    assert "copywriter" in real_generator.adapter_names
+    r = generate(TEA, "ad_headline", Controls(), GenerateOptions(n=4, seed=3, pipeline="copywriter"), generator=real_generator)
+    words = {"tea", "green", "organic", "leafwell", "pyramid", "bags"}
+    texts = [v.text for v in r.variants]
+    assert sum(any(w in t.lower() for w in words) for t in texts) >= 3, texts
+    assert r.settings["pipeline"] == "copywriter"
