@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from copy_engine.adapters.registry import copywriter_installed
 from copy_engine.channels import CHANNELS
 from copy_engine.controls import Controls
 from copy_engine.generate import MAX_VARIANTS, GenerateOptions
@@ -120,7 +121,7 @@ def draft_page() -> None:
         generate_clicked = st.button("Generate", type="primary", width="stretch")
 
     controls = Controls(sentiment=sentiment, creativity=creativity, cta=cta)
-    st.caption(mapping_caption(controls, channel))
+    st.caption(mapping_caption(controls, channel, copywriter=copywriter_installed()))
 
     # ---------------------------------------------------------------- generate
 

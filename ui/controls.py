@@ -42,11 +42,21 @@ def slider_help(name: str, channel: str) -> str:
     raise ValueError(f"no slider called {name!r}")
 
 
-def mapping_caption(controls: Controls, channel: str) -> str:
-    """The current slider settings as the engine will use them (one line, for a caption)."""
+def mapping_caption(controls: Controls, channel: str, copywriter: bool = False) -> str:
+    """The current slider settings as the engine will use them (one line, for a caption).
+
+    With the copywriter fine-tune the slider adapters are off and the wishes go into its prompt.
+    """
+    from copy_engine.prompts import cta_label, tone_label
+
     m = map_controls(controls, channel)
     a = m.adapters
+    if copywriter:
+        steer = (f"copywriter fine-tune, asked for tone “{tone_label(controls.sentiment)}” and call to action "
+                 f"“{cta_label(controls.cta)}”")  # fmt: skip
+    else:
+        steer = f"adapters: tone {a.tone:+g}, creative {a.creative:g}, CTA {a.cta:g}"
     return (
         f"Decoding: {_decoding_text(m.decoding)}, up to {m.decoding.max_new_tokens} new tokens · "
-        f"adapters: tone {a.tone:+g}, creative {a.creative:g}, CTA {a.cta:g} · λ {m.lam:g}"
+        f"{steer} · λ {m.lam:g}"
     )

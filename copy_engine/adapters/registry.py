@@ -51,6 +51,11 @@ class AdapterInfo:
         return d
 
 
+def copywriter_installed() -> bool:
+    """True when the copywriter fine-tune ships with this install (the app then runs the copywriter pipeline)."""
+    return (SHIPPED_DIR / "copywriter.safetensors").is_file()
+
+
 def check_name(name: str) -> str:
     """A valid adapter name (lower-case letters, digits, - and _), or InputError."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
