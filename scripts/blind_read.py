@@ -1,13 +1,14 @@
 """Blind read: both pipelines' variant sets for the same products, shuffled and unlabelled.
 
     python scripts/blind_read.py [--products 20] [--channels ad_headline,headline,description]
-        [--out docs/blind_read/sets.md] [--key /tmp/blind_key.json]
+        [--out out/blind_read/sets.md] [--key /tmp/blind_key.json]
 
 For each evaluation-split product and channel, the app's 4 variants at default sliders from the few-shot
 pipeline and from the copywriter are written as set "A" and set "B" in a random order; which is which goes
 only to --key (keep it away from the reader). A reader counts usable variants per set with the style
 guide's rubric (docs/style-guide.md) and says which set of the two they prefer; `--score COUNTS.json`
-then joins the counts with the key and prints the totals per pipeline.
+then joins the counts with the key and prints the totals per pipeline. The sets quote catalog facts, so they
+are written under out/ (ignored by git): the shared data never goes into the repository.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
     ap.add_argument("--products", type=int, default=20)
     ap.add_argument("--channels", default="ad_headline,headline,description")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=ROOT / "docs/blind_read/sets.md")
+    ap.add_argument("--out", type=Path, default=ROOT / "out/blind_read/sets.md")
     ap.add_argument("--key", default="/tmp/blind_key.json")
     ap.add_argument("--score", default=None, help="counts JSON from the reader: print totals per pipeline")
     args = ap.parse_args(argv)
