@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from copy_engine.adapters.data import TrainingExample
-from copy_engine.adapters.train import TrainResult, split_examples
+from copy_engine.adapters.train import TrainResult, save_trained_adapter, split_examples
 from copy_engine.controls import Controls
 
 NAME = "copywriter"
@@ -138,7 +138,7 @@ def train_copywriter(
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     from transformers import get_cosine_schedule_with_warmup
 
-    from copy_engine.adapters.registry import base_signature, save_adapter
+    from copy_engine.adapters.registry import base_signature
     from copy_engine.adapters.train import load_training_base
 
     t0 = time.perf_counter()
@@ -231,5 +231,5 @@ def train_copywriter(
         },
         "metrics": {},
     }
-    path = save_adapter(out_path, {k: v.to(torch.bfloat16) for k, v in state.items()}, meta)
+    path = save_trained_adapter(out_path, state, meta)
     return TrainResult(path, len(history) - 1, best["step"], best["val"], seconds, stopped, history)

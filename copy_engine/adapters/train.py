@@ -296,7 +296,7 @@ def train_adapter(
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
 
-    from copy_engine.adapters.registry import base_signature, check_name, save_adapter
+    from copy_engine.adapters.registry import base_signature, check_name
 
     check_name(config.name)
     if config.steps < 1:
@@ -395,10 +395,22 @@ def train_adapter(
         },
         "metrics": {},
     }
-    # bf16 halves the file (r=16 on q/k/v/o of the 270M model: ~3 MB); inference casts to its dtype.
-    path = save_adapter(out_path, {k: v.to(torch.bfloat16) for k, v in best_state.items()}, meta)
-    _convert_for_llamacpp(path)
+    path = save_trained_adapter(out_path, best_state, meta)
     return TrainResult(path, steps_done, best_step, best_val, time.perf_counter() - t0, stopped, history)
+
+
+def save_trained_adapter(out_path, state: dict, meta: dict) -> Path:
+    """Save a trained adapter's LoRA tensors (bf16) and metadata, then convert it for llama.cpp; returns the path.
+
+    bf16 halves the file (r=16 on q/k/v/o of the 270M model: ~3 MB); inference casts to its dtype.
+    """
+    import torch
+
+    from copy_engine.adapters.registry import save_adapter
+
+    path = save_adapter(out_path, {k: v.to(torch.bfloat16) for k, v in state.items()}, meta)
+    _convert_for_llamacpp(path)
+    return path
 
 
 def _convert_for_llamacpp(path) -> None:
