@@ -64,7 +64,17 @@ def _sentence_case_if_shouting(text: str) -> str:
 
 def _complete_phrase(text: str) -> bool:
     words = re.findall(r"[\w&'’-]+", text.lower())
-    return bool(words) and words[-1] not in _DANGLING and not text.rstrip().endswith((",", ":", ";", "-", "–"))
+    return (
+        bool(words)
+        and words[-1] not in _DANGLING
+        and not text.rstrip().endswith((",", ":", ";", "-", "–"))
+        and _balanced(text)
+    )
+
+
+def _balanced(text: str) -> bool:
+    """No bracket or double quote left open: a cut inside one reads as a fragment ("Shop Custom Plush (black")."""
+    return text.count("(") <= text.count(")") and text.count("“") <= text.count("”") and text.count('"') % 2 == 0
 
 
 # Words that, at the end of a phrase cut short, almost always wanted a noun after them
@@ -73,11 +83,13 @@ _NEEDS_NOUN = set("favorite favourite key other every each own perfect whole ent
 
 
 def _cut_before_noun(cut: str, rest: str) -> bool:
-    """True when cutting `rest` off leaves a phrase that wanted more: "hand-eye", "your favorite", or a name
-    cut in two ("...Thomas & Friends Wooden" | "Railway")."""
+    """True when cutting `rest` off leaves a phrase that wanted more: "hand-eye", "your favorite", a name
+    cut in two ("...Thomas & Friends Wooden" | "Railway"), or a number cut from its unit ("Cold for 24" | "Hours")."""
     last = cut.rstrip(" .!?").rsplit(" ", 1)[-1]
     if last[:1].isupper() and rest.lstrip()[:1].isupper():
         return True
+    if re.fullmatch(r"[\d.,/x-]+", last) and rest.strip():
+        return True  # a bare count or size whose unit or noun was cut off ("Box Car in 1" | "N Scale")
     last = last.lower()
     return last in _NEEDS_NOUN or ("-" in last.strip("-") and last.islower())
 

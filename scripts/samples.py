@@ -3,7 +3,9 @@
     python scripts/samples.py [--catalog CSV] [--products 12] [--channels all] [--pipeline auto] [--out docs/samples.md]
 
 4 variants for each of 12 evaluation-split catalog products (never seen in training; the same products
-every time: a fixed stratified draw) per channel, with the command and settings at the top. Regenerate
+every time: a fixed stratified draw) per channel, with the command and settings at the top. The committed
+file names each product by its title only; `--with-facts --out out/samples.md` writes a reading copy with
+the catalog's facts beside the copy (kept out of the repository, like the catalog). Regenerate
 it whenever the model, prompts or adapters change, and read it.
 """
 
@@ -36,6 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--pipeline", default="auto", choices=("auto", "copywriter", "fewshot"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "docs/samples.md")
+    ap.add_argument("--with-facts", action="store_true", help="quote each product's facts (for a copy kept out of the repo)")
     args = ap.parse_args(argv)
     if not args.catalog.is_file():
         print(f"catalog not found: {args.catalog}", file=sys.stderr)
@@ -62,8 +65,10 @@ def main(argv=None) -> int:
         lines += [f"## {CHANNELS[channel].label} (`{channel}`, up to {CHANNELS[channel].limit} characters)", ""]
         for sp in sample:
             p = sp.product
+            # The product's title only: the catalog's rows (facts, descriptions) stay in ../shared and out of
+            # the repository; `--with-facts` adds them for a reading copy written outside it (e.g. out/).
             facts = "; ".join(p.features[:4]) or p.description[:200]
-            lines.append(f"**{p.name}** — {facts[:300]}")
+            lines.append(f"**{p.name[:90]}**" + (f" — {facts[:300]}" if args.with_facts else ""))
             lines.append("")
             try:
                 r = generate(p, channel, controls, GenerateOptions(n=4, seed=args.seed, pipeline=args.pipeline),
