@@ -243,6 +243,8 @@ def quantity_supported(q: Quantity, text: str, facts: FactIndex) -> bool:
         return q.unit in COUNT_UNITS and any(f.unit is None for f in same)
     if not same:
         return False
+    if q.currency and any(f.currency for f in same):
+        return True  # the facts' price: "a $5.14 Ball" prices the ball, it doesn't count balls
     return _bare_number_supported(q, text, facts)
 
 
