@@ -16,7 +16,10 @@ stay fast.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def rate(successes: int, trials: int) -> float | None:
@@ -58,6 +61,7 @@ def pooled_ztests(x_variant, n_variant, x_control, n_control) -> tuple[np.ndarra
     vectorised call: the CTR data test ~15,000 headline pairs at a time, where one `proportions_ztest` call per
     pair would cost ~130 µs each.
     """
+    import numpy as np
     from statsmodels.stats.proportion import test_proportions_2indep
 
     arrays = (np.asarray(a, dtype=float) for a in (x_variant, n_variant, x_control, n_control))
