@@ -8,9 +8,10 @@ Two uses need two strengths of singular, and both rules live here so they cannot
   {"boxes", "boxe", "box"}. Two words match when their sets meet, so "Boxes" is backed by "box" and "Glass" by
   "glasses", which one canonical form cannot do without a dictionary. It always holds `w` and `singular(w)`.
 
-The `inflect` package was measured as a replacement and not adopted: it singularises "bus", "this", "plus" and
-"analysis" to "bu", "thi", "plu" and "analysi" (the rules here keep "-us"/"-is" words), costs ~70 µs a word
-against <1 µs, and takes ~1.5 s to import here.
+The `inflect` package was measured as a replacement and not adopted: with it as both rules the flags change on
+3 of 21,866 (copy, facts) pairs, all the size "XS" that its singular "x" lets any "10 x 4" in the facts back up; it
+also singularises "bus", "this" and "analysis" to "bu", "thi" and "analysi", costs ~70 µs a word (these rules <1 µs),
+takes ~1.5 s to import and brings four more packages.
 """
 
 from __future__ import annotations
