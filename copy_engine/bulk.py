@@ -186,7 +186,7 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def _now() -> str:
-    from copy_engine.store.db import now_iso
+    from copy_engine.store.transactions import now_iso
 
     return now_iso()
 
@@ -254,7 +254,7 @@ def create_job_from_catalog(db, catalog: str | Path, settings: BulkSettings, nam
     as skipped with the reason, all in one transaction.
     """
     from copy_engine import catalog as cat
-    from copy_engine.store.db import transaction
+    from copy_engine.store.transactions import transaction
     from copy_engine.store.products import add_product, find_product
     from copy_engine.csvtext import read_bytes
 
@@ -292,7 +292,7 @@ def create_job_from_products(
     The id is `name`, or 'bulk-' plus a hash of the products' stored contents
     and the settings. `label` says in the job list where the products came from.
     """
-    from copy_engine.store.db import transaction
+    from copy_engine.store.transactions import transaction
 
     name = _check_name(name)
     if product_ids is None:
@@ -417,7 +417,7 @@ def request_stop(db, job_id: str, status: str) -> None:
     The runner sees it within POLL_S, finishes and commits the products in
     flight (nothing generated is lost) and stops. A job that is done stays done.
     """
-    from copy_engine.store.db import transaction
+    from copy_engine.store.transactions import transaction
 
     if status not in ("paused", "cancelled"):
         raise InputError(f"a job can be paused or cancelled, not {status!r}")
@@ -463,7 +463,7 @@ def worker_alive(worker: str, heartbeat_at: str | None) -> bool:
 
 def _claim(db, job_id: str, me: str) -> None:
     """Mark the job running in this runner, unless another live runner has it."""
-    from copy_engine.store.db import transaction
+    from copy_engine.store.transactions import transaction
 
     with transaction(db):
         job = get_job(db, job_id)
@@ -482,7 +482,7 @@ def _claim(db, job_id: str, me: str) -> None:
 
 def _still_mine(db, job_id: str, me: str) -> bool:
     """Heartbeat, and whether this runner should go on (not paused, cancelled or taken over)."""
-    from copy_engine.store.db import transaction
+    from copy_engine.store.transactions import transaction
 
     with transaction(db):
         row = db.execute("SELECT status, worker FROM bulk_jobs WHERE id = ?", [job_id]).fetchone()
@@ -602,7 +602,8 @@ def _mark(db, job_id: str, position: int, status: str, reason: str, seconds: flo
 
 def _commit(db, job_id: str, settings: BulkSettings, task: _Task, outcome: _Outcome) -> bool:
     """Write one product's variants, favourites and done-mark in one transaction; False if already written."""
-    from copy_engine.store.db import to_json, transaction
+    from copy_engine.store.db import to_json
+    from copy_engine.store.transactions import transaction
     from copy_engine.store.favourites import save_favourite
     from copy_engine.store.runs import record_run
 
@@ -692,7 +693,7 @@ def run_job(
     failed and raises BulkJobError; running it again resumes it.
     `on_progress` is called after every product (and once at the start).
     """
-    from copy_engine.store.db import transaction
+    from copy_engine.store.transactions import transaction
     from copy_engine.store.favourites import texts_saved_for_product
     from copy_engine.store.products import get_product
 
@@ -783,7 +784,7 @@ def run_job(
 
 def _release(db, job_id: str, me: str, status: str, error: str) -> None:
     """Leave the job in `status` if this runner still holds it (best effort: the database may be gone)."""
-    from copy_engine.store.db import transaction
+    from copy_engine.store.transactions import transaction
 
     try:
         with transaction(db):

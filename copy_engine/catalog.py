@@ -356,7 +356,7 @@ def _convert_row(db, row_number: int, row: dict, mapping: dict, columns: list[st
 
 def _start_run(db, source: str) -> int:
     """A new import run in 'staging' state; first clears the staging of runs whose process died."""
-    from copy_engine.store.db import now_iso, transaction
+    from copy_engine.store.transactions import now_iso, transaction
 
     now = datetime.now(UTC)
     stale = (now - STALE_RUN).replace(microsecond=0).isoformat()
@@ -379,7 +379,7 @@ def _start_run(db, source: str) -> int:
 
 def _stage(db, run_id: int, staged: list[tuple]) -> None:
     """Write one batch of converted rows to the staging table (one short transaction)."""
-    from copy_engine.store.db import now_iso, transaction
+    from copy_engine.store.transactions import now_iso, transaction
 
     with transaction(db):
         db.conn.executemany(
@@ -396,7 +396,7 @@ def _swap_in(db, run_id: int, report: ImportReport) -> None:
     A product another writer stored while the batches were staged is skipped
     here, as 'already in the catalog', instead of being stored twice.
     """
-    from copy_engine.store.db import now_iso, transaction
+    from copy_engine.store.transactions import now_iso, transaction
 
     same = "p.name = s.name COLLATE NOCASE AND p.brand = s.brand COLLATE NOCASE"
     with transaction(db):
@@ -431,7 +431,7 @@ def _swap_in(db, run_id: int, report: ImportReport) -> None:
 def _finish_failed_run(db, run_id: int, exc: BaseException) -> None:
     """Delete a failed run's staged rows and record why it failed (best effort: never masks `exc`)."""
     from copy_engine.errors import DatabaseBusyError
-    from copy_engine.store.db import now_iso, transaction
+    from copy_engine.store.transactions import now_iso, transaction
 
     if isinstance(exc, DatabaseBusyError):
         return  # waiting out the lock again would double the user's wait; the next import clears it (STALE_RUN)

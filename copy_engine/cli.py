@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {exc}\n")
         return 2
     except sqlite3.OperationalError as exc:
-        from copy_engine.store.db import BUSY_MESSAGE, is_busy
+        from copy_engine.store.transactions import BUSY_MESSAGE, is_busy
 
         if not is_busy(exc):
             raise

@@ -1,4 +1,4 @@
-"""A/B experiment statistics: checked against statsmodels / exact formulas, plus the ab-report CLI."""
+"""A/B experiment statistics: our wiring of statsmodels checked against worked examples, plus the ab-report CLI."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,6 +36,7 @@ from copy_engine.experiments import (
     wilson_interval,
 )
 from copy_engine.experiments.bayes import apply_floor
+from copy_engine.experiments.frequentist import pooled_ztests
 from copy_engine.experiments.power import cohens_h, power_at, required_n_per_arm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,33 +52,50 @@ PAIRS = [  # (x_variant, n_variant, x_control, n_control)
 ]
 
 
-# ---------- frequentist pieces against statsmodels ----------
+# ---------- frequentist pieces: our wiring of statsmodels against worked examples ----------
+
+
+# Newcombe (1998), "Two-sided confidence intervals for the single proportion", Stat Med 17:857, Table I,
+# method 3 (Wilson score interval without continuity correction), 95%.
+@pytest.mark.parametrize(
+    "count,nobs,lo,hi",
+    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)],
+)
+def test_wilson_matches_newcombes_worked_examples(count, nobs, lo, hi):
+    assert wilson_interval(count, nobs) == pytest.approx((lo, hi), abs=5e-5)
 
 
 @pytest.mark.parametrize("count,nobs", [(0, 10), (1, 10), (10, 10), (7, 13), (300, 10_000), (3, 1_000_000), (50, 51)])
 @pytest.mark.parametrize("alpha", [0.05, 0.1])
-def test_wilson_matches_statsmodels(count, nobs, alpha):
-    from statsmodels.stats.proportion import proportion_confint
-
+def test_wilson_holds_the_rate_and_reaches_exactly_0_and_1(count, nobs, alpha):
     lo, hi = wilson_interval(count, nobs, alpha)
-    ref_lo, ref_hi = proportion_confint(count, nobs, alpha=alpha, method="wilson")
-    assert lo == pytest.approx(ref_lo, abs=1e-9)
-    assert hi == pytest.approx(ref_hi, abs=1e-9)
     assert 0.0 <= lo <= count / nobs <= hi <= 1.0
+    assert (lo == 0.0) == (count == 0) and (hi == 1.0) == (count == nobs)
+    wide_lo, wide_hi = wilson_interval(count, nobs, alpha / 2)
+    assert wide_lo <= lo and hi <= wide_hi
 
 
 def test_wilson_without_trials_is_none():
     assert wilson_interval(0, 0) is None
 
 
-@pytest.mark.parametrize("x_v,n_v,x_c,n_c", PAIRS)
-def test_pooled_ztest_matches_statsmodels(x_v, n_v, x_c, n_c):
-    from statsmodels.stats.proportion import proportions_ztest
-
-    z, p = pooled_ztest(x_v, n_v, x_c, n_c)
-    ref_z, ref_p = proportions_ztest([x_v, x_c], [n_v, n_c])
-    assert z == pytest.approx(ref_z, abs=1e-6)
-    assert p == pytest.approx(ref_p, abs=1e-6)
+@pytest.mark.parametrize(
+    "x_v,n_v,x_c,n_c,z,p",
+    [
+        # textbook exercise: x1 = 28 of 254, x2 = 36 of 301, pooled 0.115: z = -0.344, two-sided p = 0.7307
+        (28, 254, 36, 301, -0.344, 0.7307),
+        # pooled (140 + 255) / 540 = 0.7314815, SE 0.03949401: z = -1.266015, two-sided p = 2 * 0.10275 = 0.2055
+        (140, 200, 255, 340, -1.266015, 0.2055),
+        # by hand: pooled 0.033, SE sqrt(0.033 * 0.967 * 2 / 10,000) = 0.00252631: z = 0.006 / SE = 2.375013
+        (360, 10_000, 300, 10_000, 2.375013, 0.017548),
+    ],
+)
+def test_pooled_ztest_matches_worked_examples(x_v, n_v, x_c, n_c, z, p):
+    got_z, got_p = pooled_ztest(x_v, n_v, x_c, n_c)
+    assert got_z == pytest.approx(z, abs=5e-4 if z == -0.344 else 1e-6)
+    assert got_p == pytest.approx(p, abs=1e-4 if p > 0.1 else 1e-6)
+    # swapping the arms flips z and keeps p
+    assert pooled_ztest(x_c, n_c, x_v, n_v) == pytest.approx((-got_z, got_p), abs=1e-12)
 
 
 def test_pooled_ztest_undefined_cases_are_none_not_nan():
@@ -88,15 +107,29 @@ def test_pooled_ztest_undefined_cases_are_none_not_nan():
     assert pooled_ztest(0, 0, 5, 100) is None
 
 
-@pytest.mark.parametrize("x_v,n_v,x_c,n_c", [p for p in PAIRS if p[0] > 0])
-def test_lift_interval_is_katz_log_as_statsmodels(x_v, n_v, x_c, n_c):
-    from statsmodels.stats.proportion import confint_proportions_2indep
+def test_pooled_ztests_over_arrays_is_pooled_ztest_per_pair():
+    x_v, n_v, x_c, n_c = (np.array(col) for col in zip(*PAIRS, (0, 100, 0, 100), (10, 10, 20, 20), (0, 0, 5, 100)))
+    z, p = pooled_ztests(x_v, n_v, x_c, n_c)
+    for i, pair in enumerate(PAIRS):
+        assert (z[i], p[i]) == pytest.approx(pooled_ztest(*pair), abs=1e-9)
+    assert np.isnan(z[len(PAIRS) :]).all() and np.isnan(p[len(PAIRS) :]).all()
 
+
+def test_lift_interval_is_katz_log_worked_example():
+    # by hand: 20 of 100 against 10 of 100 is a ratio of 2, SE(log ratio) = sqrt(1/20 - 1/100 + 1/10 - 1/100)
+    # = 0.360555; 95% interval exp(ln 2 -+ 1.959964 * 0.360555) = (0.986563, 4.054479)
+    lift, (lo, hi) = relative_lift(20, 100, 10, 100)
+    assert lift == pytest.approx(1.0, abs=1e-12)
+    assert (lo, hi) == pytest.approx((0.986563 - 1, 4.054479 - 1), abs=1e-6)
+    # a 90% interval is narrower
+    lo90, hi90 = relative_lift(20, 100, 10, 100, alpha=0.1)[1]
+    assert lo < lo90 < lift < hi90 < hi
+
+
+@pytest.mark.parametrize("x_v,n_v,x_c,n_c", [p for p in PAIRS if p[0] > 0])
+def test_lift_interval_holds_the_lift(x_v, n_v, x_c, n_c):
     lift, (lo, hi) = relative_lift(x_v, n_v, x_c, n_c)
-    ref_lo, ref_hi = confint_proportions_2indep(x_v, n_v, x_c, n_c, method="log", compare="ratio")
     assert lift == pytest.approx((x_v / n_v) / (x_c / n_c) - 1, abs=1e-12)
-    assert lo == pytest.approx(ref_lo - 1, abs=1e-6)
-    assert hi == pytest.approx(ref_hi - 1, abs=1e-6)
     assert lo < lift < hi
 
 
@@ -115,47 +148,51 @@ def test_holm_hand_checked():
     assert holm_adjust([0.02]) == pytest.approx([0.02])
     # undefined tests stay None and do not enlarge the family
     assert holm_adjust([0.01, None, 0.04]) == pytest.approx([0.02, None, 0.04])
+    assert holm_adjust([None, None]) == [None, None] and holm_adjust([]) == []
 
 
-def test_holm_matches_statsmodels():
-    from statsmodels.stats.multitest import multipletests
-
-    ps = [0.001, 0.2, 0.013, 0.04, 0.5, 0.012]
-    assert holm_adjust(ps) == pytest.approx(list(multipletests(ps, method="holm")[1]), abs=1e-12)
+def test_holm_worked_example():
+    # the Holm-Bonferroni example with four hypotheses: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06,
+    # 0.04*1 = 0.04 -> 0.06; at alpha 0.05 H1 and H4 are rejected
+    adjusted = holm_adjust([0.01, 0.04, 0.03, 0.005])
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02], abs=1e-12)
+    assert [p <= 0.05 for p in adjusted] == [True, False, False, True]
 
 
 # ---------- power ----------
 
 
+# Cohen (1988), Statistical Power Analysis, Table 6.4.1: n per sample for the two-sided test of h at a = .05 and
+# power .80 is 392 for h = 0.2, 63 for h = 0.5 and 25 for h = 0.8 (by formula 2 * ((1.96 + 0.8416) / h)^2:
+# 392.4, 62.8, 24.5). On a control rate of 0.5 a relative lift of sin(h) is an effect of exactly h, since
+# 2 asin(sqrt((1 + sin h) / 2)) = pi / 2 + h.
+@pytest.mark.parametrize("h,n", [(0.2, 392), (0.5, 63), (0.8, 25)])
+def test_sample_size_matches_cohens_table(h, n):
+    assert cohens_h(0.5, 0.5 * (1 + math.sin(h))) == pytest.approx(h, abs=1e-12)
+    assert round(required_n_per_arm(0.5, math.sin(h))) == n
+    assert required_n_per_arm(0.5, math.sin(h)) == pytest.approx(2 * ((1.959964 + 0.841621) / h) ** 2, abs=1e-3)
+    # and the other way: with the table's n per arm the smallest detectable effect is h (to the table's rounding of
+    # n: 25 for 24.5 is 1% more effect)
+    assert cohens_h(0.5, 0.5 * (1 + mde(0.5, n))) == pytest.approx(h, rel=1.5e-2)
+
+
 @pytest.mark.parametrize("p,lift", [(0.03, 0.1), (0.1, 0.2), (0.5, -0.1), (0.02, 0.5), (0.2, 0.05)])
 @pytest.mark.parametrize("alpha,power", [(0.05, 0.8), (0.01, 0.9)])
-def test_sample_size_matches_statsmodels(p, lift, alpha, power):
-    from statsmodels.stats.power import NormalIndPower
-    from statsmodels.stats.proportion import proportion_effectsize
-
-    h = proportion_effectsize(p * (1 + lift), p)
-    assert cohens_h(p, p * (1 + lift)) == pytest.approx(h, abs=1e-12)
-    ref = NormalIndPower().solve_power(effect_size=h, alpha=alpha, power=power, ratio=1.0, alternative="two-sided")
+def test_sample_size_is_the_least_n_reaching_the_power(p, lift, alpha, power):
     n = required_n_per_arm(p, lift, alpha, power)
-    assert n == pytest.approx(ref, rel=1e-6)
-    assert sample_size(p, lift, alpha, power) == math.ceil(ref)
+    assert power_at(p, p * (1 + lift), n, alpha) == pytest.approx(power, abs=1e-7)
+    assert sample_size(p, lift, alpha, power) == math.ceil(n)
     # the integer answer really reaches the power; one visitor fewer does not
     n_int = sample_size(p, lift, alpha, power)
     assert power_at(p, p * (1 + lift), n_int, alpha) >= power > power_at(p, p * (1 + lift), n_int - 1, alpha)
 
 
 @pytest.mark.parametrize("p,n", [(0.03, 20_000), (0.1, 5_000), (0.5, 400), (0.01, 1_000_000)])
-def test_mde_matches_statsmodels(p, n):
-    from statsmodels.stats.power import NormalIndPower
-
+def test_mde_reaches_exactly_the_power(p, n):
     lift = mde(p, n, 0.05, 0.8)
     assert lift > 0
-    h = cohens_h(p, p * (1 + lift))
-    # statsmodels' own power function at our effect gives exactly the asked power
-    assert NormalIndPower().power(h, n, 0.05, ratio=1.0) == pytest.approx(0.8, abs=1e-9)
-    # its effect-size solver stops early (its answer has power 0.8 +- 3e-5), hence the looser tolerance here
-    ref_h = NormalIndPower().solve_power(nobs1=n, alpha=0.05, power=0.8, ratio=1.0, alternative="two-sided")
-    assert h == pytest.approx(ref_h, rel=1e-4)
+    # the power at our effect is exactly the asked power (statsmodels' own effect-size solver stops at +- 3e-5)
+    assert power_at(p, p * (1 + lift), n, 0.05) == pytest.approx(0.8, abs=1e-9)
     # the two directions agree: the n for that MDE is n
     assert required_n_per_arm(p, lift) == pytest.approx(n, rel=1e-6)
 
@@ -544,9 +581,8 @@ def test_cli_json_shape(tmp_path, capsys):
         control[k] is None
         for k in ("ctr_lift", "ctr_p_value", "ctr_p_value_holm", "cvr_lift", "cvr_p_value", "cvr_p_value_holm")
     )
-    from statsmodels.stats.proportion import proportions_ztest
-
-    assert b["ctr_p_value"] == pytest.approx(proportions_ztest([360, 300], [10000, 10000])[1], abs=1e-9)
+    # the pooled z-test worked by hand in test_pooled_ztest_matches_worked_examples: z = 2.3750133, p = 0.0175483
+    assert b["ctr_p_value"] == pytest.approx(0.0175483, abs=1e-7)
     assert b["ctr_p_value_holm"] == pytest.approx(holm_adjust([b["ctr_p_value"], doc["variants"][2]["ctr_p_value"]])[0])
     assert b["ctr_lift"] == pytest.approx(0.2)
     assert sum(v["prob_best_ctr"] for v in doc["variants"]) == pytest.approx(1.0)

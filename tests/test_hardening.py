@@ -264,9 +264,10 @@ def _big_catalog(n: int, start: int = 1) -> bytes:
 def short_busy(monkeypatch):
     """A 50 ms busy timeout and no sleeping between retries, so lock contention shows at once."""
     from copy_engine.store import db as store_db
+    from copy_engine.store import transactions
 
     monkeypatch.setattr(store_db, "BUSY_TIMEOUT_MS", 50)
-    monkeypatch.setattr(store_db, "LOCK_RETRY_PAUSES_S", (0.0, 0.0), raising=False)
+    monkeypatch.setattr(transactions, "LOCK_RETRY_PAUSES_S", (0.0, 0.0))
 
 
 def _hook_row(monkeypatch, at_name: str, action):
@@ -847,15 +848,15 @@ def test_an_import_that_meets_a_stuck_lock_fails_once_not_twice(tmp_path, monkey
 
     from copy_engine import catalog
     from copy_engine.errors import DatabaseBusyError
-    from copy_engine.store import db as store_db
     from copy_engine.store import open_db
     from copy_engine.store import products as pr
+    from copy_engine.store import transactions
 
     path = tmp_path / "t.db"
     db = open_db(path)
     begins = []
-    real_begin = store_db._begin_immediate
-    monkeypatch.setattr(store_db, "_begin_immediate", lambda d: (begins.append(time.time()), real_begin(d))[1])
+    real_begin = transactions._begin_immediate
+    monkeypatch.setattr(transactions, "_begin_immediate", lambda d: (begins.append(time.time()), real_begin(d))[1])
     holder = []
     _hook_row(monkeypatch, "Mug 1200", lambda: holder.append(_hold_write_lock(path)))
     with pytest.raises(DatabaseBusyError):

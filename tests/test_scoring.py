@@ -198,6 +198,16 @@ def test_unit_and_currency_mismatches_flagged():
     assert flag_texts("Runs 24/7 with 4K clarity", facts, "unsupported_number") == ["24/7", "4K"]
 
 
+def test_the_facts_price_is_not_read_as_a_count_of_the_next_word():
+    facts = "Bouncy Ball \nToys \n$5.14 \n2 balls per pack"
+    assert flag_texts("Get a $5.14 Ball", facts) == []
+    assert flag_texts("Only $5.14 today", facts) == []
+    # still a count when it has no currency, and a price must be the facts' price in the same currency
+    assert flag_texts("Get 5.14 Balls", facts) == ["5.14"]
+    assert flag_texts("Get a €5.14 Ball", facts) == ["€5.14"]
+    assert flag_texts("Only $2 today", facts) == ["$2"]  # the facts' 2 counts balls, it is no price
+
+
 def test_invented_names_flagged_but_facts_and_ordinary_capitals_not(bottle):
     facts = bottle.facts_text()
     text = "The ACME AquaPure bottles, now with Sony Bravia tech and iPhone pairing."

@@ -25,7 +25,7 @@ def error_message(what: str, exc: BaseException) -> str:
     """The text shown for an exception: the CopyLabError's own words, or a generic line for bugs."""
     if isinstance(exc, CopyLabError):
         return f"{what}: {exc}"
-    from copy_engine.store.db import BUSY_MESSAGE, is_busy
+    from copy_engine.store.transactions import BUSY_MESSAGE, is_busy
 
     if is_busy(exc):  # another writer's lock, met outside store.transaction (which retries)
         return f"{what}: {BUSY_MESSAGE}"

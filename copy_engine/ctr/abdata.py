@@ -76,17 +76,16 @@ def clean_ab_history(df: pd.DataFrame, source: str = "input") -> pd.DataFrame:
 def two_proportion_z(c1, n1, c2, n2):
     """Pooled two-proportion z statistic and two-sided p-value, element-wise over arrays or scalars.
 
-    The test itself is experiments.frequentist.pooled_ztest (one implementation
-    for the A/B page and the CTR data); where it is undefined (no clicks at
-    all, or all clicks) z is 0 and p is 1, so such pairs carry no evidence.
+    The test itself is experiments.frequentist.pooled_ztests (the A/B page's
+    pooled_ztest over arrays); where it is undefined (no clicks at all, or all
+    clicks) z is 0 and p is 1, so such pairs carry no evidence.
     """
-    from copy_engine.experiments.frequentist import pooled_ztest
+    from copy_engine.experiments.frequentist import pooled_ztests
 
-    def one(a, b, c, d):
-        r = pooled_ztest(a, b, c, d)
-        return (0.0, 1.0) if r is None else r
-
-    return np.vectorize(one, otypes=[float, float])(c1, n1, c2, n2)
+    z, p = pooled_ztests(c1, n1, c2, n2)
+    undefined = np.isnan(z)
+    z[undefined], p[undefined] = 0.0, 1.0
+    return z, p
 
 
 def evaluation_groups(df: pd.DataFrame) -> list[pd.DataFrame]:

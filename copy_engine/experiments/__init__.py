@@ -1,7 +1,7 @@
 """A/B experiment statistics: per-variant results against the control.
 
 Pure functions over counts (impressions, clicks, conversions). Frequentist parts
-use only the standard library; the Bayesian parts import numpy when called, so
+call statsmodels and the Bayesian parts numpy, both imported when called, so
 `import copy_engine.experiments` stays cheap.
 
 Main entry points:

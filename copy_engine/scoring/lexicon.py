@@ -108,7 +108,7 @@ def is_common(word: str) -> bool:
 # --- claims ------------------------------------------------------------------------------------------------------
 # Claims a copywriter must be able to prove, by family. Each entry is (copy pattern, facts phrases that back it up).
 # Patterns are regexes matched case-insensitively on whole words of the copy; support phrases are compared with
-# the product facts after lower-casing, turning hyphens into spaces and dropping plural "s" (see faithfulness.py),
+# the product facts after lower-casing, turning hyphens into spaces and dropping plural "s" (see faithfulness/words.py),
 # and a phrase is matched as a word prefix, so "antioxidant" backs "antioxidants" and "recycl" backs "recyclable".
 # An empty tuple means only the same phrase in the facts backs it up.
 CLAIM_FAMILIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {

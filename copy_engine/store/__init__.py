@@ -5,6 +5,7 @@ them are plain functions that take the `sqlite_utils.Database` returned by
 `open_db` as their first argument.
 """
 
-from copy_engine.store.db import open_db, transaction
+from copy_engine.store.db import open_db
+from copy_engine.store.transactions import transaction
 
 __all__ = ["open_db", "transaction"]

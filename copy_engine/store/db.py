@@ -1,59 +1,26 @@
-"""Opening the database: WAL mode, busy timeout, foreign keys, migrations.
+"""Opening the database (WAL mode, busy timeout, foreign keys, migrations) and the column helpers (times, JSON).
 
 Several browser tabs (Streamlit sessions) and CLI processes may write at the
-same time. WAL lets readers run beside a writer, the busy timeout makes a
-second writer wait for the lock instead of failing, and `transaction` takes
-the write lock up front (BEGIN IMMEDIATE) so a transaction never has to
-upgrade a read lock mid-way, which SQLite cannot wait for.
+same time. WAL lets readers run beside a writer, and the busy timeout makes a
+second writer wait for the lock instead of failing; writes go through
+`transactions.transaction` (which migrations use too, so it lives apart).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
-import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from copy_engine.errors import DatabaseBusyError, InputError
+from copy_engine.errors import InputError
+from copy_engine.store.migrations import apply_migrations
 
+# How long SQLite waits for another writer's lock before an attempt fails (transactions retries a few times).
 BUSY_TIMEOUT_MS = 5000
-# After the busy timeout runs out, BEGIN is tried again after each of these pauses;
-# imports write in short batches, so a writer that still finds the lock taken
-# after ~15 s faces something stuck (another program, a hung process).
-LOCK_RETRY_PAUSES_S = (0.5, 1.0)
-BUSY_MESSAGE = (
-    "the database is busy: another import or save is still writing. Nothing was changed; try again in a moment"
-)
-
-
-def is_busy(exc: BaseException) -> bool:
-    """Whether `exc` is SQLite's 'database is locked' / 'busy' (lock contention, not damage)."""
-    text = str(exc).lower()
-    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-
-def _begin_immediate(db: sqlite_utils.Database) -> None:
-    """BEGIN IMMEDIATE, retried after short pauses while another writer holds the lock.
-
-    Each attempt already waits up to the busy timeout inside SQLite; when every
-    attempt fails, DatabaseBusyError carries a message fit for the user.
-    """
-    for pause in (*LOCK_RETRY_PAUSES_S, None):
-        try:
-            db.conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc):
-                raise
-            if pause is None:
-                raise DatabaseBusyError(BUSY_MESSAGE) from None
-            time.sleep(pause)
 
 
 def open_db(path: str | Path | None = None, *, migrate: bool = True) -> sqlite_utils.Database:
@@ -80,49 +47,11 @@ def open_db(path: str | Path | None = None, *, migrate: bool = True) -> sqlite_u
             db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")
         if migrate:
-            from copy_engine.store.migrations import apply_migrations
-
             apply_migrations(db)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise InputError(f"{path} is not a usable CopyLab database: {exc}") from None
     return db
-
-
-@contextlib.contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """All-or-nothing block: commits on success, rolls back on any exception.
-
-    The outermost block starts with BEGIN IMMEDIATE (takes the write lock, waiting
-    up to the busy timeout, then retrying; DatabaseBusyError when the lock stays
-    taken); nested blocks become savepoints via `db.atomic()`.
-    sqlite-utils write methods called inside join the open transaction.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    _begin_immediate(db)
-    try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    else:
-        try:
-            db.conn.execute("COMMIT")
-        except BaseException as exc:
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
-            if is_busy(exc):
-                raise DatabaseBusyError(BUSY_MESSAGE) from None
-            raise
-
-
-def now_iso() -> str:
-    """Current UTC time as an ISO 8601 string (second precision), the format of every *_at column."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _parse_time(value: str | date | datetime) -> date | datetime:

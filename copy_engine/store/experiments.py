@@ -14,7 +14,7 @@ import sqlite_utils
 from copy_engine.channels import get_channel
 from copy_engine.errors import InputError
 from copy_engine.experiments.arms import MAX_COUNT, check_counts
-from copy_engine.store.db import now_iso, transaction
+from copy_engine.store.transactions import now_iso, transaction
 from copy_engine.store.products import get_product
 
 EXPERIMENT_STATUSES = ("draft", "running", "finished")

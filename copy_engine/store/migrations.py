@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from copy_engine.store.db import now_iso, transaction
+from copy_engine.store.transactions import now_iso, transaction
 
 MIGRATIONS: list[tuple[str, str]] = [
     (

@@ -6,7 +6,8 @@ import sqlite_utils
 
 from copy_engine.errors import InputError
 from copy_engine.product import Product
-from copy_engine.store.db import from_json, now_iso, to_json, transaction
+from copy_engine.store.db import from_json, to_json
+from copy_engine.store.transactions import now_iso, transaction
 
 _FIELDS = ("name", "brand", "category", "features", "price", "description")
 

@@ -9,7 +9,8 @@ import sqlite_utils
 
 from copy_engine.channels import get_channel
 from copy_engine.errors import InputError
-from copy_engine.store.db import decode_row, now_iso, to_json, transaction
+from copy_engine.store.db import decode_row, to_json
+from copy_engine.store.transactions import now_iso, transaction
 from copy_engine.store.products import get_product
 
 RUN_JSON = ("adapters", "decoding")
