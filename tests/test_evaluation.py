@@ -375,8 +375,8 @@ def test_time_budget_stops_early_with_a_complete_report(catalog, tmp_path, tmp_h
     # A budget already spent before the first product: nothing is generated, and the report says so.
     s = EvalSettings(catalog=str(catalog), n_products=4, sentiment_check=0, sweep_products=0, time_budget_min=1e-9)
     summary = evaluate(s, tmp_path / "budget")
-    assert summary["stopped_early"]["products_done"] == 0
-    assert summary["products"] == [] and eval_engine.calls == []
+    assert summary.stopped_early["products_done"] == 0
+    assert summary.products == [] and eval_engine.calls == []
     assert "Stopped early" in (tmp_path / "budget" / "report.md").read_text()
 
 
