@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from copy_engine.evaluation.metrics import METRICS
+from copy_engine.evaluation.metrics import COMPARED, METRICS
 from copy_engine.evaluation.summary import Summary
 
 # Columns of the headline table, in order.
@@ -35,6 +35,8 @@ TABLE_KEYS = (
     "judged_usable",
     "sentiment_pairwise",
 )
+# Columns of the per-category tables.
+CATEGORY_KEYS = ("predicted_ctr", "cta_rate", "faithfulness", "distinct_2", "novelty")
 SHORT = {
     "predicted_ctr": "pred. CTR",
     "cta_rate": "CTA rate",
@@ -75,8 +77,13 @@ def _fmt_diff(d: dict | None) -> str:
 
 def markdown(summary: Summary) -> str:
     """report.md: settings, the per-configuration table, differences with intervals, categories, sweep."""
+    sections = (_md_header, _md_results, _md_differences, _md_categories, _md_sweep, _md_failures)
+    return "\n".join(line for section in sections for line in section(summary)) + "\n"
+
+
+def _md_header(summary: Summary) -> list[str]:
+    """Title, what ran on what, whether it stopped early, and the configurations."""
     s = summary.settings
-    configs = list(summary.configs)
     lines = [
         "# Offline evaluation",
         "",
@@ -88,90 +95,103 @@ def markdown(summary: Summary) -> str:
             f"Run time {summary.seconds:.0f} s."
         ),
         "",
-        *(
-            [
-                f"**Stopped early** ({summary.stopped_early['reason']}): the results cover the products finished.",
-                "",
-            ]
-            if summary.stopped_early
-            else []
-        ),
-        "## Configurations",
-        "",
     ]
-    lines += [f"- **{c}**: {s['config_definitions'][c]['description']}" for c in configs]
-    if not summary.adapters["loaded"] and "adapters" in configs:
+    if summary.stopped_early:
+        reason = summary.stopped_early["reason"]
+        lines += [f"**Stopped early** ({reason}): the results cover the products finished.", ""]
+    lines += ["## Configurations", ""]
+    lines += [f"- **{c}**: {s['config_definitions'][c]['description']}" for c in summary.configs]
+    if not summary.adapters["loaded"] and "adapters" in summary.configs:
         lines += ["", "No adapters were loaded, so `adapters` differs from `baseline` by the sliders' decoding only."]
-    lines += ["", "## Results (mean per product)", ""]
+    return lines
+
+
+def _md_results(summary: Summary) -> list[str]:
+    """The per-configuration table of means."""
+    lines = ["", "## Results (mean per product)", ""]
     lines.append("| config | " + " | ".join(SHORT[k] for k in TABLE_KEYS) + " |")
     lines.append("|---|" + "---:|" * len(TABLE_KEYS))
-    for c in configs:
-        lines.append(f"| {c} | " + " | ".join(_fmt(summary.configs[c].get(k)) for k in TABLE_KEYS) + " |")
-    lines += [
+    for c, m in summary.configs.items():
+        lines.append(f"| {c} | " + " | ".join(_fmt(m.get(k)) for k in TABLE_KEYS) + " |")
+    return lines + [
         "",
         (
             "Higher is better except self-BLEU and perplexity (perplexity under the base model, adapters off). "
             f"Sentiment order is checked on {summary.sentiment_checked} products: "
             "do the sentiment -1 / 0 / +1 generations order their mean VADER scores correctly."
         ),
+    ]
+
+
+def _md_differences(summary: Summary) -> list[str]:
+    """Each configuration against baseline, with bootstrap intervals."""
+    lines = [
         "",
         "## Differences against baseline (95% bootstrap intervals over products)",
         "",
         "`*` = interval excludes 0.",
         "",
     ]
-    diff_keys = [k for k in list(METRICS) + ["sentiment_accuracy", "sentiment_pairwise"]]
-    others = [c for c in configs if c != "baseline"]
+    others = [c for c in summary.configs if c != "baseline"]
     if others:
         lines.append("| metric | " + " | ".join(f"{c} − baseline" for c in others) + " |")
         lines.append("|---|" + "---|" * len(others))
-        for k in diff_keys:
+        for k in COMPARED:
             lines.append(
                 f"| {SHORT[k]} | " + " | ".join(_fmt_diff(summary.differences[c].get(k)) for c in others) + " |"
             )
-    lines += ["", "## Per category", ""]
-    cat_keys = ("predicted_ctr", "cta_rate", "faithfulness", "distinct_2", "novelty")
-    lines.append("| category | config | products | " + " | ".join(SHORT[k] for k in cat_keys) + " |")
-    lines.append("|---|---|---:|" + "---:|" * len(cat_keys))
+    return lines
+
+
+def _md_categories(summary: Summary) -> list[str]:
+    """The headline metrics per category and configuration."""
+    lines = ["", "## Per category", ""]
+    lines.append("| category | config | products | " + " | ".join(SHORT[k] for k in CATEGORY_KEYS) + " |")
+    lines.append("|---|---|---:|" + "---:|" * len(CATEGORY_KEYS))
     for cat, per in summary.categories.items():
-        for c in configs:
+        for c in summary.configs:
             m = per[c]
-            lines.append(f"| {cat} | {c} | {m['products']} | " + " | ".join(_fmt(m.get(k)) for k in cat_keys) + " |")
+            cells = " | ".join(_fmt(m.get(k)) for k in CATEGORY_KEYS)
+            lines.append(f"| {cat} | {c} | {m['products']} | {cells} |")
+    return lines
+
+
+def _md_sweep(summary: Summary) -> list[str]:
+    """The trade-off table: creativity / predicted CTR per λ, the elbow and its decoding (none without a sweep)."""
     sweep = summary.sweep
-    if sweep["curves"]:
-        lines += [
-            "",
-            "## Creativity–conversion trade-off (λ sweep of the full pipeline)",
-            "",
-            (
-                "Creativity = mean of novelty and embedding diversity. The elbow (kneedle) is the creativity setting "
-                "after which more creativity costs disproportionately more predicted clicks. See tradeoff.png."
-            ),
-            "",
-            "| category | "
-            + " | ".join(f"λ={lam:g}" for lam in sweep["lambdas"])
-            + " | elbow λ | method | recommended decoding |",
-            "|---|" + "---|" * len(sweep["lambdas"]) + "---:|---|---|",
+    if not sweep["curves"]:
+        return []
+    lines = [
+        "",
+        "## Creativity–conversion trade-off (λ sweep of the full pipeline)",
+        "",
+        (
+            "Creativity = mean of novelty and embedding diversity. The elbow (kneedle) is the creativity setting "
+            "after which more creativity costs disproportionately more predicted clicks. See tradeoff.png."
+        ),
+        "",
+        "| category | " + " | ".join(f"λ={lam:g}" for lam in sweep["lambdas"]) + " | elbow λ | method | recommended decoding |",
+        "|---|" + "---|" * len(sweep["lambdas"]) + "---:|---|---|",
+    ]
+    for cat, points in sweep["curves"].items():
+        at = {p["lambda"]: p for p in points}
+        cells = [
+            f"{at[lam]['creativity']:.2f} / {at[lam]['predicted_ctr']:.2f}" if lam in at else "–"
+            for lam in sweep["lambdas"]
         ]
-        for cat, points in sweep["curves"].items():
-            at = {p["lambda"]: p for p in points}
-            cells = [
-                f"{at[lam]['creativity']:.2f} / {at[lam]['predicted_ctr']:.2f}" if lam in at else "–"
-                for lam in sweep["lambdas"]
-            ]
-            e = sweep["elbows"].get(cat)
-            rec = summary.recommendations[cat]["decoding"] if cat in summary.recommendations else {}
-            dec = f"T={rec.get('temperature')}, top-p={rec.get('top_p')}, top-k={rec.get('top_k')}" if rec else "–"
-            lines.append(
-                f"| {cat} | "
-                + " | ".join(cells)
-                + f" | {_fmt(e['lambda'], 2) if e else '–'} | {e['method'] if e else '–'} | {dec} |"
-            )
-        lines += ["", "Cells: creativity / predicted CTR percentile."]
-    if summary.failures:
-        lines += ["", "## Failures", ""]
-        lines += [f"- product {f['index']} ({f['config']}): {f['error']}" for f in summary.failures]
-    return "\n".join(lines) + "\n"
+        e = sweep["elbows"].get(cat)
+        rec = summary.recommendations[cat]["decoding"] if cat in summary.recommendations else {}
+        dec = f"T={rec.get('temperature')}, top-p={rec.get('top_p')}, top-k={rec.get('top_k')}" if rec else "–"
+        elbow = f"{_fmt(e['lambda'], 2)} | {e['method']}" if e else "– | –"
+        lines.append(f"| {cat} | " + " | ".join(cells) + f" | {elbow} | {dec} |")
+    return lines + ["", "Cells: creativity / predicted CTR percentile."]
+
+
+def _md_failures(summary: Summary) -> list[str]:
+    """Generations that wrote nothing usable, with the reason."""
+    if not summary.failures:
+        return []
+    return ["", "## Failures", ""] + [f"- product {f['index']} ({f['config']}): {f['error']}" for f in summary.failures]
 
 
 def plot_tradeoff(summary: Summary, path: Path) -> None:
@@ -245,7 +265,7 @@ def write_all(summary: Summary, generations: Sequence, sweep_rows: Sequence[dict
         )
         (tmp / "report.md").write_text(markdown(summary), encoding="utf-8")
         plot_tradeoff(summary, tmp / "tradeoff.png")
-        metric_cols = list(METRICS) + ["sentiment_accuracy", "sentiment_pairwise", "products", "seconds_per_product"]
+        metric_cols = [*COMPARED, "products", "seconds_per_product"]
         for cat, per in summary.categories.items():
             _write_csv(
                 tmp / f"category_{slug(cat)}.csv",
@@ -340,18 +360,16 @@ def config_rows(summary: Summary) -> list[dict]:
 def difference_rows(summary: Summary) -> list[dict]:
     """One row per metric: each configuration's difference against baseline with its 95% interval, as text."""
     others = list(summary.differences)
-    keys = list(METRICS) + ["sentiment_accuracy", "sentiment_pairwise"]
     return [
         {"metric": SHORT[k], **{f"{c} − baseline": _fmt_diff(summary.differences[c].get(k)) for c in others}}
-        for k in keys
+        for k in COMPARED
     ]
 
 
 def category_rows(summary: Summary) -> list[dict]:
     """One row per (category, configuration) with the headline metrics."""
-    keys = ("predicted_ctr", "cta_rate", "faithfulness", "distinct_2", "novelty")
     return [
-        {"category": cat, "config": c, "products": m.get("products"), **{SHORT[k]: m.get(k) for k in keys}}
+        {"category": cat, "config": c, "products": m.get("products"), **{SHORT[k]: m.get(k) for k in CATEGORY_KEYS}}
         for cat, per in summary.categories.items()
         for c, m in per.items()
     ]

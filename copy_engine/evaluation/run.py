@@ -17,7 +17,7 @@ from copy_engine.controls import Controls, map_controls
 from copy_engine.errors import InputError
 from copy_engine.hashing import file_sha256
 from copy_engine.evaluation.configs import CONFIGS, DEFAULT_CONFIGS, LIBRARY_DECODING
-from copy_engine.evaluation.metrics import METRICS, mean_of, mean_sentiment, sentiment_order, set_metrics
+from copy_engine.evaluation.metrics import COMPARED, METRICS, mean_of, mean_sentiment, sentiment_order, set_metrics
 from copy_engine.evaluation.summary import SUMMARY_VERSION, Summary
 from copy_engine.evaluation.sweep import DEFAULT_LAMBDAS
 
@@ -192,7 +192,7 @@ def aggregate(gens: list[Generation], configs: Sequence[str], n_boot: int, seed:
     indices = sorted({g.index for g in gens})
     complete = [i for i in indices if all(by.get((i, c)) and by[(i, c)].texts for c in configs)]
     category = {g.index: g.category for g in gens}
-    keys = list(METRICS) + ["sentiment_accuracy", "sentiment_pairwise"]
+    keys = COMPARED
 
     def row(g: Generation) -> dict:
         r = dict(g.metrics)
