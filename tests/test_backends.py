@@ -36,7 +36,7 @@ def test_protocol_declares_what_callers_use():
 
 def test_no_getattr_probing_of_generators():
     """Callers use the Protocol: no getattr(generator, ...) / adapter_mixer / .loaded / private-lock probing left."""
-    callers = [ROOT / "app.py", ROOT / "copy_engine" / "bulk.py", *(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py")]
+    callers = [ROOT / "app.py", ROOT / "copy_engine" / "bulk.py", *ROOT.glob("ui/*.py"), *ROOT.glob("pages/*.py")]
     for rel in ("copy_engine/evaluation/run.py", "copy_engine/adapters/data.py", "copy_engine/adapters/evaluate.py",
                 "copy_engine/generate.py", "copy_engine/commands/evaluate_adapters.py"):  # fmt: skip
         callers.append(ROOT / rel)
@@ -107,7 +107,9 @@ def test_base_model_switches_adapters_off_under_the_generators_lock():
         mixer.calls.append(("still inside", None))
     blocked.join(5)
     assert not blocked.is_alive()
-    assert mixer.calls == [("named", {}), ("still inside", None), ("apply", None), ("named", {"cta": 1.0}), ("apply", None)]
+    assert mixer.calls == [
+        ("named", {}), ("still inside", None), ("apply", None), ("named", {"cta": 1.0}), ("apply", None)
+    ]
     with gen.adapters_at({"tone": 0.5}):
         assert mixer.calls[-1] == ("named", {"tone": 0.5})
     assert mixer.calls[-1] == ("apply", None)

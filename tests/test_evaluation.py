@@ -415,7 +415,9 @@ def test_summary_in_memory_is_summary_json_and_keeps_its_keys(catalog, tmp_path,
     from copy_engine.evaluation.report import load_summary
     from copy_engine.evaluation.run import EvalSettings, evaluate
 
-    s = EvalSettings(catalog=str(catalog), n_products=3, sentiment_check=1, sweep_products=1, lambdas=(0.0, 1.0), n_boot=50)
+    s = EvalSettings(
+        catalog=str(catalog), n_products=3, sentiment_check=1, sweep_products=1, lambdas=(0.0, 1.0), n_boot=50
+    )
     summary = evaluate(s, tmp_path / "s")
     on_disk = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert summary.to_json() == on_disk
@@ -424,7 +426,8 @@ def test_summary_in_memory_is_summary_json_and_keeps_its_keys(catalog, tmp_path,
         "categories", "differences", "complete_products", "sweep", "elbow", "recommendations", "stopped_early",
         "seconds",
     ]  # fmt: skip
-    assert {"raw_yield", "judged_usable", "perplexity", "products", "seconds_per_product"} <= set(on_disk["configs"]["full"])
+    full = on_disk["configs"]["full"]
+    assert {"raw_yield", "judged_usable", "perplexity", "products", "seconds_per_product"} <= set(full)
     assert on_disk["configs"]["full"]["perplexity"] is None  # NaN (not measured) is null, in memory as on disk
     assert load_summary(tmp_path / "s") == summary
     assert summary.channel == "headline" and summary.n_variants == 4 and summary.sentiment_checked == 1
@@ -445,7 +448,10 @@ def test_summary_from_an_older_file_fills_what_it_lacks():
 def test_insights_page_opens_a_summary_written_by_an_older_version(tmp_home, insights_app):
     folder = tmp_home / "evaluations" / "old"
     folder.mkdir(parents=True)
-    old = {"configs": {"baseline": {"predicted_ctr": 0.4, "products": 3}}, "settings": {"channel": "headline", "seed": 0}}
+    old = {
+        "configs": {"baseline": {"predicted_ctr": 0.4, "products": 3}},
+        "settings": {"channel": "headline", "seed": 0},
+    }
     (folder / "summary.json").write_text(json.dumps(old))
     at = _insights().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -81,6 +81,12 @@ def markdown(summary: Summary) -> str:
     return "\n".join(line for section in sections for line in section(summary)) + "\n"
 
 
+def _md_table(columns: Sequence[str], aligns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A markdown table: the header, the alignment row ("---" or "---:" per column), one line per row."""
+    header = ["| " + " | ".join(columns) + " |", "|" + "".join(f"{a}|" for a in aligns)]
+    return header + ["| " + " | ".join(r) + " |" for r in rows]
+
+
 def _md_header(summary: Summary) -> list[str]:
     """Title, what ran on what, whether it stopped early, and the configurations."""
     s = summary.settings
@@ -109,10 +115,8 @@ def _md_header(summary: Summary) -> list[str]:
 def _md_results(summary: Summary) -> list[str]:
     """The per-configuration table of means."""
     lines = ["", "## Results (mean per product)", ""]
-    lines.append("| config | " + " | ".join(SHORT[k] for k in TABLE_KEYS) + " |")
-    lines.append("|---|" + "---:|" * len(TABLE_KEYS))
-    for c, m in summary.configs.items():
-        lines.append(f"| {c} | " + " | ".join(_fmt(m.get(k)) for k in TABLE_KEYS) + " |")
+    rows = [[c, *(_fmt(m.get(k)) for k in TABLE_KEYS)] for c, m in summary.configs.items()]
+    lines += _md_table(["config", *(SHORT[k] for k in TABLE_KEYS)], ["---"] + ["---:"] * len(TABLE_KEYS), rows)
     return lines + [
         "",
         (
@@ -134,26 +138,21 @@ def _md_differences(summary: Summary) -> list[str]:
     ]
     others = [c for c in summary.configs if c != "baseline"]
     if others:
-        lines.append("| metric | " + " | ".join(f"{c} − baseline" for c in others) + " |")
-        lines.append("|---|" + "---|" * len(others))
-        for k in COMPARED:
-            lines.append(
-                f"| {SHORT[k]} | " + " | ".join(_fmt_diff(summary.differences[c].get(k)) for c in others) + " |"
-            )
+        rows = [[SHORT[k], *(_fmt_diff(summary.differences[c].get(k)) for c in others)] for k in COMPARED]
+        lines += _md_table(["metric", *(f"{c} − baseline" for c in others)], ["---"] * (len(others) + 1), rows)
     return lines
 
 
 def _md_categories(summary: Summary) -> list[str]:
     """The headline metrics per category and configuration."""
-    lines = ["", "## Per category", ""]
-    lines.append("| category | config | products | " + " | ".join(SHORT[k] for k in CATEGORY_KEYS) + " |")
-    lines.append("|---|---|---:|" + "---:|" * len(CATEGORY_KEYS))
-    for cat, per in summary.categories.items():
-        for c in summary.configs:
-            m = per[c]
-            cells = " | ".join(_fmt(m.get(k)) for k in CATEGORY_KEYS)
-            lines.append(f"| {cat} | {c} | {m['products']} | {cells} |")
-    return lines
+    rows = [
+        [cat, c, str(per[c]["products"]), *(_fmt(per[c].get(k)) for k in CATEGORY_KEYS)]
+        for cat, per in summary.categories.items()
+        for c in summary.configs
+    ]
+    columns = ["category", "config", "products", *(SHORT[k] for k in CATEGORY_KEYS)]
+    aligns = ["---", "---", "---:"] + ["---:"] * len(CATEGORY_KEYS)
+    return ["", "## Per category", ""] + _md_table(columns, aligns, rows)
 
 
 def _md_sweep(summary: Summary) -> list[str]:
@@ -170,9 +169,8 @@ def _md_sweep(summary: Summary) -> list[str]:
             "after which more creativity costs disproportionately more predicted clicks. See tradeoff.png."
         ),
         "",
-        "| category | " + " | ".join(f"λ={lam:g}" for lam in sweep["lambdas"]) + " | elbow λ | method | recommended decoding |",
-        "|---|" + "---|" * len(sweep["lambdas"]) + "---:|---|---|",
     ]
+    rows = []
     for cat, points in sweep["curves"].items():
         at = {p["lambda"]: p for p in points}
         cells = [
@@ -182,8 +180,9 @@ def _md_sweep(summary: Summary) -> list[str]:
         e = sweep["elbows"].get(cat)
         rec = summary.recommendations[cat]["decoding"] if cat in summary.recommendations else {}
         dec = f"T={rec.get('temperature')}, top-p={rec.get('top_p')}, top-k={rec.get('top_k')}" if rec else "–"
-        elbow = f"{_fmt(e['lambda'], 2)} | {e['method']}" if e else "– | –"
-        lines.append(f"| {cat} | " + " | ".join(cells) + f" | {elbow} | {dec} |")
+        rows.append([cat, *cells, _fmt(e["lambda"], 2) if e else "–", e["method"] if e else "–", dec])
+    columns = ["category", *(f"λ={lam:g}" for lam in sweep["lambdas"]), "elbow λ", "method", "recommended decoding"]
+    lines += _md_table(columns, ["---"] * (len(sweep["lambdas"]) + 1) + ["---:", "---", "---"], rows)
     return lines + ["", "Cells: creativity / predicted CTR percentile."]
 
 

@@ -327,7 +327,8 @@ def _generation(run: _Run, sp, config: str) -> Generation:
             texts, sp.product, s.channel, embedder=run.embedder, ctr_predictor=run.ctr_predictor, fluency=run.fluency
         ) | extra
     seconds = time.perf_counter() - t0
-    return Generation(sp.index, sp.category, sp.product.name, config, product_seed(s, sp), texts, metrics, seconds, error)
+    seed = product_seed(s, sp)
+    return Generation(sp.index, sp.category, sp.product.name, config, seed, texts, metrics, seconds, error)
 
 
 def _compare(run: _Run, sample: list) -> tuple[list[Generation], dict]:
