@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import ContextManager, Protocol, Sequence
+from typing import ContextManager, Protocol, Sequence, runtime_checkable
 
 from copy_engine.controls import AdapterWeights, DecodingParams
 from copy_engine.errors import ModelLoadError
@@ -23,8 +23,14 @@ from copy_engine.prompts import SEPARATOR
 from copy_engine.sampling import sample
 
 
+@runtime_checkable
 class TextGenerator(Protocol):
-    """What every caller may use of a generator (nothing else is probed)."""
+    """What every caller may use of a generator (nothing else is probed).
+
+    Backends keep their model, adapter mixer and lock to themselves: callers
+    that need the bare base model (fluency, filtering training data) enter
+    `base_model()`, the one place that switches to it under the generator's lock.
+    """
 
     name: str  # model name recorded with runs
     device: str  # where it runs ('cpu', 'cuda', or the server URL for a team server)
@@ -143,19 +149,29 @@ class LocalGenerator:
         """A transformers model is loaded: always."""
         return True
 
-    @contextlib.contextmanager
-    def base_model(self):
+    def base_model(self) -> ContextManager[LoadedModel]:
         """This model with the mixed adapters off, locked against concurrent generation."""
-        with self._lock:
-            if self.adapter_mixer is not None:
-                self.adapter_mixer.apply(None)
-            yield self.loaded
+        return self.adapters_at({})
 
-    def apply_named(self, scales: dict[str, float]) -> None:
-        """Set adapter scales by name for the next forward passes (tests and evaluation)."""
-        if self.adapter_mixer is None:
+    @contextlib.contextmanager
+    def adapters_at(self, scales: dict[str, float]):
+        """This model with the mixed adapters at `scales` by name (the others off), held exclusively.
+
+        For measuring logits under a mix (tests compare backends with it); the
+        adapters are off again when the block ends. ModelLoadError for a name
+        that is not loaded.
+        """
+        if scales and self.adapter_mixer is None:
             raise ModelLoadError("no adapters loaded")
-        self.adapter_mixer.apply_named(scales)
+        with self._lock:
+            if self.adapter_mixer is None:
+                yield self.loaded
+                return
+            self.adapter_mixer.apply_named(scales)
+            try:
+                yield self.loaded
+            finally:
+                self.adapter_mixer.apply(None)
 
     def fingerprint(self) -> str:
         """Hash of the weights' config (copy_engine.model.model_fingerprint)."""

@@ -21,6 +21,7 @@ from copy_engine.evaluation.report import (
     load_summary,
     recommendation_rows,
 )
+from copy_engine.evaluation.summary import Summary
 from copy_engine.settings import Settings
 from ui.feedback import user_errors
 from ui.server_files import server_catalog_path
@@ -59,21 +60,21 @@ def tradeoff_chart(rows: list[dict]) -> alt.Chart:
     return (lines + elbows + labels).properties(height=420).interactive()
 
 
-def show_report(summary: dict, folder: Path | None, where: str) -> None:
+def show_report(summary: Summary, folder: Path | None, where: str) -> None:
     """Tables, trade-off curves and recommendations of one evaluation (`where` keeps widget keys unique per tab)."""
-    s = summary["settings"]
-    adapters = ", ".join(summary.get("adapters", {}).get("loaded", [])) or "none loaded"
+    adapters = ", ".join(summary.adapters["loaded"]) or "none loaded"
+    products = "?" if summary.complete_products is None else summary.complete_products
     st.markdown(
-        f"**{summary.get('complete_products', '?')} products** · channel `{escape_md(s.get('channel', ''))}` · "
-        f"{s.get('n_variants')} variants each · seed {s.get('seed')} · model {escape_md(summary.get('model', {}).get('name', ''))} · "
-        f"adapters: {escape_md(adapters)} · {summary.get('seconds', 0):.0f} s"
+        f"**{products} products** · channel `{escape_md(summary.channel)}` · "
+        f"{summary.n_variants} variants each · seed {summary.seed} · model {escape_md(summary.model['name'])} · "
+        f"adapters: {escape_md(adapters)} · {summary.seconds:.0f} s"
     )
     st.subheader("Per configuration")
     st.dataframe(pd.DataFrame(config_rows(summary)), hide_index=True, width="stretch")
     with st.expander("What the configurations are"):
-        for name, d in s.get("config_definitions", {}).items():
+        for name, d in summary.config_definitions.items():
             st.markdown(f"- **{name}**: {escape_md(d.get('description', ''))}")
-    if summary.get("differences"):
+    if summary.differences:
         st.subheader("Differences against baseline")
         st.caption("Mean difference per product with a 95% bootstrap interval; * = the interval excludes 0.")
         st.dataframe(pd.DataFrame(difference_rows(summary)), hide_index=True, width="stretch")

@@ -22,7 +22,7 @@ from copy_engine.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "copy_engine" / "adapters" / "shipped"
-PROTOCOL_MEMBERS = ("name", "device", "dtype", "backend", "adapter_names", "always_on",
+PROTOCOL_MEMBERS = ("name", "device", "dtype", "backend", "adapter_names", "always_on", "max_concurrency",
                     "complete", "count_new_tokens", "has_base_model", "base_model", "fingerprint")  # fmt: skip
 
 
@@ -35,11 +35,15 @@ def test_protocol_declares_what_callers_use():
 
 
 def test_no_getattr_probing_of_generators():
-    """Callers use the Protocol: no getattr(generator, ...) / adapter_mixer / .loaded probing left."""
+    """Callers use the Protocol: no getattr(generator, ...) / adapter_mixer / .loaded / private-lock probing left."""
+    callers = [ROOT / "app.py", ROOT / "copy_engine" / "bulk.py", *ROOT.glob("ui/*.py"), *ROOT.glob("pages/*.py")]
     for rel in ("copy_engine/evaluation/run.py", "copy_engine/adapters/data.py", "copy_engine/adapters/evaluate.py",
                 "copy_engine/generate.py", "copy_engine/commands/evaluate_adapters.py"):  # fmt: skip
-        src = (ROOT / rel).read_text()
-        assert "getattr(generator" not in src and "adapter_mixer" not in src and "generator.loaded" not in src, rel
+        callers.append(ROOT / rel)
+    for path in callers:
+        src = path.read_text()
+        for probe in ("getattr(generator", "hasattr(generator", "adapter_mixer", "generator.loaded", "._lock"):
+            assert probe not in src, f"{path.relative_to(ROOT)}: {probe}"
 
 
 @pytest.mark.parametrize("cls_path", ["conftest:FakeGenerator", "copy_engine.generator:LocalGenerator",
@@ -57,8 +61,66 @@ def test_every_backend_has_every_protocol_method(cls_path):
 def test_fake_generator_satisfies_protocol(fake_generator):
     for member in PROTOCOL_MEMBERS:
         assert hasattr(fake_generator, member), member
+    assert isinstance(fake_generator, TextGenerator)
     with fake_generator.base_model() as base:
         assert base is None
+
+
+class _RecordingMixer:
+    """An adapter mixer that records what it was set to."""
+
+    names = ["tone", "cta"]
+
+    def __init__(self):
+        self.calls = []
+
+    def apply(self, weights):
+        self.calls.append(("apply", weights))
+
+    def apply_named(self, scales):
+        if set(scales) - set(self.names):
+            raise ModelLoadError("no adapter loaded named x")
+        self.calls.append(("named", dict(scales)))
+
+
+def _local_generator(mixer):
+    loaded = type("Loaded", (), {"name": "tiny", "device": "cpu", "dtype": "float32", "always_on": ()})()
+    return LocalGenerator(loaded, mixer)
+
+
+def test_base_model_switches_adapters_off_under_the_generators_lock():
+    """One way to the bare base model: adapters off, the generation lock held, adapters off again afterwards."""
+    mixer = _RecordingMixer()
+    gen = _local_generator(mixer)
+    assert isinstance(gen, TextGenerator)
+
+    def other_request():
+        with gen.adapters_at({"cta": 1.0}):
+            pass
+
+    with gen.base_model() as base:
+        assert base is gen.loaded and mixer.calls == [("named", {})]
+        blocked = threading.Thread(target=other_request)
+        blocked.start()
+        blocked.join(0.2)
+        assert blocked.is_alive()  # anything else that sets the adapters waits for the block to end
+        mixer.calls.append(("still inside", None))
+    blocked.join(5)
+    assert not blocked.is_alive()
+    assert mixer.calls == [
+        ("named", {}), ("still inside", None), ("apply", None), ("named", {"cta": 1.0}), ("apply", None)
+    ]
+    with gen.adapters_at({"tone": 0.5}):
+        assert mixer.calls[-1] == ("named", {"tone": 0.5})
+    assert mixer.calls[-1] == ("apply", None)
+    with pytest.raises(ModelLoadError):
+        with gen.adapters_at({"x": 1.0}):
+            pass
+    with _local_generator(None).base_model() as base:  # no adapters: the model as loaded
+        assert base.name == "tiny"
+    with pytest.raises(ModelLoadError, match="no adapters"):
+        with _local_generator(None).adapters_at({"tone": 1.0}):
+            pass
 
 
 @pytest.mark.parametrize("value,kind", [("auto", None), ("llamacpp", "llamacpp"), ("TRANSFORMERS", "transformers"),
@@ -290,11 +352,8 @@ def test_llamacpp_and_transformers_agree_on_mixed_adapters(llamacpp, real_settin
     mix = {"tone": 0.35, "cta": 0.25, "creative": 0.5}
 
     def hf_mean(scales):
-        with hf._lock:
-            hf.apply_named(scales)
-            with torch.inference_mode():
-                logits = hf.loaded.model(input_ids=torch.tensor([ids], device=hf.device)).logits[0].float()
-            hf.adapter_mixer.apply(None)
+        with (hf.adapters_at(scales) if scales else hf.base_model()) as loaded, torch.inference_mode():
+            logits = loaded.model(input_ids=torch.tensor([ids], device=hf.device)).logits[0].float()
         lp = torch.log_softmax(logits, -1)
         return sum(float(lp[i - 1, ids[i]]) for i in range(start, len(ids))) / (len(ids) - start)
 

@@ -375,8 +375,8 @@ def test_time_budget_stops_early_with_a_complete_report(catalog, tmp_path, tmp_h
     # A budget already spent before the first product: nothing is generated, and the report says so.
     s = EvalSettings(catalog=str(catalog), n_products=4, sentiment_check=0, sweep_products=0, time_budget_min=1e-9)
     summary = evaluate(s, tmp_path / "budget")
-    assert summary["stopped_early"]["products_done"] == 0
-    assert summary["products"] == [] and eval_engine.calls == []
+    assert summary.stopped_early["products_done"] == 0
+    assert summary.products == [] and eval_engine.calls == []
     assert "Stopped early" in (tmp_path / "budget" / "report.md").read_text()
 
 
@@ -406,3 +406,88 @@ def test_fingerprints_record_loaded_adapters_and_weight_hashes(tmp_home, monkeyp
     assert info["adapters"]["files"][key] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     assert not any(k.endswith("notes.txt") for k in info["adapters"]["files"])
     assert base_model_perplexity(gen) is None  # no loaded model: fluency is left out, not faked
+
+
+# ---------------------------------------------------------------- Summary, Budget, Progress
+
+
+def test_summary_in_memory_is_summary_json_and_keeps_its_keys(catalog, tmp_path, tmp_home, eval_engine):
+    from copy_engine.evaluation.report import load_summary
+    from copy_engine.evaluation.run import EvalSettings, evaluate
+
+    s = EvalSettings(
+        catalog=str(catalog), n_products=3, sentiment_check=1, sweep_products=1, lambdas=(0.0, 1.0), n_boot=50
+    )
+    summary = evaluate(s, tmp_path / "s")
+    on_disk = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary.to_json() == on_disk
+    assert list(on_disk) == [
+        "version", "created", "settings", "model", "adapters", "seeds", "products", "failures", "metrics", "configs",
+        "categories", "differences", "complete_products", "sweep", "elbow", "recommendations", "stopped_early",
+        "seconds",
+    ]  # fmt: skip
+    full = on_disk["configs"]["full"]
+    assert {"raw_yield", "judged_usable", "perplexity", "products", "seconds_per_product"} <= set(full)
+    assert on_disk["configs"]["full"]["perplexity"] is None  # NaN (not measured) is null, in memory as on disk
+    assert load_summary(tmp_path / "s") == summary
+    assert summary.channel == "headline" and summary.n_variants == 4 and summary.sentiment_checked == 1
+
+
+def test_summary_from_an_older_file_fills_what_it_lacks():
+    from copy_engine.evaluation.summary import Summary
+
+    old = {"configs": {"baseline": {"predicted_ctr": 0.4}}, "settings": {"channel": "headline"},
+           "model": {"name": "gemma"}, "some_future_key": 1}  # fmt: skip
+    s = Summary.from_json(old)
+    assert s.configs == old["configs"] and s.channel == "headline" and s.model["name"] == "gemma"
+    assert s.model["fingerprint"] == "" and s.adapters["loaded"] == [] and s.sweep["curves"] == {}
+    assert s.complete_products is None and s.recommendations == {} and s.stopped_early == {}
+    assert s.n_variants is None and s.sentiment_checked == 0 and s.config_definitions == {}
+
+
+def test_insights_page_opens_a_summary_written_by_an_older_version(tmp_home, insights_app):
+    folder = tmp_home / "evaluations" / "old"
+    folder.mkdir(parents=True)
+    old = {
+        "configs": {"baseline": {"predicted_ctr": 0.4, "products": 3}},
+        "settings": {"channel": "headline", "seed": 0},
+    }
+    (folder / "summary.json").write_text(json.dumps(old))
+    at = _insights().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert list(at.dataframe[0].value["config"]) == ["baseline"]
+    assert any("**? products**" in m.value for m in at.markdown)
+    assert any("without the λ sweep" in i.value for i in at.info)
+
+
+def test_budget_splits_the_time_between_the_phases():
+    from copy_engine.evaluation.run import Budget
+
+    all_three = Budget(10, 100.0, sentiment=True, sweep=True)
+    assert (all_three.comparison, all_three.sentiment, all_three.sweep) == pytest.approx((520.0, 610.0, 700.0))
+    assert all_three.reason == "time budget of 10 min"
+    no_sweep = Budget(10, 100.0, sentiment=True, sweep=False)
+    assert (no_sweep.comparison, no_sweep.sentiment) == pytest.approx((520.0, 700.0))
+    alone = Budget(10, 100.0, sentiment=False, sweep=False)
+    assert alone.comparison == pytest.approx(700.0)
+    unlimited = Budget(None, 100.0, sentiment=True, sweep=True)
+    assert math.isinf(unlimited.comparison) and not Budget.passed(unlimited.sweep)
+    assert Budget.passed(0.0)
+
+
+def test_progress_counts_planned_steps_and_scales_a_phase_share():
+    from copy_engine.evaluation.run import Progress
+
+    calls = []
+    bar = Progress(lambda f, m: calls.append((f, m)), comparison=4, sentiment=2, sweep=4)
+    bar.say("loading")
+    for i in range(6):
+        bar.step(f"step {i}")
+    share = bar.share(4)
+    share(0.5, "half the sweep")
+    share(1.0, "sweep done")
+    bar.say("Done", 1.0)
+    assert calls[0] == (0.0, "loading")
+    assert [f for f, _ in calls[1:7]] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    assert calls[7][0] == pytest.approx(0.8) and calls[8][0] == pytest.approx(1.0) and calls[-1] == (1.0, "Done")

@@ -111,12 +111,12 @@ def run(args) -> int:
             sys.stderr.flush()
 
     summary = evaluate(settings, args.out, progress=progress)
-    print(f"wrote {Path(args.out) / 'summary.json'}, report.md, tradeoff.png and CSVs ({summary['seconds']:.0f} s)")
-    configs = summary["configs"]
+    print(f"wrote {Path(args.out) / 'summary.json'}, report.md, tradeoff.png and CSVs ({summary.seconds:.0f} s)")
+    configs = summary.configs
     keys = ("predicted_ctr", "cta_rate", "faithfulness", "distinct_2", "novelty")
     print(f"{'config':10s} " + " ".join(f"{k:>14s}" for k in keys))
     for name, m in configs.items():
         print(f"{name:10s} " + " ".join(f"{(m.get(k) if m.get(k) is not None else float('nan')):14.3f}" for k in keys))
-    if summary["elbow"]:
-        print("elbow λ: " + ", ".join(f"{c} {v:g}" for c, v in summary["elbow"].items()))
+    if summary.elbow:
+        print("elbow λ: " + ", ".join(f"{c} {v:g}" for c, v in summary.elbow.items()))
     return 0

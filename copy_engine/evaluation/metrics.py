@@ -33,6 +33,8 @@ METRICS: dict[str, tuple[str, bool]] = {
     "raw_yield": ("Raw yield (samples clean and unflagged)", True),
     "judged_usable": ("Judged usable (judge >= 0.5)", True),
 }
+# Every quantity compared between configurations: the set metrics and, on checked products, the sentiment order.
+COMPARED: tuple[str, ...] = (*METRICS, "sentiment_accuracy", "sentiment_pairwise")
 
 
 def self_bleu(texts: Sequence[str]) -> float:

@@ -16,7 +16,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from copy_engine.evaluation.metrics import METRICS
+from copy_engine.evaluation.metrics import COMPARED, METRICS
+from copy_engine.evaluation.summary import Summary
 
 # Columns of the headline table, in order.
 TABLE_KEYS = (
@@ -34,6 +35,8 @@ TABLE_KEYS = (
     "judged_usable",
     "sentiment_pairwise",
 )
+# Columns of the per-category tables.
+CATEGORY_KEYS = ("predicted_ctr", "cta_rate", "faithfulness", "distinct_2", "novelty")
 SHORT = {
     "predicted_ctr": "pred. CTR",
     "cta_rate": "CTA rate",
@@ -72,108 +75,125 @@ def _fmt_diff(d: dict | None) -> str:
     return f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]{star}"
 
 
-def markdown(summary: dict) -> str:
+def markdown(summary: Summary) -> str:
     """report.md: settings, the per-configuration table, differences with intervals, categories, sweep."""
-    s = summary["settings"]
-    configs = list(summary["configs"])
+    sections = (_md_header, _md_results, _md_differences, _md_categories, _md_sweep, _md_failures)
+    return "\n".join(line for section in sections for line in section(summary)) + "\n"
+
+
+def _md_table(columns: Sequence[str], aligns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A markdown table: the header, the alignment row ("---" or "---:" per column), one line per row."""
+    header = ["| " + " | ".join(columns) + " |", "|" + "".join(f"{a}|" for a in aligns)]
+    return header + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _md_header(summary: Summary) -> list[str]:
+    """Title, what ran on what, whether it stopped early, and the configurations."""
+    s = summary.settings
     lines = [
         "# Offline evaluation",
         "",
         (
-            f"{summary['complete_products']} products (of {len(summary['products'])} sampled from `{s['catalog']}`, {s['sampling']}), "
+            f"{summary.complete_products} products (of {len(summary.products)} sampled from `{s['catalog']}`, {s['sampling']}), "
             f"channel `{s['channel']}`, {s['n_variants']} variants per product, seed {s['seed']}. "
-            f"Model: {summary['model']['name']} (fingerprint `{summary['model']['fingerprint'] or 'n/a'}`). "
-            f"Adapters loaded: {', '.join(summary['adapters']['loaded']) or 'none'}. "
-            f"Run time {summary['seconds']:.0f} s."
+            f"Model: {summary.model['name']} (fingerprint `{summary.model['fingerprint'] or 'n/a'}`). "
+            f"Adapters loaded: {', '.join(summary.adapters['loaded']) or 'none'}. "
+            f"Run time {summary.seconds:.0f} s."
         ),
-        "",
-        *(
-            [
-                f"**Stopped early** ({summary['stopped_early']['reason']}): the results cover the products finished.",
-                "",
-            ]
-            if summary.get("stopped_early")
-            else []
-        ),
-        "## Configurations",
         "",
     ]
-    lines += [f"- **{c}**: {s['config_definitions'][c]['description']}" for c in configs]
-    if not summary["adapters"]["loaded"] and "adapters" in configs:
+    if summary.stopped_early:
+        reason = summary.stopped_early["reason"]
+        lines += [f"**Stopped early** ({reason}): the results cover the products finished.", ""]
+    lines += ["## Configurations", ""]
+    lines += [f"- **{c}**: {s['config_definitions'][c]['description']}" for c in summary.configs]
+    if not summary.adapters["loaded"] and "adapters" in summary.configs:
         lines += ["", "No adapters were loaded, so `adapters` differs from `baseline` by the sliders' decoding only."]
-    lines += ["", "## Results (mean per product)", ""]
-    lines.append("| config | " + " | ".join(SHORT[k] for k in TABLE_KEYS) + " |")
-    lines.append("|---|" + "---:|" * len(TABLE_KEYS))
-    for c in configs:
-        lines.append(f"| {c} | " + " | ".join(_fmt(summary["configs"][c].get(k)) for k in TABLE_KEYS) + " |")
-    lines += [
+    return lines
+
+
+def _md_results(summary: Summary) -> list[str]:
+    """The per-configuration table of means."""
+    lines = ["", "## Results (mean per product)", ""]
+    rows = [[c, *(_fmt(m.get(k)) for k in TABLE_KEYS)] for c, m in summary.configs.items()]
+    lines += _md_table(["config", *(SHORT[k] for k in TABLE_KEYS)], ["---"] + ["---:"] * len(TABLE_KEYS), rows)
+    return lines + [
         "",
         (
             "Higher is better except self-BLEU and perplexity (perplexity under the base model, adapters off). "
-            f"Sentiment order is checked on {summary['configs']['baseline'].get('sentiment_checked', 0)} products: "
+            f"Sentiment order is checked on {summary.sentiment_checked} products: "
             "do the sentiment -1 / 0 / +1 generations order their mean VADER scores correctly."
         ),
+    ]
+
+
+def _md_differences(summary: Summary) -> list[str]:
+    """Each configuration against baseline, with bootstrap intervals."""
+    lines = [
         "",
         "## Differences against baseline (95% bootstrap intervals over products)",
         "",
         "`*` = interval excludes 0.",
         "",
     ]
-    diff_keys = [k for k in list(METRICS) + ["sentiment_accuracy", "sentiment_pairwise"]]
-    others = [c for c in configs if c != "baseline"]
+    others = [c for c in summary.configs if c != "baseline"]
     if others:
-        lines.append("| metric | " + " | ".join(f"{c} − baseline" for c in others) + " |")
-        lines.append("|---|" + "---|" * len(others))
-        for k in diff_keys:
-            lines.append(
-                f"| {SHORT[k]} | " + " | ".join(_fmt_diff(summary["differences"][c].get(k)) for c in others) + " |"
-            )
-    lines += ["", "## Per category", ""]
-    cat_keys = ("predicted_ctr", "cta_rate", "faithfulness", "distinct_2", "novelty")
-    lines.append("| category | config | products | " + " | ".join(SHORT[k] for k in cat_keys) + " |")
-    lines.append("|---|---|---:|" + "---:|" * len(cat_keys))
-    for cat, per in summary["categories"].items():
-        for c in configs:
-            m = per[c]
-            lines.append(f"| {cat} | {c} | {m['products']} | " + " | ".join(_fmt(m.get(k)) for k in cat_keys) + " |")
-    sweep = summary.get("sweep", {})
-    if sweep.get("curves"):
-        lines += [
-            "",
-            "## Creativity–conversion trade-off (λ sweep of the full pipeline)",
-            "",
-            (
-                "Creativity = mean of novelty and embedding diversity. The elbow (kneedle) is the creativity setting "
-                "after which more creativity costs disproportionately more predicted clicks. See tradeoff.png."
-            ),
-            "",
-            "| category | "
-            + " | ".join(f"λ={lam:g}" for lam in sweep["lambdas"])
-            + " | elbow λ | method | recommended decoding |",
-            "|---|" + "---|" * len(sweep["lambdas"]) + "---:|---|---|",
+        rows = [[SHORT[k], *(_fmt_diff(summary.differences[c].get(k)) for c in others)] for k in COMPARED]
+        lines += _md_table(["metric", *(f"{c} − baseline" for c in others)], ["---"] * (len(others) + 1), rows)
+    return lines
+
+
+def _md_categories(summary: Summary) -> list[str]:
+    """The headline metrics per category and configuration."""
+    rows = [
+        [cat, c, str(per[c]["products"]), *(_fmt(per[c].get(k)) for k in CATEGORY_KEYS)]
+        for cat, per in summary.categories.items()
+        for c in summary.configs
+    ]
+    columns = ["category", "config", "products", *(SHORT[k] for k in CATEGORY_KEYS)]
+    aligns = ["---", "---", "---:"] + ["---:"] * len(CATEGORY_KEYS)
+    return ["", "## Per category", ""] + _md_table(columns, aligns, rows)
+
+
+def _md_sweep(summary: Summary) -> list[str]:
+    """The trade-off table: creativity / predicted CTR per λ, the elbow and its decoding (none without a sweep)."""
+    sweep = summary.sweep
+    if not sweep["curves"]:
+        return []
+    lines = [
+        "",
+        "## Creativity–conversion trade-off (λ sweep of the full pipeline)",
+        "",
+        (
+            "Creativity = mean of novelty and embedding diversity. The elbow (kneedle) is the creativity setting "
+            "after which more creativity costs disproportionately more predicted clicks. See tradeoff.png."
+        ),
+        "",
+    ]
+    rows = []
+    for cat, points in sweep["curves"].items():
+        at = {p["lambda"]: p for p in points}
+        cells = [
+            f"{at[lam]['creativity']:.2f} / {at[lam]['predicted_ctr']:.2f}" if lam in at else "–"
+            for lam in sweep["lambdas"]
         ]
-        for cat, points in sweep["curves"].items():
-            at = {p["lambda"]: p for p in points}
-            cells = [
-                f"{at[lam]['creativity']:.2f} / {at[lam]['predicted_ctr']:.2f}" if lam in at else "–"
-                for lam in sweep["lambdas"]
-            ]
-            e = sweep["elbows"].get(cat)
-            rec = summary["recommendations"].get(cat, {}).get("decoding", {})
-            dec = f"T={rec.get('temperature')}, top-p={rec.get('top_p')}, top-k={rec.get('top_k')}" if rec else "–"
-            lines.append(
-                f"| {cat} | "
-                + " | ".join(cells)
-                + f" | {_fmt(e['lambda'], 2) if e else '–'} | {e['method'] if e else '–'} | {dec} |"
-            )
-        lines += ["", "Cells: creativity / predicted CTR percentile."]
-    if summary.get("failures"):
-        lines += ["", "## Failures", ""]
-        lines += [f"- product {f['index']} ({f['config']}): {f['error']}" for f in summary["failures"]]
-    return "\n".join(lines) + "\n"
+        e = sweep["elbows"].get(cat)
+        rec = summary.recommendations[cat]["decoding"] if cat in summary.recommendations else {}
+        dec = f"T={rec.get('temperature')}, top-p={rec.get('top_p')}, top-k={rec.get('top_k')}" if rec else "–"
+        rows.append([cat, *cells, _fmt(e["lambda"], 2) if e else "–", e["method"] if e else "–", dec])
+    columns = ["category", *(f"λ={lam:g}" for lam in sweep["lambdas"]), "elbow λ", "method", "recommended decoding"]
+    lines += _md_table(columns, ["---"] * (len(sweep["lambdas"]) + 1) + ["---:", "---", "---"], rows)
+    return lines + ["", "Cells: creativity / predicted CTR percentile."]
 
 
-def plot_tradeoff(summary: dict, path: Path) -> None:
+def _md_failures(summary: Summary) -> list[str]:
+    """Generations that wrote nothing usable, with the reason."""
+    if not summary.failures:
+        return []
+    return ["", "## Failures", ""] + [f"- product {f['index']} ({f['config']}): {f['error']}" for f in summary.failures]
+
+
+def plot_tradeoff(summary: Summary, path: Path) -> None:
     """tradeoff.png: predicted CTR against creativity per category, λ labelled, elbows starred."""
     import matplotlib
 
@@ -181,7 +201,7 @@ def plot_tradeoff(summary: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
-    curves = summary.get("sweep", {}).get("curves", {})
+    curves = summary.sweep["curves"]
     if not curves:
         ax.text(0.5, 0.5, "No λ sweep in this evaluation", ha="center", va="center", transform=ax.transAxes)
     for cat, points in curves.items():
@@ -199,7 +219,7 @@ def plot_tradeoff(summary: dict, path: Path) -> None:
                 xytext=(3, 3),
                 textcoords="offset points",
             )
-        e = summary["sweep"]["elbows"].get(cat)
+        e = summary.sweep["elbows"].get(cat)
         if e:
             ax.scatter(
                 [e["creativity"]],
@@ -229,7 +249,7 @@ def _write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None
             w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
 
 
-def write_all(summary: dict, generations: Sequence, sweep_rows: Sequence[dict], out_dir: Path) -> list[Path]:
+def write_all(summary: Summary, generations: Sequence, sweep_rows: Sequence[dict], out_dir: Path) -> list[Path]:
     """Write every report file into `out_dir` (created if needed); returns the paths written.
 
     Files: summary.json, report.md, tradeoff.png, generations.csv (every variant),
@@ -240,12 +260,12 @@ def write_all(summary: dict, generations: Sequence, sweep_rows: Sequence[dict], 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         (tmp / "summary.json").write_text(
-            json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+            json.dumps(summary.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
         )
         (tmp / "report.md").write_text(markdown(summary), encoding="utf-8")
         plot_tradeoff(summary, tmp / "tradeoff.png")
-        metric_cols = list(METRICS) + ["sentiment_accuracy", "sentiment_pairwise", "products", "seconds_per_product"]
-        for cat, per in summary["categories"].items():
+        metric_cols = [*COMPARED, "products", "seconds_per_product"]
+        for cat, per in summary.categories.items():
             _write_csv(
                 tmp / f"category_{slug(cat)}.csv",
                 [{"category": cat, "config": c, **m} for c, m in per.items()],
@@ -315,8 +335,8 @@ def list_reports(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: (p / "summary.json").stat().st_mtime, reverse=True)
 
 
-def load_summary(folder: Path) -> dict:
-    """summary.json of a report folder; InputError when missing or unreadable."""
+def load_summary(folder: Path) -> Summary:
+    """summary.json of a report folder (older versions too); InputError when missing or unreadable."""
     from copy_engine.errors import InputError
 
     from copy_engine.jsonfile import read_json
@@ -325,54 +345,51 @@ def load_summary(folder: Path) -> dict:
     data = read_json(path, "evaluation summary")
     if not isinstance(data, dict) or not isinstance(data.get("configs"), dict):
         raise InputError(f"{path} is not an evaluation summary")
-    return data
+    return Summary.from_json(data)
 
 
-def config_rows(summary: dict) -> list[dict]:
+def config_rows(summary: Summary) -> list[dict]:
     """One row per configuration: its mean metrics (labelled as in the report)."""
     return [
         {"config": c, **{SHORT[k]: m.get(k) for k in TABLE_KEYS}, "products": m.get("products")}
-        for c, m in summary["configs"].items()
+        for c, m in summary.configs.items()
     ]
 
 
-def difference_rows(summary: dict) -> list[dict]:
+def difference_rows(summary: Summary) -> list[dict]:
     """One row per metric: each configuration's difference against baseline with its 95% interval, as text."""
-    others = list(summary.get("differences", {}))
-    keys = list(METRICS) + ["sentiment_accuracy", "sentiment_pairwise"]
+    others = list(summary.differences)
     return [
-        {"metric": SHORT[k], **{f"{c} − baseline": _fmt_diff(summary["differences"][c].get(k)) for c in others}}
-        for k in keys
+        {"metric": SHORT[k], **{f"{c} − baseline": _fmt_diff(summary.differences[c].get(k)) for c in others}}
+        for k in COMPARED
     ]
 
 
-def category_rows(summary: dict) -> list[dict]:
+def category_rows(summary: Summary) -> list[dict]:
     """One row per (category, configuration) with the headline metrics."""
-    keys = ("predicted_ctr", "cta_rate", "faithfulness", "distinct_2", "novelty")
     return [
-        {"category": cat, "config": c, "products": m.get("products"), **{SHORT[k]: m.get(k) for k in keys}}
-        for cat, per in summary.get("categories", {}).items()
+        {"category": cat, "config": c, "products": m.get("products"), **{SHORT[k]: m.get(k) for k in CATEGORY_KEYS}}
+        for cat, per in summary.categories.items()
         for c, m in per.items()
     ]
 
 
-def curve_rows(summary: dict) -> list[dict]:
+def curve_rows(summary: Summary) -> list[dict]:
     """Sweep points (category, λ, creativity, predicted CTR, is_elbow) for charting."""
-    sweep = summary.get("sweep", {})
     rows = []
-    for cat, points in sweep.get("curves", {}).items():
-        elbow = sweep.get("elbows", {}).get(cat, {})
+    for cat, points in summary.sweep["curves"].items():
+        elbow = summary.sweep["elbows"].get(cat, {})
         for p in points:
             rows.append({"category": cat, **p, "elbow": bool(elbow) and p["lambda"] == elbow.get("lambda")})
     return rows
 
 
-def recommendation_rows(summary: dict) -> list[dict]:
+def recommendation_rows(summary: Summary) -> list[dict]:
     """Per category: the elbow's creativity setting and the decoding and adapter mix it maps to."""
     rows = []
-    for cat, rec in summary.get("recommendations", {}).items():
+    for cat, rec in summary.recommendations.items():
         d, a = rec["decoding"], rec["adapters"]
-        method = summary.get("sweep", {}).get("elbows", {}).get(cat, {}).get("method", "")
+        method = summary.sweep["elbows"].get(cat, {}).get("method", "")
         rows.append(
             {
                 "category": cat,

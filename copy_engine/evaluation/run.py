@@ -9,16 +9,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from copy_engine.controls import Controls, map_controls
 from copy_engine.errors import InputError
 from copy_engine.hashing import file_sha256
 from copy_engine.evaluation.configs import CONFIGS, DEFAULT_CONFIGS, LIBRARY_DECODING
-from copy_engine.evaluation.metrics import METRICS, mean_of, mean_sentiment, sentiment_order, set_metrics
+from copy_engine.evaluation.metrics import COMPARED, METRICS, mean_of, mean_sentiment, sentiment_order, set_metrics
+from copy_engine.evaluation.summary import SUMMARY_VERSION, Summary
 from copy_engine.evaluation.sweep import DEFAULT_LAMBDAS
 
-SUMMARY_VERSION = 1
 ALL = "All"  # the pooled "category" in per-category results
 
 
@@ -149,16 +151,6 @@ def fingerprints(generator) -> dict:
     }
 
 
-def _nan_to_none(value):
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_none(v) for v in value]
-    return value
-
-
 def _generate_texts(
     sp, channel, controls, config, n, seed, generator, embedder, ctr_predictor
 ) -> tuple[list[str], str, dict]:
@@ -200,7 +192,7 @@ def aggregate(gens: list[Generation], configs: Sequence[str], n_boot: int, seed:
     indices = sorted({g.index for g in gens})
     complete = [i for i in indices if all(by.get((i, c)) and by[(i, c)].texts for c in configs)]
     category = {g.index: g.category for g in gens}
-    keys = list(METRICS) + ["sentiment_accuracy", "sentiment_pairwise"]
+    keys = COMPARED
 
     def row(g: Generation) -> dict:
         r = dict(g.metrics)
@@ -237,131 +229,143 @@ def aggregate(gens: list[Generation], configs: Sequence[str], n_boot: int, seed:
     }
 
 
-def evaluate(
-    settings: EvalSettings,
-    out_dir: str | Path,
-    *,
-    generator=None,
-    embedder=None,
-    ctr_predictor=None,
-    progress: Callable[[float, str], None] | None = None,
-) -> dict:
-    """Run the whole evaluation and write its files into `out_dir`; returns the summary (as in summary.json).
+class Budget:
+    """The three deadlines of a run (time.perf_counter() values; inf without a time budget).
 
-    Settings and the catalog are checked before any model loads (InputError).
-    `progress(fraction, message)` is called after every generation.
+    The comparison gets 70% of the budget when a sentiment check or sweep
+    follows, the sentiment check up to 85% when a sweep follows, the sweep the
+    rest. A phase starts no new product after its deadline, so the results
+    cover what finished and the report still gets written.
     """
+
+    def __init__(self, minutes: float | None, start: float, *, sentiment: bool, sweep: bool):
+        total = minutes * 60.0 if minutes else math.inf
+        self.comparison = start + total * (0.7 if sentiment or sweep else 1.0)  # phase 1: the configurations
+        self.sentiment = start + total * (0.85 if sweep else 1.0)  # phase 2: the sentiment check
+        self.sweep = start + total  # phase 3: the λ sweep
+        self.reason = f"time budget of {minutes:g} min" if minutes else ""  # why a phase stopped (stopped_early)
+
+    @staticmethod
+    def passed(deadline: float) -> bool:
+        """True once `deadline` is behind us."""
+        return time.perf_counter() > deadline
+
+
+class Progress:
+    """Calls progress(fraction, message) as planned steps finish: one per generation; the sweep reports its own
+    fraction, scaled into its share of the steps."""
+
+    def __init__(self, report: Callable[[float, str], None] | None, *, comparison: int, sentiment: int, sweep: int):
+        self._report = report or (lambda f, m: None)
+        self.total = comparison + sentiment + sweep  # steps planned (never 0: a sample has products)
+        self.done = 0  # steps finished
+
+    def step(self, message: str) -> None:
+        """One planned step finished."""
+        self.done += 1
+        self._report(min(1.0, self.done / self.total), message)
+
+    def say(self, message: str, fraction: float | None = None) -> None:
+        """A message at the current fraction (or at `fraction`)."""
+        self._report(self.done / self.total if fraction is None else fraction, message)
+
+    def share(self, steps: int) -> Callable[[float, str], None]:
+        """A progress callback for a phase that reports its own 0-1 fraction over the next `steps` steps."""
+        offset = self.done / self.total
+        return lambda f, m: self._report(min(1.0, offset + f * steps / self.total), m)
+
+
+@dataclass
+class _Run:
+    """One evaluation under way: what each phase needs."""
+
+    settings: EvalSettings
+    generator: Any
+    embedder: Any
+    ctr_predictor: Any
+    fluency: Callable[[Sequence[str]], float] | None  # perplexity under the base model; None: not measured
+    budget: Budget
+    progress: Progress
+
+    def texts(self, sp, controls: Controls, config: str) -> tuple[list[str], str, dict]:
+        """_generate_texts for one product and configuration, at the product's seed."""
+        s = self.settings
+        seed = product_seed(s, sp)
+        models = (self.generator, self.embedder, self.ctr_predictor)
+        return _generate_texts(sp, s.channel, controls, config, s.n_variants, seed, *models)
+
+
+def product_seed(settings: EvalSettings, sp) -> int:
+    """The seed of a sampled product: the same for every configuration, so they differ by configuration only."""
+    return settings.seed + sp.index
+
+
+def _sample(settings: EvalSettings, out: Path) -> list:
+    """The products to evaluate; InputError for bad settings, output folder or catalog (before any model loads)."""
     from copy_engine.adapters.data import is_training_product
     from copy_engine.catalog import read_products
-    from copy_engine.controls import Controls, map_controls
-    from copy_engine.evaluation.report import write_all
     from copy_engine.evaluation.sampling import sample_products
-    from copy_engine.evaluation.sweep import curve_points, find_elbow, run_sweep
 
-    t_start = time.perf_counter()
     settings.validate()
-    out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
-    report = progress or (lambda f, m: None)
     # Evaluation-split products only: the copywriter and the adapters learn from the training split.
     products = [p for p in read_products(settings.catalog) if not is_training_product(p.name)]
     if not products:
         raise InputError(f"{settings.catalog}: no evaluation-split products in the catalog")
-    sample = sample_products(products, settings.n_products, settings.seed, settings.min_stratum)
-    configs = list(settings.configs)
+    return sample_products(products, settings.n_products, settings.seed, settings.min_stratum)
 
-    report(0.0, "Loading the model (first time only)…")
-    generator, embedder, ctr_predictor = engine(generator, embedder, ctr_predictor)
-    fluency = base_model_perplexity(generator) if settings.perplexity else None
-    # Hashed now, at load time: adapter files written later (e.g. by training) were not used by this run.
-    identity = fingerprints(generator)
-    checked = sample[: settings.sentiment_check]
-    n_sweep = 0
-    if settings.sweep_products:
-        per: dict[str, int] = {}
-        for sp in sample:
-            per[sp.category] = min(settings.sweep_products, per.get(sp.category, 0) + 1)
-        n_sweep = sum(per.values()) * len(settings.lambdas)
-    total = len(sample) * len(configs) + 2 * len(checked) * len(configs) + n_sweep
-    done = 0
 
-    def step(message: str) -> None:
-        nonlocal done
-        done += 1
-        report(min(1.0, done / total), message)
+def _generation(run: _Run, sp, config: str) -> Generation:
+    """One product under one configuration with neutral controls, measured."""
+    s = run.settings
+    t0 = time.perf_counter()
+    texts, error, extra = run.texts(sp, Controls(), config)
+    metrics = {}
+    if texts:
+        metrics = set_metrics(
+            texts, sp.product, s.channel, embedder=run.embedder, ctr_predictor=run.ctr_predictor, fluency=run.fluency
+        ) | extra
+    seconds = time.perf_counter() - t0
+    seed = product_seed(s, sp)
+    return Generation(sp.index, sp.category, sp.product.name, config, seed, texts, metrics, seconds, error)
 
-    budget = settings.time_budget_min * 60.0 if settings.time_budget_min else math.inf
-    later = bool(checked) or bool(n_sweep)
-    main_deadline = t_start + budget * (0.7 if later else 1.0)
-    sentiment_deadline = t_start + budget * (0.85 if n_sweep else 1.0)
-    sweep_deadline = t_start + budget
-    stopped: dict = {}
 
-    neutral = Controls()
+def _compare(run: _Run, sample: list) -> tuple[list[Generation], dict]:
+    """Phase 1: every configuration on each sampled product, until the comparison deadline.
+
+    Returns the generations and what stopped the phase early ({} when nothing did).
+    """
     gens: list[Generation] = []
     for sp in sample:
-        if time.perf_counter() > main_deadline:
-            stopped = {"reason": f"time budget of {settings.time_budget_min:g} min", "products_done": sp.index}
-            report(done / total, f"Time budget reached after {sp.index} products")
-            break
-        seed = settings.seed + sp.index  # same seed for every configuration of a product
-        for config in configs:
-            t0 = time.perf_counter()
-            texts, error, extra = _generate_texts(
-                sp, settings.channel, neutral, config, settings.n_variants, seed, generator, embedder, ctr_predictor
-            )
-            metrics = (
-                set_metrics(
-                    texts, sp.product, settings.channel, embedder=embedder, ctr_predictor=ctr_predictor, fluency=fluency
-                )
-                | extra
-                if texts
-                else {}
-            )
-            gens.append(
-                Generation(
-                    sp.index,
-                    sp.category,
-                    sp.product.name,
-                    config,
-                    seed,
-                    texts,
-                    metrics,
-                    time.perf_counter() - t0,
-                    error,
-                )
-            )
-            step(f"{config}: product {sp.index + 1}/{len(sample)} ({sp.category})")
+        if run.budget.passed(run.budget.comparison):
+            run.progress.say(f"Time budget reached after {sp.index} products")
+            return gens, {"reason": run.budget.reason, "products_done": sp.index}
+        for config in run.settings.configs:
+            gens.append(_generation(run, sp, config))
+            run.progress.step(f"{config}: product {sp.index + 1}/{len(sample)} ({sp.category})")
+    return gens, {}
 
-    # Sentiment control: the neutral run above is the middle point; calm and enthusiastic are generated here.
+
+def _check_sentiment(run: _Run, checked: list, gens: list[Generation]) -> dict:
+    """Phase 2: the sentiment control on the `checked` products, until the sentiment deadline.
+
+    The neutral run of phase 1 is the middle point; calm (-1) and enthusiastic
+    (+1) are generated here and the three orderings stored on the generations.
+    Returns what stopped the phase early ({} when nothing did).
+    """
     by = {(g.index, g.config): g for g in gens}
-    finished = {g.index for g in gens}
-    sample = [sp for sp in sample if sp.index in finished]
-    checked = [sp for sp in checked if sp.index in finished]
     for sp in checked:
-        if time.perf_counter() > sentiment_deadline:
-            stopped.setdefault("reason", f"time budget of {settings.time_budget_min:g} min")
-            stopped["sentiment_checked"] = sum(1 for g in gens if g.sentiment and g.config == "baseline")
-            break
-        seed = settings.seed + sp.index
-        for config in configs:
+        if run.budget.passed(run.budget.sentiment):
+            done = sum(1 for g in gens if g.sentiment and g.config == "baseline")
+            return {"reason": run.budget.reason, "sentiment_checked": done}
+        for config in run.settings.configs:
             g = by[(sp.index, config)]
             ends = {}
             for s in (-1.0, 1.0):
-                texts, _, _ = _generate_texts(
-                    sp,
-                    settings.channel,
-                    Controls(sentiment=s),
-                    config,
-                    settings.n_variants,
-                    seed,
-                    generator,
-                    embedder,
-                    ctr_predictor,
-                )
+                texts, _, _ = run.texts(sp, Controls(sentiment=s), config)
                 ends[s] = mean_sentiment(texts)
-                step(f"sentiment check: {config}, product {sp.index + 1}")
+                run.progress.step(f"sentiment check: {config}, product {sp.index + 1}")
             mid = mean_sentiment(g.texts)
             if g.texts and not math.isnan(ends[-1.0]) and not math.isnan(ends[1.0]):
                 ordered, pairwise = sentiment_order(ends[-1.0], mid, ends[1.0])
@@ -372,78 +376,138 @@ def evaluate(
                     "ordered": ordered,
                     "pairwise": pairwise,
                 }
+    return {}
 
-    agg = aggregate(gens, configs, settings.n_boot, settings.seed)
 
-    sweep_rows: list[dict] = []
+def _sweep(run: _Run, sample: list, steps: int) -> tuple[list[dict], dict[str, list[dict]], dict[str, dict]]:
+    """Phase 3: the λ sweep of the full pipeline until the last deadline; (rows, curve and elbow per category).
+
+    Curves and elbows cover each category and all of them pooled (ALL).
+    """
+    from copy_engine.evaluation.sweep import curve_points, find_elbow, run_sweep
+
+    s = run.settings
+    if not s.sweep_products:
+        return [], {}, {}
+    rows = run_sweep(
+        sample,
+        s.channel,
+        lambdas=s.lambdas,
+        per_category=s.sweep_products,
+        n=s.n_variants,
+        seed=s.seed,
+        generator=run.generator,
+        embedder=run.embedder,
+        ctr_predictor=run.ctr_predictor,
+        progress=run.progress.share(steps),
+        deadline=run.budget.sweep,
+    )
     curves: dict[str, list[dict]] = {}
     elbows: dict[str, dict] = {}
-    if settings.sweep_products:
-        offset = done / total
-
-        def sweep_progress(f: float, m: str) -> None:
-            report(min(1.0, offset + f * n_sweep / total), m)
-
-        sweep_rows = run_sweep(
-            sample,
-            settings.channel,
-            lambdas=settings.lambdas,
-            per_category=settings.sweep_products,
-            n=settings.n_variants,
-            seed=settings.seed,
-            generator=generator,
-            embedder=embedder,
-            ctr_predictor=ctr_predictor,
-            progress=sweep_progress,
-            deadline=sweep_deadline,
+    for cat in sorted({r["category"] for r in rows}) + [ALL]:
+        points = curve_points(rows if cat == ALL else [r for r in rows if r["category"] == cat])
+        curves[cat] = points
+        elbow = find_elbow(
+            [p["lambda"] for p in points], [p["creativity"] for p in points], [p["predicted_ctr"] for p in points]
         )
-        for cat in sorted({r["category"] for r in sweep_rows}) + [ALL]:
-            rows = sweep_rows if cat == ALL else [r for r in sweep_rows if r["category"] == cat]
-            curves[cat] = curve_points(rows)
-            elbow = find_elbow(
-                [p["lambda"] for p in curves[cat]],
-                [p["creativity"] for p in curves[cat]],
-                [p["predicted_ctr"] for p in curves[cat]],
-            )
-            if elbow is not None:
-                elbows[cat] = elbow.to_dict()
+        if elbow is not None:
+            elbows[cat] = elbow.to_dict()
+    return rows, curves, elbows
 
-    recommendations = {}
+
+def _recommendations(elbows: dict[str, dict], channel: str) -> dict[str, dict]:
+    """Per category: the creativity slider at its elbow and the decoding and adapter mix that setting maps to."""
+    out = {}
     for cat, e in elbows.items():
-        mapping = map_controls(Controls(creativity=e["lambda"]), settings.channel)
-        recommendations[cat] = {
+        mapping = map_controls(Controls(creativity=e["lambda"]), channel)
+        out[cat] = {
             "creativity": e["lambda"],
             "decoding": mapping.decoding.to_dict(),
             "adapters": mapping.adapters.to_dict(),
         }
+    return out
 
-    summary = {
-        "version": SUMMARY_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "settings": {
-            **{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(settings).items()},
-            "catalog": str(settings.catalog),
-            "controls": asdict(neutral),
-            "config_definitions": {c: CONFIGS[c].to_dict() for c in configs},
-            "library_decoding": LIBRARY_DECODING,
-            "slider_decoding": map_controls(neutral, settings.channel).decoding.to_dict(),
-            "product_seed": "seed + product index (same for every configuration)",
-            "sampling": f"stratified by top-level category; categories under {settings.min_stratum} catalog products pooled into 'Other'",
-        },
-        **identity,
-        "seeds": {"base": settings.seed, "products": {str(sp.index): settings.seed + sp.index for sp in sample}},
-        "products": [{"index": sp.index, "category": sp.category, "name": sp.product.name} for sp in sample],
-        "failures": [{"index": g.index, "config": g.config, "error": g.error} for g in gens if g.error],
-        "metrics": {k: {"label": label, "higher_is_better": hib} for k, (label, hib) in METRICS.items()},
-        **agg,
-        "sweep": {"lambdas": list(settings.lambdas), "curves": curves, "elbows": elbows},
-        "elbow": {cat: e["lambda"] for cat, e in elbows.items()},
-        "recommendations": recommendations,
-        "stopped_early": stopped,
-        "seconds": round(time.perf_counter() - t_start, 1),
+
+def _settings_record(settings: EvalSettings, adapters_loaded: list[str]) -> dict:
+    """summary.json's "settings": the EvalSettings as run and how products, seeds and decodings were chosen."""
+    neutral = Controls()
+    return {
+        **{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(settings).items()},
+        "catalog": str(settings.catalog),
+        "controls": asdict(neutral),
+        "config_definitions": {c: CONFIGS[c].to_dict() for c in settings.configs},
+        "library_decoding": LIBRARY_DECODING,
+        "slider_decoding": map_controls(neutral, settings.channel).decoding.to_dict(),
+        "product_seed": "seed + product index (same for every configuration)",
+        "sampling": f"stratified by top-level category; categories under {settings.min_stratum} catalog products pooled into 'Other'",
+        "adapters_loaded": adapters_loaded,
     }
-    summary["settings"]["adapters_loaded"] = summary["adapters"]["loaded"]
-    summary = _nan_to_none(summary)
-    write_all(summary, gens, sweep_rows, out)
-    report(1.0, "Done")
+
+
+def _summary(
+    run: _Run, identity: dict, sample: list, gens: list[Generation], sweep: tuple, stopped: dict, t_start: float
+) -> Summary:
+    """The Summary of a finished run (`sweep`: _sweep's rows, curves and elbows)."""
+    s = run.settings
+    _, curves, elbows = sweep
+    return Summary(
+        version=SUMMARY_VERSION,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        settings=_settings_record(s, identity["adapters"]["loaded"]),
+        model=identity["model"],
+        adapters=identity["adapters"],
+        seeds={"base": s.seed, "products": {str(sp.index): product_seed(s, sp) for sp in sample}},
+        products=[{"index": sp.index, "category": sp.category, "name": sp.product.name} for sp in sample],
+        failures=[{"index": g.index, "config": g.config, "error": g.error} for g in gens if g.error],
+        metrics={k: {"label": label, "higher_is_better": hib} for k, (label, hib) in METRICS.items()},
+        **aggregate(gens, s.configs, s.n_boot, s.seed),  # configs, categories, differences, complete_products
+        sweep={"lambdas": list(s.lambdas), "curves": curves, "elbows": elbows},
+        elbow={cat: e["lambda"] for cat, e in elbows.items()},
+        recommendations=_recommendations(elbows, s.channel),
+        stopped_early=stopped,
+        seconds=round(time.perf_counter() - t_start, 1),
+    )
+
+
+def evaluate(
+    settings: EvalSettings,
+    out_dir: str | Path,
+    *,
+    generator=None,
+    embedder=None,
+    ctr_predictor=None,
+    progress: Callable[[float, str], None] | None = None,
+) -> Summary:
+    """Run the whole evaluation and write its files into `out_dir`; returns the Summary (as in summary.json).
+
+    Settings and the catalog are checked before any model loads (InputError).
+    `progress(fraction, message)` is called after every generation.
+    """
+    from copy_engine.evaluation.report import write_all
+    from copy_engine.evaluation.sweep import sweep_sample
+
+    t_start = time.perf_counter()
+    out = Path(out_dir)
+    sample = _sample(settings, out)
+    checked = sample[: settings.sentiment_check]
+    n_sweep = len(sweep_sample(sample, settings.sweep_products)) * len(settings.lambdas)
+    n_configs = len(settings.configs)
+    bar = Progress(progress, comparison=len(sample) * n_configs, sentiment=2 * len(checked) * n_configs, sweep=n_sweep)
+
+    bar.say("Loading the model (first time only)…")
+    generator, embedder, ctr_predictor = engine(generator, embedder, ctr_predictor)
+    fluency = base_model_perplexity(generator) if settings.perplexity else None
+    # Hashed now, at load time: adapter files written later (e.g. by training) were not used by this run.
+    identity = fingerprints(generator)
+    budget = Budget(settings.time_budget_min, t_start, sentiment=bool(checked), sweep=bool(n_sweep))
+    run = _Run(settings, generator, embedder, ctr_predictor, fluency, budget, bar)
+
+    gens, stopped = _compare(run, sample)
+    finished = {g.index for g in gens}  # later phases and the report cover the products compared
+    sample = [sp for sp in sample if sp.index in finished]
+    stopped |= _check_sentiment(run, [sp for sp in checked if sp.index in finished], gens)
+    sweep = _sweep(run, sample, n_sweep)
+    summary = _summary(run, identity, sample, gens, sweep, stopped, t_start)
+    write_all(summary, gens, sweep[0], out)
+    bar.say("Done", 1.0)
     return summary

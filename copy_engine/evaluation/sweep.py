@@ -117,6 +117,16 @@ def find_elbow(lambdas: Sequence[float], creativity: Sequence[float], ctr: Seque
     return Elbow(float(lam[idx]), float(x[idx]), float(y[idx]), method)
 
 
+def sweep_sample(sample, per_category: int) -> list:
+    """The sweep's products: the first `per_category` sampled products of each category, in sample order."""
+    chosen, per = [], {}
+    for sp in sample:
+        if per.get(sp.category, 0) < per_category:
+            chosen.append(sp)
+            per[sp.category] = per.get(sp.category, 0) + 1
+    return chosen
+
+
 def run_sweep(
     sample,
     channel: str,
@@ -145,11 +155,7 @@ def run_sweep(
     from copy_engine.evaluation.metrics import set_metrics
     from copy_engine.generate import generate
 
-    chosen, per = [], {}
-    for sp in sample:
-        if per.get(sp.category, 0) < per_category:
-            chosen.append(sp)
-            per[sp.category] = per.get(sp.category, 0) + 1
+    chosen = sweep_sample(sample, per_category)
     rows, total, done = [], len(chosen) * len(lambdas), 0
     for sp in chosen:
         if deadline is not None and time.perf_counter() > deadline:
