@@ -18,15 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 
 
-@pytest.fixture
-def app(fake_engine, tmp_home):
-    """conftest's fake generator/embedder/CTR model and a temporary database, with Streamlit's
-    resource cache emptied so the pages pick up the fakes; yields the fake generator."""
-    st.cache_resource.clear()
-    yield fake_engine
-    st.cache_resource.clear()
-
-
 def page(path: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
     return at.run()

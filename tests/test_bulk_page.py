@@ -18,13 +18,6 @@ from copy_engine.store.products import add_product
 from test_app_pages import ROOT, TIMEOUT, button, no_exceptions
 
 
-@pytest.fixture
-def app(fake_engine, tmp_home):
-    st.cache_resource.clear()
-    yield fake_engine
-    st.cache_resource.clear()
-
-
 def page(path: str, **query) -> AppTest:
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
     for k, v in query.items():
