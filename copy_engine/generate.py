@@ -169,27 +169,10 @@ def generate(
     final = score_variants(texts, product, channel, controls, **kw) if options.rerank else [cards[i] for i in picked]
     variants = [Variant.scored(text, channel, card) for text, card in zip(texts, final)]
     report(1.0, "Done")
-    settings = RunSettings(
-        model=generator.name,
-        device=generator.device,
-        dtype=generator.dtype,
-        backend=generator.backend,
-        channel=channel,
-        controls=controls,
-        decoding=decoding,
-        adapters=adapters or NO_ADAPTERS,
-        adapters_loaded=tuple(generator.adapter_names),
-        adapters_always_on=tuple(generator.always_on),
-        lam=mapping.lam,
-        seed=options.seed,
-        n=options.n,
-        overgenerate=options.overgenerate,
-        rerank=options.rerank,
-        postprocess=options.postprocess,
-        audience=options.audience,
-        brand_voice=options.brand_voice,
-        pipeline=pipeline,
-        prompt_version=COPYWRITER_PROMPT_VERSION if pipeline == "copywriter" else PROMPT_VERSION,
+    version = COPYWRITER_PROMPT_VERSION if pipeline == "copywriter" else PROMPT_VERSION
+    settings = RunSettings.of(
+        generator, options, channel=channel, controls=controls, decoding=decoding, adapters=adapters or NO_ADAPTERS,
+        lam=mapping.lam, pipeline=pipeline, prompt_version=version,
     )
     return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
 

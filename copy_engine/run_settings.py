@@ -1,4 +1,5 @@
-"""The settings of one generation run, typed: what `generate()` records and what regenerating reads back.
+"""One generation request (`GenerateOptions`) and the typed record of a run (`RunSettings`): what
+`generate()` records and what regenerating reads back.
 
 Runs, favourites and bulk rows store these as a JSON object (`to_dict()`); that format is the
 database's, so `to_dict()` keeps its keys and order, and `from_dict()` reads rows written by every
@@ -7,13 +8,19 @@ earlier version (missing keys take the values those versions used).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 
 from copy_engine.controls import AdapterWeights, Controls, DecodingParams
 from copy_engine.prompts import PROMPT_VERSION
 
 NO_ADAPTERS = AdapterWeights(0.0, 0.0, 0.0)
 ADAPTER_KEYS = ("tone", "creative", "cta", "copywriter")
+# Keys of the stored JSON, in the order every recorded run has them ("lambda" is the field `lam`).
+STORED_KEYS = ("model", "device", "dtype", "backend", "channel", "controls", "decoding", "adapters", "adapters_loaded",
+               "adapters_always_on", "lambda", "seed", "n", "overgenerate", "rerank", "postprocess", "audience",
+               "brand_voice", "pipeline", "prompt_version")  # fmt: skip
+# Request options recorded as they were asked for (GenerateOptions and RunSettings share these names).
+REQUEST_KEYS = ("seed", "n", "overgenerate", "rerank", "postprocess", "audience", "brand_voice")
 
 
 @dataclass(frozen=True)
@@ -61,28 +68,18 @@ class RunSettings:
 
     def to_dict(self) -> dict:
         """The stored JSON form: the same keys, in the same order, as every run recorded so far."""
-        return {
-            "model": self.model,
-            "device": self.device,
-            "dtype": self.dtype,
-            "backend": self.backend,
-            "channel": self.channel,
-            "controls": asdict(self.controls),
-            "decoding": self.decoding.to_dict() if self.decoding is not None else None,
-            "adapters": self.adapters.to_dict(),
-            "adapters_loaded": list(self.adapters_loaded),
-            "adapters_always_on": list(self.adapters_always_on),
-            "lambda": self.lam,
-            "seed": self.seed,
-            "n": self.n,
-            "overgenerate": self.overgenerate,
-            "rerank": self.rerank,
-            "postprocess": self.postprocess,
-            "audience": self.audience,
-            "brand_voice": self.brand_voice,
-            "pipeline": self.pipeline,
-            "prompt_version": self.prompt_version,
-        }
+        return {key: _plain(getattr(self, "lam" if key == "lambda" else key)) for key in STORED_KEYS}
+
+    @classmethod
+    def of(cls, generator, options: GenerateOptions, **chosen) -> "RunSettings":
+        """Settings of a run: the generator that wrote it, the request's options, and what generate() chose
+        (channel, controls, decoding, adapters, lam, pipeline, prompt_version)."""
+        loaded, always_on = tuple(generator.adapter_names), tuple(generator.always_on)
+        requested = {key: getattr(options, key) for key in REQUEST_KEYS}
+        return cls(
+            model=generator.name, device=generator.device, dtype=generator.dtype, backend=generator.backend,
+            adapters_loaded=loaded, adapters_always_on=always_on, **requested, **chosen,
+        )
 
     def favourite_dict(self, product_id: int, *, edited: bool, **extra) -> dict:
         """The settings JSON saved with a favourite: the run's settings plus the sliders at top level
@@ -125,9 +122,7 @@ class RunSettings:
 
     def request(self) -> tuple[str, Controls, GenerateOptions]:
         """(channel, controls, options) that regenerate this run; decoding comes from the sliders again."""
-        options = GenerateOptions(n=self.n, seed=self.seed, audience=self.audience, brand_voice=self.brand_voice,
-                                  overgenerate=self.overgenerate, rerank=self.rerank, postprocess=self.postprocess,
-                                  pipeline=self.pipeline)  # fmt: skip
+        options = GenerateOptions(**{key: getattr(self, key) for key in REQUEST_KEYS}, pipeline=self.pipeline)
         return self.channel, self.controls, options
 
 
@@ -138,3 +133,10 @@ def _adapters(value) -> AdapterWeights:
         return AdapterWeights(**{k: float(merged[k]) for k in ADAPTER_KEYS})
     except (TypeError, ValueError):
         return NO_ADAPTERS
+
+
+def _plain(value):
+    """A field as a JSON value: dataclasses as dicts, tuples as lists."""
+    if is_dataclass(value):
+        return asdict(value)
+    return list(value) if isinstance(value, tuple) else value
