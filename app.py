@@ -90,7 +90,8 @@ def product_picker(db) -> tuple[int | None, bool]:
         if query:
             st.warning("No product matches that search.")
         return None, False
-    ss.current_product_id = st.selectbox("Product", ids, key="product_select", format_func=lambda i: short(names[i], 80))
+    label = lambda i: short(names[i], 80)  # noqa: E731
+    ss.current_product_id = st.selectbox("Product", ids, key="product_select", format_func=label)
     return ss.current_product_id, True
 
 
@@ -125,8 +126,8 @@ def request_settings() -> tuple[DraftRequest, bool]:
     """Channel, audience, voice, sliders, number and seed; (the request, whether Generate was pressed)."""
     left, middle, right = st.columns([1, 1, 1])
     with left:
-        channel = st.selectbox("Channel", list(CHANNELS), key="channel",
-                               format_func=lambda c: f"{CHANNELS[c].label} (≤ {CHANNELS[c].limit} characters)")  # fmt: skip
+        label = lambda c: f"{CHANNELS[c].label} (≤ {CHANNELS[c].limit} characters)"  # noqa: E731
+        channel = st.selectbox("Channel", list(CHANNELS), key="channel", format_func=label)
         audience = st.text_input("Audience", placeholder="e.g. busy parents", key="audience")
         voice = st.text_input("Brand voice", placeholder="e.g. warm, witty, no exclamation marks", key="brand_voice")
     with middle:

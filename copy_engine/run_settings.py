@@ -95,7 +95,8 @@ class RunSettings:
         c = d.get("controls") or {}
         controls = Controls(float(c.get("sentiment", 0.0)), float(c.get("creativity", 0.5)), float(c.get("cta", 0.5)))
         decoding = d.get("decoding")
-        known_decoding = {f.name for f in fields(DecodingParams)}
+        if not (isinstance(decoding, dict) and set(decoding) == {f.name for f in fields(DecodingParams)}):
+            decoding = None  # not recorded, or by a version with other sampling settings: shown, never reused
         return cls(
             channel=d.get("channel", "headline"),
             controls=controls,
@@ -113,7 +114,7 @@ class RunSettings:
             device=str(d.get("device") or ""),
             dtype=str(d.get("dtype") or ""),
             backend=str(d.get("backend") or ""),
-            decoding=DecodingParams(**decoding) if isinstance(decoding, dict) and set(decoding) == known_decoding else None,
+            decoding=DecodingParams(**decoding) if decoding else None,
             adapters=_adapters(d.get("adapters")),
             adapters_loaded=tuple(d.get("adapters_loaded") or ()),
             adapters_always_on=tuple(d.get("adapters_always_on") or ()),

@@ -19,10 +19,12 @@ import importlib, json, pkgutil, sys
 import copy_engine
 after_package = [m for m in {HEAVY!r} if m in sys.modules]
 # Every engine module, as the CLI, the pages and the bulk runner import them (loaders not called).
-modules = [m.name for m in pkgutil.walk_packages(copy_engine.__path__, "copy_engine.") if m.name != "copy_engine.__main__"]
+modules = [m.name for m in pkgutil.walk_packages(copy_engine.__path__, "copy_engine.")]
+modules = [name for name in modules if name != "copy_engine.__main__"]  # __main__ runs the CLI
 for name in modules:
     importlib.import_module(name)
-print(json.dumps({{"package": after_package, "modules": len(modules), "all": [m for m in {HEAVY!r} if m in sys.modules]}}))
+after_all = [m for m in {HEAVY!r} if m in sys.modules]
+print(json.dumps({{"package": after_package, "modules": len(modules), "all": after_all}}))
 """
 
 

@@ -1,4 +1,7 @@
-"""Variant cards: the copy with flagged spans highlighted, score badges and explanations; the Draft page's card buttons."""
+"""Variant cards: the copy with flagged spans highlighted, score badges and explanations.
+
+`variant_card` draws any variant (Draft and Favourites pages); `render_card` adds the Draft page's buttons.
+"""
 
 from __future__ import annotations
 
