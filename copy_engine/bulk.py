@@ -619,15 +619,13 @@ def _commit(db, job_id: str, settings: BulkSettings, task: _Task, outcome: _Outc
                 _mark(db, job_id, task.position, "skipped", _skip_reason(outcome.skipped), outcome.seconds)
                 return True
             for channel, result in outcome.results:
-                run_settings = {**result.settings, "duration_s": round(result.seconds, 3)}
-                rows = [{"text": v.text, "scores": v.scores, "flags": v.flags, "rank": i}
-                        for i, v in enumerate(result.variants, 1)]  # fmt: skip
+                run_settings = {**result.settings.to_dict(), "duration_s": round(result.seconds, 3)}
+                rows = [v.run_row(i) for i, v in enumerate(result.variants, 1)]
                 run_id = record_run(db, product.id, run_settings, rows)
                 variant_ids = [
                     r[0] for r in db.execute("SELECT id FROM variants WHERE run_id = ? ORDER BY rank", [run_id])
                 ]
-                fav_settings = {**result.settings, **asdict(settings.controls()), "product_id": product.id,
-                                "job_id": job_id, "edited": False}  # fmt: skip
+                fav_settings = result.settings.favourite_dict(product.id, job_id=job_id, edited=False)
                 for rank, (variant, variant_id) in enumerate(zip(result.variants, variant_ids), 1):
                     fid = save_favourite(
                         db, product.id, channel, variant.text, variant.scores, fav_settings,
@@ -637,7 +635,7 @@ def _commit(db, job_id: str, settings: BulkSettings, task: _Task, outcome: _Outc
                         "INSERT INTO bulk_job_variants (job_id, position, channel, rank, favourite_id, product_id, "
                         "product_name, text, scores, flags, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [job_id, task.position, channel, rank, fid, product.id, product.name, variant.text,
-                         to_json(variant.scores), to_json(variant.flags), to_json(fav_settings)],
+                         to_json(variant.scores), to_json([f.to_dict() for f in variant.flags]), to_json(fav_settings)],
                     )  # fmt: skip
             _mark(db, job_id, task.position, "done", _skip_reason(outcome.skipped) if outcome.skipped else "",
                   outcome.seconds)  # fmt: skip

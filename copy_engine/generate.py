@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from copy_engine.channels import get_channel
-from copy_engine.controls import AdapterWeights, Controls, DecodingParams, map_controls
+from copy_engine.controls import AdapterWeights, Controls, map_controls
 from copy_engine.errors import InputError
 from copy_engine.postprocess import clean_batch, first_line
 from copy_engine.product import Product
 from copy_engine.prompts import COPYWRITER_PROMPT_VERSION, PROMPT_VERSION, build_copywriter_prompt, build_prompt
+from copy_engine.run_settings import NO_ADAPTERS, GenerateOptions, RunSettings
+
+if TYPE_CHECKING:  # scoring pulls in numpy; Variant only names these types
+    from copy_engine.scoring import ScoreCard
+    from copy_engine.scoring.flags import Flag
 
 PIPELINES = ("auto", "copywriter", "fewshot")
 
@@ -33,10 +38,30 @@ class Variant:
     channel: str
     scores: dict = field(default_factory=dict)  # name -> value in [0, 1]
     explanations: dict = field(default_factory=dict)  # name -> one sentence
-    flags: list = field(default_factory=list)  # flagged spans (dicts: start, end, text, kind, reason)
+    flags: list[Flag] = field(default_factory=list)  # flagged spans the copywriter must check
 
     def to_dict(self) -> dict:
+        """JSON form (flags as dicts: start, end, text, kind, reason)."""
         return asdict(self)
+
+    @classmethod
+    def scored(cls, text: str, channel: str, card: ScoreCard) -> "Variant":
+        """A variant from its text and its scoring.ScoreCard."""
+        d = card.to_dict()  # plain floats for the scores (numpy values do not serialise)
+        return cls(text, channel, d["scores"], d["explanations"], list(card.flags))
+
+    def run_row(self, rank: int) -> dict:
+        """The row `store.runs.record_run` keeps for this variant (rank 1 = shown first)."""
+        return {"text": self.text, "scores": self.scores, "flags": [f.to_dict() for f in self.flags], "rank": rank}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Variant":
+        """A variant from its JSON form or a stored row (favourites, bulk results); missing parts are empty."""
+        from copy_engine.scoring.flags import Flag
+
+        flags = [Flag.from_dict(f) for f in d.get("flags") or [] if isinstance(f, dict)]
+        scores, explanations = dict(d.get("scores") or {}), dict(d.get("explanations") or {})
+        return cls(d.get("text") or "", d.get("channel") or "", scores, explanations, flags)
 
 
 @dataclass
@@ -44,7 +69,7 @@ class GenerationResult:
     """Variants plus the full settings that produced them (enough to regenerate)."""
 
     variants: list[Variant]
-    settings: dict
+    settings: RunSettings
     candidates: int  # cleaned candidates considered by the reranker
     seconds: float  # wall time of the whole request
     sampled: int = 0  # raw samples drawn from the model
@@ -53,28 +78,10 @@ class GenerationResult:
     def to_dict(self) -> dict:
         return {
             "variants": [v.to_dict() for v in self.variants],
-            "settings": self.settings,
+            "settings": self.settings.to_dict(),
             "candidates": self.candidates,
             "seconds": round(self.seconds, 3),
         }
-
-
-@dataclass(frozen=True)
-class GenerateOptions:
-    """Knobs of one request beyond the sliders (the evaluation harness switches them)."""
-
-    n: int = 4  # variants to return (1-8)
-    seed: int = 0  # sampling seed; same seed + settings = same output on one machine
-    audience: str = ""  # who the copy speaks to, e.g. "busy parents"
-    brand_voice: str = ""  # e.g. "warm, witty, no exclamation marks"
-    overgenerate: int = 3  # K = overgenerate * n candidates are sampled and reranked
-    rerank: bool = True  # False: keep the first N clean candidates (baseline)
-    use_adapters: bool = True  # False: adapters off whatever the sliders say
-    postprocess: bool = True  # False: raw first line of each sample, no cleanup or de-duplication (baseline)
-    decoding: DecodingParams | None = None  # overrides the sliders' decoding (e.g. library defaults for a baseline)
-    # "copywriter": the fine-tuned copywriter with its short prompt; "fewshot": the base model with four
-    # examples (the earlier pipeline, kept for comparison); "auto": copywriter when its adapter is loaded.
-    pipeline: str = "auto"
 
 
 def generate(
@@ -160,33 +167,13 @@ def generate(
     texts = [candidates[i] for i in picked]
     # Re-score the chosen set: diversity is a property of what is shown together.
     final = score_variants(texts, product, channel, controls, **kw) if options.rerank else [cards[i] for i in picked]
-    variants = []
-    for text, card in zip(texts, final):
-        d = card.to_dict()
-        variants.append(Variant(text, channel, d["scores"], d["explanations"], d["flags"]))
+    variants = [Variant.scored(text, channel, card) for text, card in zip(texts, final)]
     report(1.0, "Done")
-    settings = {
-        "model": generator.name,
-        "device": generator.device,
-        "dtype": generator.dtype,
-        "backend": generator.backend,
-        "channel": channel,
-        "controls": asdict(controls),
-        "decoding": decoding.to_dict(),
-        "adapters": (adapters or AdapterWeights(0.0, 0.0, 0.0)).to_dict(),
-        "adapters_loaded": list(generator.adapter_names),
-        "adapters_always_on": list(generator.always_on),
-        "lambda": mapping.lam,
-        "seed": options.seed,
-        "n": options.n,
-        "overgenerate": options.overgenerate,
-        "rerank": options.rerank,
-        "postprocess": options.postprocess,
-        "audience": options.audience,
-        "brand_voice": options.brand_voice,
-        "pipeline": pipeline,
-        "prompt_version": COPYWRITER_PROMPT_VERSION if pipeline == "copywriter" else PROMPT_VERSION,
-    }
+    version = COPYWRITER_PROMPT_VERSION if pipeline == "copywriter" else PROMPT_VERSION
+    settings = RunSettings.of(
+        generator, options, channel=channel, controls=controls, decoding=decoding, adapters=adapters or NO_ADAPTERS,
+        lam=mapping.lam, pipeline=pipeline, prompt_version=version,
+    )
     return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
 
 
@@ -200,21 +187,3 @@ def resolve_pipeline(pipeline: str, generator) -> str:
     if pipeline == "auto":
         return "copywriter" if has else "fewshot"
     return pipeline
-
-
-def request_from_settings(settings: dict) -> tuple[str, Controls, GenerateOptions]:
-    """(channel, controls, options) recorded in a run's settings, to regenerate saved copy."""
-    c = settings.get("controls", {})
-    controls = Controls(float(c.get("sentiment", 0.0)), float(c.get("creativity", 0.5)), float(c.get("cta", 0.5)))
-    options = GenerateOptions(
-        n=int(settings.get("n", 4)),
-        seed=int(settings.get("seed", 0)),
-        audience=settings.get("audience", ""),
-        brand_voice=settings.get("brand_voice", ""),
-        overgenerate=int(settings.get("overgenerate", 3)),
-        rerank=bool(settings.get("rerank", True)),
-        postprocess=bool(settings.get("postprocess", True)),
-        # Runs saved before the copywriter existed were few-shot: regenerate them the same way.
-        pipeline=str(settings.get("pipeline") or ("fewshot" if settings.get("prompt_version") == PROMPT_VERSION else "auto")),
-    )
-    return settings.get("channel", "headline"), controls, options

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from copy_engine.channels import CHANNELS
+from copy_engine.generate import Variant
 from copy_engine.store.export import export_approved_csv
 from copy_engine.store.favourites import (
     STATUSES,
@@ -131,7 +132,7 @@ for fav in favs[:50]:
     with st.expander(f"#{fid} · {fav['status']} · {escape_md(short(fav['text'], 90))}"):
         card, side = st.columns([3, 2])
         with card:
-            variant_card(fav, title=f"{fav['product_name']} · {CHANNELS[fav['channel']].label}", channel=fav["channel"])
+            variant_card(Variant.from_dict(fav), title=f"{fav['product_name']} · {CHANNELS[fav['channel']].label}", channel=fav["channel"])
             st.code(fav["text"], language=None, wrap_lines=True)
         with side:
             st.markdown("**Settings that made it**")
@@ -161,7 +162,7 @@ for fav in favs[:50]:
             columns = st.columns(min(4, len(result["variants"])))
             for i, variant in enumerate(result["variants"]):
                 with columns[i % len(columns)], st.container(border=True):
-                    same = " (same as saved)" if variant["text"] == fav["text"] else ""
+                    same = " (same as saved)" if variant.text == fav["text"] else ""
                     variant_card(variant, title=f"Variant {i + 1}{same}", channel=fav["channel"])
 if len(favs) > 50:
     st.caption(f"Showing details for the newest 50 of {len(favs)}; narrow the filters to see others.")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from copy_engine.adapters.losses import TERMS
 from copy_engine.adapters.registry import default_adapter, list_adapters, set_default_adapter
+from copy_engine.adapters.requests import OBJECTIVES, check_training_request
 from ui.db import get_db
 from ui.feedback import flash, show_flashes, user_errors
 from ui.text import escape_md
@@ -16,7 +17,8 @@ JOB = "adapter_training_job"
 
 st.title("Adapters")
 st.caption(
-    "Small LoRA adapters on the language model. The shipped ones follow the sliders (tone, CTA, creativity); "
+    "Small LoRA adapters on the language model. The shipped ones follow the sliders (tone and calm for "
+    "sentiment, CTA, creativity); "
     "your own, trained on approved favourites, can be made the default voice."
 )
 show_flashes()
@@ -72,26 +74,24 @@ job = ss.get(JOB)
 running = job is not None and job.status == "running"
 with st.form("train_adapter"):
     name = st.text_input("Name", key="train_name", placeholder="e.g. brand-voice")
-    objective = st.selectbox("Objective", ["brand", "tone", "cta", "creative"], key="train_objective")
+    objective = st.selectbox("Objective", OBJECTIVES, index=OBJECTIVES.index("brand"), key="train_objective")
     steps = st.slider("Training steps", 5, 200, 40, step=5, key="train_steps",
                       help="About 5-50 seconds a step on a laptop CPU; seconds on a GPU.")  # fmt: skip
     start = st.form_submit_button("Start training", disabled=running)
 if start:
     with user_errors("Could not start training") as done:
         from copy_engine.adapters.data import examples_from_favourites
-        from copy_engine.adapters.registry import SHIPPED_NAMES, check_name
         from copy_engine.adapters.train import MIN_EXAMPLES, AdapterTrainConfig, TrainingJob
         from copy_engine.errors import InputError
         from copy_engine.model import get_loaded_model
         from copy_engine.settings import get_settings
 
-        check_name(name.strip())
-        if name.strip() in SHIPPED_NAMES:
-            raise InputError(f"{name.strip()!r} is the name of a shipped adapter; choose another name")
+        # The command's checks, with the batch size and rank the page trains with (AdapterTrainConfig's defaults).
+        cfg = AdapterTrainConfig(name=check_training_request(name, objective, int(steps)), objective=objective,
+                                 steps=int(steps))  # fmt: skip
         examples = examples_from_favourites(db)
         if len(examples) < MIN_EXAMPLES:
             raise InputError(f"approve at least {MIN_EXAMPLES} favourites first (there are {len(examples)})")
-        cfg = AdapterTrainConfig(name=name.strip(), objective=objective, steps=int(steps))
         out = get_settings().adapters_dir / f"{cfg.name}.safetensors"
         ss[JOB] = TrainingJob(get_loaded_model(), examples, cfg, out, {"source": "favourites", "n": len(examples)})
     if done.ok:

@@ -76,7 +76,7 @@ def main(argv=None) -> int:
             except Exception as exc:  # noqa: BLE001 - a sample file reports failures, it does not stop
                 lines += [f"- (no copy: {exc})", ""]
                 continue
-            pipeline_used = r.settings.get("pipeline", "")
+            pipeline_used = r.settings.pipeline
             for v in r.variants:
                 q = v.scores.get("quality")
                 judge = f", judge {q:.2f}" if q is not None else ""

@@ -13,10 +13,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import conftest  # noqa: E402
-
-import copy_engine.ctr  # noqa: E402
-import copy_engine.embeddings  # noqa: E402
-import copy_engine.generator  # noqa: E402
+import pytest  # noqa: E402
 
 
 class SlowFakeGenerator(conftest.FakeGenerator):
@@ -25,10 +22,7 @@ class SlowFakeGenerator(conftest.FakeGenerator):
         return super().complete(prompt, n, decoding, seed=seed, adapter_weights=adapter_weights)
 
 
-gen = SlowFakeGenerator()
-copy_engine.generator.get_default_generator = lambda *a, **k: gen
-copy_engine.embeddings.get_embedder = lambda *a, **k: conftest.FakeEmbedder()
-copy_engine.ctr.get_default_predictor = lambda *a, **k: conftest.FakeCtrPredictor()
+conftest.use_fake_engine(pytest.MonkeyPatch(), generator=SlowFakeGenerator())
 
 from copy_engine.cli import main  # noqa: E402
 

@@ -119,12 +119,23 @@ def shared_data():
 
 
 class FakeCtrPredictor:
-    """Click-through stand-in: longer headlines with 'you' score higher (deterministic)."""
+    """Click-through stand-in (deterministic): longer headlines with 'you' score higher.
+
+    A test about how the predicted CTR is used passes its own `rule(text) -> percentile in [0, 1]`
+    (e.g. 'copy with shop in it is clicked a lot'); score and percentile are then that rule.
+    """
+
+    def __init__(self, rule=None):
+        self.rule = rule
 
     def score(self, texts):
+        if self.rule is not None:
+            return np.array([float(self.rule(t)) for t in texts], dtype=float)
         return np.array([len(t) / 100 + (0.5 if "you" in t.lower() else 0.0) for t in texts], dtype=float)
 
     def percentile(self, texts):
+        if self.rule is not None:
+            return self.score(texts)
         return np.clip(self.score(texts) / 1.5, 0.0, 1.0)
 
     def prob_beats(self, a, b):
@@ -132,18 +143,44 @@ class FakeCtrPredictor:
         return float(1 / (1 + np.exp(-(s[0] - s[1]) * 4)))
 
 
-@pytest.fixture
-def fake_engine(monkeypatch):
-    """Route the process-wide generator, embedder and CTR predictor to the fakes."""
-    gen, emb, ctr = FakeGenerator(), FakeEmbedder(), FakeCtrPredictor()
+def use_fake_engine(monkeypatch, generator=None, ctr_predictor=None):
+    """Route the process-wide generator, embedder and CTR predictor to fakes; returns the generator.
+
+    `monkeypatch` may be a pytest.MonkeyPatch() outside a test (tests/bulk_fake_cli.py).
+    """
     import copy_engine.ctr
     import copy_engine.embeddings
     import copy_engine.generator
 
+    gen, emb = generator or FakeGenerator(), FakeEmbedder()
+    ctr = ctr_predictor or FakeCtrPredictor()
     monkeypatch.setattr(copy_engine.generator, "get_default_generator", lambda *a, **k: gen)
     monkeypatch.setattr(copy_engine.embeddings, "get_embedder", lambda *a, **k: emb)
     monkeypatch.setattr(copy_engine.ctr, "get_default_predictor", lambda *a, **k: ctr)
     return gen
+
+
+@pytest.fixture
+def fake_ctr_predictor():
+    """The CTR predictor behind `fake_engine`; a test module overrides this fixture to change its rule."""
+    return FakeCtrPredictor()
+
+
+@pytest.fixture
+def fake_engine(monkeypatch, fake_ctr_predictor):
+    """The process-wide generator, embedder and CTR predictor replaced by the fakes; yields the generator."""
+    return use_fake_engine(monkeypatch, ctr_predictor=fake_ctr_predictor)
+
+
+@pytest.fixture
+def app(fake_engine, tmp_home):
+    """For page tests: the fake engine and a temporary database, with Streamlit's resource cache
+    emptied so the pages pick up the fakes; yields the fake generator."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    yield fake_engine
+    st.cache_resource.clear()
 
 
 @pytest.fixture(scope="session")

@@ -78,3 +78,25 @@ def test_adapters_page_lists_trains_and_sets_default(tiny_model):
     from copy_engine.adapters.registry import default_adapter
 
     assert default_adapter() == "house-voice"
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("calm", "'calm' is the name of a shipped adapter"), ("Bad Name", "adapter name must be 1-40 lower-case")],
+)
+def test_adapters_page_refuses_what_the_train_adapter_command_refuses(tmp_home, capsys, name, message):
+    """The page and `train-adapter` share one check; `calm` is offered as an objective (and not a free name)."""
+    from copy_engine.cli import main
+
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "4_Adapters.py"), default_timeout=60).run()
+    assert "calm" in at.selectbox(key="train_objective").options
+    assert at.selectbox(key="train_objective").value == "brand"
+    at.text_input(key="train_name").set_value(name)
+    at = next(b for b in at.get("form_submit_button") if b.label == "Start training").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(message in e.value.replace("\\", "") for e in at.error), [e.value for e in at.error]  # unescaped
+    assert JOB not in at.session_state
+
+    assert main(["train-adapter", "--name", name, "--objective", "calm", "--from", "favourites"]) == 2
+    assert message in capsys.readouterr().err

@@ -18,15 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 
 
-@pytest.fixture
-def app(fake_engine, tmp_home):
-    """conftest's fake generator/embedder/CTR model and a temporary database, with Streamlit's
-    resource cache emptied so the pages pick up the fakes; yields the fake generator."""
-    st.cache_resource.clear()
-    yield fake_engine
-    st.cache_resource.clear()
-
-
 def page(path: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
     return at.run()
@@ -72,25 +63,25 @@ def test_draft_page_add_generate_edit_save_regenerate(app):
     at.slider(key="n").set_value(3)
     at = button(at, "Generate").click().run()
     no_exceptions(at)
-    cards = at.session_state["draft"]["cards"]
+    cards = at.session_state["draft"].cards
     assert len(cards) == 3
     assert app.calls, "the (fake) generator was used"
     shown = " ".join(m.value for m in at.markdown)
     assert "Variant 3" in shown and "-badge[Overall" in shown
-    assert any(c.value == cards[0]["text"] for c in at.code), "each card offers its text in a copy box"
+    assert any(c.value == cards[0].text for c in at.code), "each card offers its text in a copy box"
     with db() as conn:
         runs = list(conn.query("SELECT * FROM runs"))
     assert len(runs) == 1 and runs[0]["creativity"] == pytest.approx(0.8)
 
     # Edit the first card in place: the new text is re-scored.
-    uid = cards[0]["uid"]
+    uid = cards[0].uid
     at = button(at, "Edit").click().run()
     at.text_area(key=f"edit_text_{uid}").set_value("Organic green tea, 20 pyramid bags. Order today!")
     at = button(at, "Re-score").click().run()
     no_exceptions(at)
-    card = at.session_state["draft"]["cards"][0]
-    assert card["text"] == "Organic green tea, 20 pyramid bags. Order today!" and card["edited"]
-    assert card["scores"]["cta"] > 0.5, "the edit added a call to action and the CTA score saw it"
+    card = at.session_state["draft"].cards[0]
+    assert card.text == "Organic green tea, 20 pyramid bags. Order today!" and card.edited
+    assert card.variant.scores["cta"] > 0.5, "the edit added a call to action and the CTA score saw it"
 
     # Save it as a favourite.
     at = button(at, "Save").click().run()
@@ -99,18 +90,18 @@ def test_draft_page_add_generate_edit_save_regenerate(app):
     from copy_engine.store.favourites import list_favourites
 
     favs = list_favourites(db())
-    assert [f["text"] for f in favs] == [card["text"]]
+    assert [f["text"] for f in favs] == [card.text]
     assert favs[0]["settings"]["creativity"] == pytest.approx(0.8) and favs[0]["settings"]["edited"] is True
 
     # Regenerate just the second card: only it changes, with a new seed.
-    before = [c["text"] for c in at.session_state["draft"]["cards"]]
-    second_uid = at.session_state["draft"]["cards"][1]["uid"]
+    before = [c.text for c in at.session_state["draft"].cards]
+    second_uid = at.session_state["draft"].cards[1].uid
     at = at.button(key=f"regen_{second_uid}").click().run()
     no_exceptions(at)
-    after = at.session_state["draft"]["cards"]
-    assert after[0]["text"] == before[0] and after[2]["text"] == before[2]
-    assert after[1]["uid"] != second_uid and after[1]["settings"]["seed"] >= 1
-    assert after[1]["text"] not in (before[0], before[2])
+    after = at.session_state["draft"].cards
+    assert after[0].text == before[0] and after[2].text == before[2]
+    assert after[1].uid != second_uid and after[1].settings.seed >= 1
+    assert after[1].text not in (before[0], before[2])
 
 
 SMALL_CSV = (
@@ -194,8 +185,8 @@ def record_downloads(monkeypatch) -> list[dict]:
 def test_draft_to_favourites_approve_and_export(app, monkeypatch):
     at = add_product_on_draft(page("app.py"))
     at = button(at, "Generate").click().run()
-    saved_text = at.session_state["draft"]["cards"][1]["text"]
-    at = at.button(key=f"save_{at.session_state['draft']['cards'][1]['uid']}").click().run()
+    saved_text = at.session_state["draft"].cards[1].text
+    at = at.button(key=f"save_{at.session_state['draft'].cards[1].uid}").click().run()
     no_exceptions(at)
 
     offered = record_downloads(monkeypatch)
@@ -308,7 +299,7 @@ def test_experiments_page_rejects_results_for_unknown_arms(app):
 
 
 def test_untrusted_text_renders_literally():
-    from copy_engine.scoring.flags import FLAG_KINDS
+    from copy_engine.scoring.flags import FLAG_KINDS, Flag
     from ui.text import FLAG_COLOURS, escape_md, highlight_flags
 
     hostile = "**Bold** [x](http://evil.example) :red[boom] $x^2$ <b>hi</b> a@b.co"
@@ -317,7 +308,7 @@ def test_untrusted_text_renders_literally():
     assert not unescaped, "every Markdown special character is backslash-escaped"
     assert "http://" not in escaped and "@b" not in escaped, "bare URLs and e-mails cannot autolink"
     text = "Now 50% off: the only tea you need]"
-    flags = [{"start": 4, "end": 11, "text": "50% off", "kind": "unsupported_number", "reason": "not in facts"}]
+    flags = [Flag(start=4, end=11, text="50% off", kind="unsupported_number", reason="not in facts")]
     marked = highlight_flags(text, flags)
     assert marked.startswith("Now :red-background[50\\% off]") and marked.endswith("need\\]")
     assert set(FLAG_COLOURS) == set(FLAG_KINDS)

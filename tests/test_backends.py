@@ -319,7 +319,7 @@ def test_llamacpp_loads_every_adapter_and_reproduces_with_a_seed(llamacpp):
     llamacpp._answers.clear()
     c = generate(product, "ad_headline", controls, GenerateOptions(n=4, seed=5), generator=llamacpp)
     assert [v.text for v in c.variants] == [v.text for v in a.variants]
-    assert a.settings["backend"] == "llamacpp" and len(a.variants) == 4
+    assert a.settings.backend == "llamacpp" and len(a.variants) == 4
     d = map_controls(controls, "ad_headline").decoding
     outs = llamacpp.complete("Product: Leafwell green tea\nHeadline:", 6, d, seed=1, adapter_weights=None)
     assert len(outs) == 6 and all("\n" not in t.rstrip("\n") for t in outs)  # one line each

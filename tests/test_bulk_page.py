@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from copy_engine import bulk
@@ -16,13 +15,6 @@ from copy_engine.store import open_db
 from copy_engine.store.favourites import list_favourites
 from copy_engine.store.products import add_product
 from test_app_pages import ROOT, TIMEOUT, button, no_exceptions
-
-
-@pytest.fixture
-def app(fake_engine, tmp_home):
-    st.cache_resource.clear()
-    yield fake_engine
-    st.cache_resource.clear()
 
 
 def page(path: str, **query) -> AppTest:

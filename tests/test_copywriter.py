@@ -186,22 +186,22 @@ def test_copywriter_pipeline_sends_its_prompt_and_switches_its_adapter_per_reque
     call = gen.calls[0]
     assert "###" not in call["prompt"] and call["prompt"].endswith("Copy:")
     assert call["adapters"].copywriter == 1.0 and call["adapters"].tone == 0.0  # sliders act through the prompt
-    assert r.settings["pipeline"] == "copywriter" and r.settings["prompt_version"] == "copywriter-v1"
+    assert r.settings.pipeline == "copywriter" and r.settings.prompt_version == "copywriter-v1"
     assert r.sampled >= 2 and 0 <= r.clean_unflagged <= r.candidates
 
     gen.calls.clear()
     r = generate(MUG, "headline", Controls(sentiment=0.8, cta=0.9), GenerateOptions(n=2, pipeline="fewshot"), **kw)
     call = gen.calls[0]
     assert "###" in call["prompt"] and call["adapters"].copywriter == 0.0 and call["adapters"].tone > 0
-    assert r.settings["pipeline"] == "fewshot"
+    assert r.settings.pipeline == "fewshot"
 
 
 def test_old_runs_regenerate_with_the_few_shot_pipeline():
-    from copy_engine.generate import request_from_settings
+    from copy_engine.run_settings import RunSettings
 
-    _, _, options = request_from_settings({"channel": "headline", "prompt_version": "fewshot-v1"})
+    _, _, options = RunSettings.from_dict({"channel": "headline", "prompt_version": "fewshot-v1"}).request()
     assert options.pipeline == "fewshot"
-    _, _, options = request_from_settings({"channel": "headline", "pipeline": "copywriter"})
+    _, _, options = RunSettings.from_dict({"channel": "headline", "pipeline": "copywriter"}).request()
     assert options.pipeline == "copywriter"
 
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import FakeEmbedder, FakeGenerator
+from conftest import FakeCtrPredictor, FakeEmbedder, FakeGenerator
 
 from copy_engine.cli import main
 from copy_engine.errors import InputError
@@ -21,15 +21,10 @@ from copy_engine.product import Product
 from copy_engine.textmetrics import distinct_n
 
 
-class FakeCTR:
-    """CTR stand-in: more words and a call to action score higher (deterministic)."""
-
-    def percentile(self, texts):
-        out = []
-        for t in texts:
-            words = len(t.split())
-            out.append(min(1.0, 0.05 * words + (0.3 if "shop now" in t.lower() or "order" in t.lower() else 0.0)))
-        return np.array(out)
+def words_and_cta(text: str) -> float:
+    """Fake CTR rule: more words and a call to action score higher."""
+    cta = "shop now" in text.lower() or "order" in text.lower()
+    return min(1.0, 0.05 * len(text.split()) + (0.3 if cta else 0.0))
 
 
 CSV = """Product Name,Brand Name,Category,Selling Price,About Product,Product Description
@@ -55,17 +50,9 @@ def catalog(tmp_path):
 
 
 @pytest.fixture
-def eval_engine(monkeypatch):
-    """The real-engine getters replaced by the conftest fakes and FakeCTR."""
-    import copy_engine.ctr
-    import copy_engine.embeddings
-    import copy_engine.generator
-
-    gen = FakeGenerator()
-    monkeypatch.setattr(copy_engine.generator, "get_default_generator", lambda *a, **k: gen)
-    monkeypatch.setattr(copy_engine.embeddings, "get_embedder", lambda: FakeEmbedder())
-    monkeypatch.setattr(copy_engine.ctr, "get_default_predictor", lambda: FakeCTR())
-    return gen
+def fake_ctr_predictor():
+    """conftest's fake_engine (and so `app`) predicts clicks by words_and_cta in this module."""
+    return FakeCtrPredictor(words_and_cta)
 
 
 # ---------------------------------------------------------------- metrics
@@ -90,14 +77,15 @@ def test_self_bleu_identical_vs_disjoint():
 def test_set_metrics_on_hand_made_set():
     product = Product(name="Trail Socks", brand="Hike", features=["Merino wool", "Cushioned heel"], price="$12.00")
     texts = ["Merino wool socks for long trails. Shop now.", "Warm feet on every hike with 50% off"]
-    m = set_metrics(texts, product, "headline", embedder=FakeEmbedder(), ctr_predictor=FakeCTR())
+    m = set_metrics(texts, product, "headline", embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor(words_and_cta))
     assert m["cta_rate"] == pytest.approx(0.5)
     assert m["faithfulness"] == pytest.approx(0.5)  # "50% off" is not in the facts
     assert m["length_ok"] == pytest.approx(1.0)
     assert 0.0 < m["novelty"] <= 1.0 and 0.0 < m["embedding_diversity"] <= 1.0
     assert math.isnan(m["perplexity"])  # no fluency function given
     assert m["n_variants"] == 2
-    too_long = set_metrics(["x" * 100], product, "headline", embedder=FakeEmbedder(), ctr_predictor=FakeCTR())
+    ctr = FakeCtrPredictor(words_and_cta)
+    too_long = set_metrics(["x" * 100], product, "headline", embedder=FakeEmbedder(), ctr_predictor=ctr)
     assert too_long["length_ok"] == 0.0
 
 
@@ -189,7 +177,7 @@ def test_configs_definitions_and_parsing():
 # ---------------------------------------------------------------- CLI
 
 
-def test_cli_writes_all_files_with_contract_keys(catalog, tmp_path, tmp_home, eval_engine, capsys):
+def test_cli_writes_all_files_with_contract_keys(catalog, tmp_path, tmp_home, fake_engine, capsys):
     out = tmp_path / "eval"
     code = main(
         [
@@ -230,12 +218,12 @@ def test_cli_writes_all_files_with_contract_keys(catalog, tmp_path, tmp_home, ev
     assert diff["low"] <= diff["mean"] <= diff["high"] and diff["n"] == 4
     assert "| full |" in (out / "report.md").read_text()
     # Same seeds for every configuration: the baseline used library decoding, the others the sliders'.
-    temps = {c["decoding"].temperature for c in eval_engine.calls}
+    temps = {c["decoding"].temperature for c in fake_engine.calls}
     assert 1.0 in temps and len(temps) > 1
     assert "full" in capsys.readouterr().out
 
 
-def test_cli_only_some_configs(catalog, tmp_path, tmp_home, eval_engine):
+def test_cli_only_some_configs(catalog, tmp_path, tmp_home, fake_engine):
     out = tmp_path / "eval2"
     code = main(
         [
@@ -271,7 +259,7 @@ def test_cli_only_some_configs(catalog, tmp_path, tmp_home, eval_engine):
         (["--channel", "billboard"], "unknown channel"),
     ],
 )
-def test_cli_bad_input_exits_2(catalog, tmp_path, tmp_home, eval_engine, capsys, extra, message):
+def test_cli_bad_input_exits_2(catalog, tmp_path, tmp_home, fake_engine, capsys, extra, message):
     args = {"--catalog": str(catalog), "--n-products": "2", "--out": str(tmp_path / "bad")}
     for i in range(0, len(extra), 2):
         args[extra[i]] = extra[i + 1]
@@ -280,10 +268,10 @@ def test_cli_bad_input_exits_2(catalog, tmp_path, tmp_home, eval_engine, capsys,
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "bad").exists()  # nothing half-written
-    assert eval_engine.calls == []  # rejected before any generation
+    assert fake_engine.calls == []  # rejected before any generation
 
 
-def test_cli_empty_catalog_exits_2(tmp_path, tmp_home, eval_engine, capsys):
+def test_cli_empty_catalog_exits_2(tmp_path, tmp_home, fake_engine, capsys):
     p = tmp_path / "empty.csv"
     p.write_text("Product Name,Category\n", encoding="utf-8")
     assert main(["evaluate", "--catalog", str(p), "--n-products", "2", "--out", str(tmp_path / "o")]) == 2
@@ -302,15 +290,6 @@ def test_real_catalog_reads_and_stratifies(shared_data):
 # ---------------------------------------------------------------- Insights page (AppTest, engine faked)
 
 
-@pytest.fixture
-def insights_app(eval_engine, tmp_home):
-    import streamlit as st
-
-    st.cache_resource.clear()
-    yield eval_engine
-    st.cache_resource.clear()
-
-
 def _insights():
     from pathlib import Path
 
@@ -320,7 +299,7 @@ def _insights():
     return AppTest.from_file(str(root / "pages" / "5_Insights.py"), default_timeout=60)
 
 
-def test_insights_page_opens_previous_report(catalog, tmp_home, insights_app):
+def test_insights_page_opens_previous_report(catalog, tmp_home, app):
     from copy_engine.evaluation.run import EvalSettings, evaluate
 
     evaluate(
@@ -338,7 +317,7 @@ def test_insights_page_opens_previous_report(catalog, tmp_home, insights_app):
     assert any("Recommended settings" in m.value for m in at.markdown)
 
 
-def test_insights_page_runs_small_evaluation(catalog, tmp_home, insights_app):
+def test_insights_page_runs_small_evaluation(catalog, tmp_home, app):
     at = _insights().run()
     assert not at.exception
     assert any("No evaluations yet" in i.value for i in at.info)
@@ -352,10 +331,10 @@ def test_insights_page_runs_small_evaluation(catalog, tmp_home, insights_app):
     assert not at.error, [e.value for e in at.error]
     assert any("Evaluation saved" in s.value for s in at.success)
     folders = [p for p in (tmp_home / "evaluations").iterdir() if (p / "summary.json").is_file()]
-    assert len(folders) == 1 and insights_app.calls  # the fake generator did the writing
+    assert len(folders) == 1 and app.calls  # the fake generator did the writing
 
 
-def test_insights_page_bad_catalog_path_shows_error(tmp_home, insights_app):
+def test_insights_page_bad_catalog_path_shows_error(tmp_home, app):
     at = _insights().run()
     at.text_input(key="ins_path").set_value(str(tmp_home / "nonexistent.csv"))
     at.button(key="ins_run").click().run()
@@ -369,14 +348,14 @@ def test_elbow_flat_curve_keeps_default():
     assert e.method == "flat" and e.lam == 0.5
 
 
-def test_time_budget_stops_early_with_a_complete_report(catalog, tmp_path, tmp_home, eval_engine):
+def test_time_budget_stops_early_with_a_complete_report(catalog, tmp_path, tmp_home, fake_engine):
     from copy_engine.evaluation.run import EvalSettings, evaluate
 
     # A budget already spent before the first product: nothing is generated, and the report says so.
     s = EvalSettings(catalog=str(catalog), n_products=4, sentiment_check=0, sweep_products=0, time_budget_min=1e-9)
     summary = evaluate(s, tmp_path / "budget")
     assert summary.stopped_early["products_done"] == 0
-    assert summary.products == [] and eval_engine.calls == []
+    assert summary.products == [] and fake_engine.calls == []
     assert "Stopped early" in (tmp_path / "budget" / "report.md").read_text()
 
 
@@ -411,7 +390,7 @@ def test_fingerprints_record_loaded_adapters_and_weight_hashes(tmp_home, monkeyp
 # ---------------------------------------------------------------- Summary, Budget, Progress
 
 
-def test_summary_in_memory_is_summary_json_and_keeps_its_keys(catalog, tmp_path, tmp_home, eval_engine):
+def test_summary_in_memory_is_summary_json_and_keeps_its_keys(catalog, tmp_path, tmp_home, fake_engine):
     from copy_engine.evaluation.report import load_summary
     from copy_engine.evaluation.run import EvalSettings, evaluate
 

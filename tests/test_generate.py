@@ -1,11 +1,13 @@
 """generate() on the fake generator, embedder and CTR predictor."""
 
+import json
+
 import pytest
 
 from copy_engine.channels import CHANNELS
 from copy_engine.controls import Controls
 from copy_engine.errors import InputError
-from copy_engine.generate import GenerateOptions, generate, request_from_settings
+from copy_engine.generate import GenerateOptions, RunSettings, generate
 from copy_engine.product import Product
 from conftest import FakeCtrPredictor, FakeEmbedder, FakeGenerator
 
@@ -37,11 +39,11 @@ def test_returns_n_distinct_scored_variants_within_limit():
 
 def test_settings_record_everything_needed_to_regenerate():
     r = run(seed=7)
-    s = r.settings
+    s = r.settings.to_dict()
     assert s["seed"] == 7 and s["channel"] == "headline" and s["model"] == "fake-generator"
     assert set(s["decoding"]) >= {"temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size", "max_new_tokens"}
     assert s["adapters"] == {"tone": 0.25, "creative": 0.25, "cta": 0.4, "copywriter": 0.0}
-    channel, controls, options = request_from_settings(s)
+    channel, controls, options = RunSettings.from_dict(s).request()
     assert channel == "headline" and controls == Controls(0.5, 0.5, 0.8) and options.seed == 7 and options.n == 4
 
 
@@ -115,3 +117,32 @@ def test_model_cache_is_machine_wide_unless_configured(tmp_path):
     assert a.cache_dir == b.cache_dir == tmp_path / "xdg" / "copylab"
     c = Settings.from_env({"COPYLAB_HOME": str(tmp_path / "a"), "COPYLAB_CACHE": str(tmp_path / "mine")})
     assert c.cache_dir == tmp_path / "mine"
+
+
+def test_run_settings_keep_the_stored_format_and_read_old_rows():
+    r = run(seed=5)
+    stored = r.settings.to_dict()
+    assert list(stored) == ["model", "device", "dtype", "backend", "channel", "controls", "decoding", "adapters",
+                            "adapters_loaded", "adapters_always_on", "lambda", "seed", "n", "overgenerate", "rerank",
+                            "postprocess", "audience", "brand_voice", "pipeline", "prompt_version"]  # fmt: skip
+    assert json.loads(json.dumps(stored)) == stored, "plain JSON values only"
+    assert RunSettings.from_dict(stored) == r.settings
+    # A favourite's settings (the run's plus sliders, product and edited at top level) read back the same run.
+    fav = r.settings.favourite_dict(3, edited=True)
+    assert fav["product_id"] == 3 and fav["edited"] is True and fav["creativity"] == 0.5
+    assert RunSettings.from_dict(fav) == r.settings
+    # A row written before most keys existed still regenerates, with the defaults of that time.
+    old = RunSettings.from_dict({"controls": {"sentiment": 0.2}, "seed": "4"})
+    channel, controls, options = old.request()
+    assert channel == "headline" and controls == Controls(0.2, 0.5, 0.5) and options == GenerateOptions(seed=4)
+
+
+def test_variant_flags_are_typed_and_serialise_as_before():
+    from copy_engine.generate import Variant
+    from copy_engine.scoring.flags import Flag
+
+    flag = Flag(0, 3, "Buy", "banned", "a banned word")
+    v = Variant("Buy it", "headline", {"overall": 0.5}, {"overall": "ok"}, [flag])
+    d = v.to_dict()
+    assert d["flags"] == [{"start": 0, "end": 3, "text": "Buy", "kind": "banned", "reason": "a banned word"}]
+    assert Variant.from_dict(d) == v and v.run_row(2)["flags"] == d["flags"]

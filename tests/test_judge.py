@@ -28,6 +28,7 @@ from copy_engine.scoring.judge import (
     weights_path,
 )
 from copy_engine.scoring.off_product import find_off_product
+from conftest import FakeCtrPredictor
 
 MAGNET = Product(
     name="Band Logo Fridge Magnet",
@@ -200,14 +201,14 @@ class StubJudge:
         return [Verdict(0.1, "nonsense", "Likely unusable (10%): nonsense.") if "bad" in t else Verdict(0.9, USABLE, "ok") for t in texts]
 
 
-class HighCTR:
-    def percentile(self, texts):
-        return np.array([1.0 if "bad" in t else 0.3 for t in texts])
+def high_ctr():
+    """Fake CTR predictor that loves the copy the judge rejects."""
+    return FakeCtrPredictor(lambda t: 1.0 if "bad" in t else 0.3)
 
 
 def test_a_rejected_variant_sinks_whatever_its_predicted_ctr(fake_embedder):
     texts = ["Official Band Logo Magnet, 3 inch", "Band logo bad magnet sings loudly"]
-    cards = score_variants(texts, MAGNET, "headline", Controls(), embedder=fake_embedder, ctr_predictor=HighCTR(), judge=StubJudge())
+    cards = score_variants(texts, MAGNET, "headline", Controls(), embedder=fake_embedder, ctr_predictor=high_ctr(), judge=StubJudge())
     good, bad = cards
     assert bad.scores["predicted_ctr"] == 1.0 and bad.scores["quality"] == pytest.approx(0.1)
     assert bad.overall <= 0.2 < good.overall
@@ -219,7 +220,7 @@ def test_shipped_judge_scores_every_card_and_rejects_clear_failures(fake_embedde
     if not weights_path().is_file():
         pytest.skip("judge weights not trained yet")
     texts = ["Official Band Logo Fridge Magnet, 3 Inch", "Shop the Band Logo Magnet with", "Buy this item now!"]
-    cards = score_variants(texts, MAGNET, "headline", Controls(), embedder=fake_embedder, ctr_predictor=HighCTR())
+    cards = score_variants(texts, MAGNET, "headline", Controls(), embedder=fake_embedder, ctr_predictor=high_ctr())
     q = [c.scores["quality"] for c in cards]
     assert q[0] > q[1] and q[0] > q[2] and q[1] < 0.5
     assert cards[1].overall < cards[0].overall
@@ -234,7 +235,7 @@ def test_missing_judge_weights_do_not_stop_scoring(fake_embedder, monkeypatch):
         raise ModelLoadError("judge weights not found")
 
     monkeypatch.setattr(judge_mod, "get_default_judge", missing)
-    card = score_variants(["Official Band Logo Magnet"], MAGNET, "headline", Controls(), embedder=fake_embedder, ctr_predictor=HighCTR())[0]
+    card = score_variants(["Official Band Logo Magnet"], MAGNET, "headline", Controls(), embedder=fake_embedder, ctr_predictor=high_ctr())[0]
     assert card.scores["quality"] == 1.0 and "not counted" in card.explanations["quality"]
 
 

@@ -31,7 +31,7 @@ def test_four_distinct_variants_within_limit(real_generator, channel):
     assert len(texts) == 4
     assert len({t.lower() for t in texts}) == 4
     assert all(CHANNELS[channel].min_chars <= len(t) <= CHANNELS[channel].limit for t in texts)
-    assert r.settings["model"].startswith("gemma-3-270m")
+    assert r.settings.model.startswith("gemma-3-270m")
 
 
 def test_seeded_runs_are_reproducible(real_generator):
@@ -60,4 +60,4 @@ def test_copywriter_writes_about_the_product(real_generator):
     words = {"tea", "green", "organic", "leafwell", "pyramid", "bags"}
     texts = [v.text for v in r.variants]
     assert sum(any(w in t.lower() for w in words) for t in texts) >= 3, texts
-    assert r.settings["pipeline"] == "copywriter"
+    assert r.settings.pipeline == "copywriter"

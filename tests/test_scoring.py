@@ -20,20 +20,17 @@ from copy_engine.scoring.faithfulness import find_unsupported, score_faithfulnes
 from copy_engine.scoring.novelty import references, score_novelty
 from copy_engine.scoring.readability import flesch, score_readability
 from copy_engine.scoring.sentiment import score_sentiment
+from conftest import FakeCtrPredictor
 
 
-class LengthCTR:
+def length_ctr():
     """Fake CTR predictor: longer copy (up to 80 chars) is predicted to be clicked more."""
-
-    def percentile(self, texts):
-        return np.array([min(1.0, len(t) / 80) for t in texts])
+    return FakeCtrPredictor(lambda t: min(1.0, len(t) / 80))
 
 
-class KeywordCTR:
+def keyword_ctr():
     """Fake CTR predictor: copy with 'shop' in it is predicted to be clicked a lot."""
-
-    def percentile(self, texts):
-        return np.array([0.95 if "shop" in t.lower() else 0.2 for t in texts])
+    return FakeCtrPredictor(lambda t: 0.95 if "shop" in t.lower() else 0.2)
 
 
 class AcceptAllJudge:
@@ -268,7 +265,7 @@ def test_channel_fit_length():
 
 def _score(texts, product, controls=None, channel="headline", **kw):
     controls = controls or Controls()
-    kw.setdefault("ctr_predictor", LengthCTR())
+    kw.setdefault("ctr_predictor", length_ctr())
     kw.setdefault("banned_words", ["miracle"])
     return score_variants(texts, product, channel, controls, **kw)
 
@@ -320,7 +317,7 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
         Controls(creativity=0.0),
         channel="description",
         embedder=fake_embedder,
-        ctr_predictor=KeywordCTR(),
+        ctr_predictor=keyword_ctr(),
         judge=AcceptAllJudge(),
     )
     crea = _score(
@@ -329,7 +326,7 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
         Controls(creativity=1.0),
         channel="description",
         embedder=fake_embedder,
-        ctr_predictor=KeywordCTR(),
+        ctr_predictor=keyword_ctr(),
         judge=AcceptAllJudge(),
     )
     assert conv[0].overall > conv[1].overall
@@ -380,7 +377,7 @@ def test_banned_words_default_to_settings(bottle, fake_embedder, monkeypatch):
         "headline",
         Controls(),
         embedder=fake_embedder,
-        ctr_predictor=LengthCTR(),
+        ctr_predictor=length_ctr(),
     )[0]
     assert [(f.text, f.kind) for f in card.flags] == [("Icy", "banned"), ("frosty", "banned")]
 
@@ -388,7 +385,7 @@ def test_banned_words_default_to_settings(bottle, fake_embedder, monkeypatch):
 def test_score_one_measures_diversity_against_shown_variants(bottle, fake_embedder):
     text = "AquaPure keeps drinks cold all day."
     alone = score_one(
-        text, bottle, "headline", Controls(), embedder=fake_embedder, ctr_predictor=LengthCTR(), banned_words=[]
+        text, bottle, "headline", Controls(), embedder=fake_embedder, ctr_predictor=length_ctr(), banned_words=[]
     )
     dup = score_one(
         text,
@@ -397,7 +394,7 @@ def test_score_one_measures_diversity_against_shown_variants(bottle, fake_embedd
         Controls(),
         context_texts=[text.upper(), "Other words entirely"],
         embedder=fake_embedder,
-        ctr_predictor=LengthCTR(),
+        ctr_predictor=length_ctr(),
         banned_words=[],
     )
     assert alone.scores["diversity"] == 1.0 and dup.scores["diversity"] == pytest.approx(0.0, abs=1e-5)
@@ -415,7 +412,7 @@ def test_real_embedder_rates_paraphrase_of_description_less_novel(bottle):
         "headline",
         Controls(),
         embedder=get_embedder(),
-        ctr_predictor=LengthCTR(),
+        ctr_predictor=length_ctr(),
         banned_words=[],
     )
     assert cards[0].scores["novelty"] < cards[1].scores["novelty"]

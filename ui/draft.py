@@ -1,20 +1,18 @@
 """The Draft page's working set: the variants on screen and what each card's buttons do.
 
-A draft is a plain dict kept in st.session_state["draft"]:
-    product_id, channel, controls (dict), options (dict: n, seed, audience, brand_voice),
-    cards: [{uid, text, scores, explanations, flags, settings, run_id, variant_id, edited, saved_id}],
-    next_seed (for "regenerate this one"), seconds, candidates.
+A `Draft` lives in st.session_state["draft"] between reruns; it holds one `Card` per variant shown.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict
+from dataclasses import dataclass
 
 from copy_engine.controls import Controls
 from copy_engine.errors import InputError
-from copy_engine.generate import GenerateOptions
+from copy_engine.generate import GenerateOptions, GenerationResult, Variant
 from copy_engine.product import Product
+from copy_engine.run_settings import RunSettings
 from copy_engine.store.favourites import save_favourite, texts_saved_for_product
 from copy_engine.store.products import get_product
 from ui import engine
@@ -22,113 +20,119 @@ from ui import engine
 _uids = itertools.count(1)
 
 
-def _cards(result, run_id: int, variant_ids: list[int]) -> list[dict]:
+@dataclass(frozen=True)
+class DraftRequest:
+    """What the Draft page's settings row asks for."""
+
+    channel: str  # channel name (copy_engine.channels)
+    controls: Controls  # the three sliders
+    options: GenerateOptions  # number of variants, seed, audience and brand voice
+
+
+@dataclass
+class Card:
+    """One variant on screen and what the writer has done with it."""
+
+    uid: int  # key of the card's widgets; unique in the process, so a replaced card never reuses widget state
+    variant: Variant  # the copy with its scores, explanations and flags (replaced by an edit)
+    settings: RunSettings  # the run that wrote it (saved with it as a favourite)
+    run_id: int  # the runs row it was recorded under
+    variant_id: int  # its variants row
+    edited: bool = False  # True once the writer changed the text (scores are then the edit's)
+    saved_id: int | None = None  # favourite id once saved; None again after an edit
+
+    @property
+    def text(self) -> str:
+        """The copy as it stands."""
+        return self.variant.text
+
+
+@dataclass
+class Draft:
+    """The last generation on the Draft page: its request and its cards."""
+
+    product_id: int  # product the variants were written for
+    channel: str  # channel they were written for
+    controls: Controls  # sliders of the request
+    options: GenerateOptions  # n, seed, audience and brand voice of the request
+    cards: list[Card]  # in display order
+    next_seed: int  # seed for the next "New" on a card (each replacement moves it on)
+    seconds: float  # wall time of the generation
+    candidates: int  # candidates written and scored before the best were picked
+
+    def card(self, uid: int) -> Card:
+        """The card with this uid (InputError when it is no longer shown)."""
+        for card in self.cards:
+            if card.uid == uid:
+                return card
+        raise InputError("that variant is no longer on screen; generate again")
+
+    def others(self, uid: int) -> list[str]:
+        """Texts of the other cards (diversity and novelty are judged against them)."""
+        return [c.text for c in self.cards if c.uid != uid]
+
+
+def _cards(result: GenerationResult, run_id: int, variant_ids: list[int]) -> list[Card]:
     """Cards for the variants of one generation result."""
-    cards = []
-    for variant, variant_id in zip(result.variants, variant_ids):
-        cards.append(
-            {
-                **variant.to_dict(),
-                "uid": next(_uids),
-                "settings": dict(result.settings),
-                "run_id": run_id,
-                "variant_id": variant_id,
-                "edited": False,
-                "saved_id": None,
-            }
-        )
-    return cards
+    return [
+        Card(uid=next(_uids), variant=variant, settings=result.settings, run_id=run_id, variant_id=variant_id)
+        for variant, variant_id in zip(result.variants, variant_ids)
+    ]
 
 
-def controls_of(draft: dict) -> Controls:
-    return Controls(**draft["controls"])
-
-
-def options_of(draft: dict) -> GenerateOptions:
-    return GenerateOptions(**draft["options"])
-
-
-def product_of(db, draft: dict) -> Product:
+def product_of(db, draft: Draft) -> Product:
     """The draft's product as stored now (InputError if it was deleted meanwhile)."""
-    return get_product(db, draft["product_id"])
+    return get_product(db, draft.product_id)
 
 
-def new_draft(db, product: Product, channel: str, controls: Controls, options: GenerateOptions, progress) -> dict:
-    """Generate variants for the given settings, record the run and return the new draft."""
+def new_draft(db, product: Product, request: DraftRequest, progress) -> Draft:
+    """Generate variants for the request, record the run and return the new draft."""
+    channel, controls, options = request.channel, request.controls, request.options
     result, run_id, variant_ids = engine.run_generation(db, product, channel, controls, options, progress)
-    return {
-        "product_id": product.id,
-        "channel": channel,
-        "controls": asdict(controls),
-        "options": {
-            "n": options.n,
-            "seed": options.seed,
-            "audience": options.audience,
-            "brand_voice": options.brand_voice,
-        },
-        "cards": _cards(result, run_id, variant_ids),
-        "next_seed": options.seed + 1,
-        "seconds": result.seconds,
-        "candidates": result.candidates,
-    }
-
-
-def find_card(draft: dict, uid: int) -> dict:
-    for card in draft["cards"]:
-        if card["uid"] == uid:
-            return card
-    raise InputError("that variant is no longer on screen; generate again")
-
-
-def favourite_settings(draft: dict, card: dict) -> dict:
-    """Settings saved with a favourite: the run's full settings plus the sliders at top level."""
-    settings = dict(card["settings"])
-    settings.update(draft["controls"])
-    settings["product_id"] = draft["product_id"]
-    settings["edited"] = card["edited"]
-    return settings
-
-
-def save_card(db, draft: dict, uid: int) -> int:
-    """Save one card as a draft favourite; returns the favourite id."""
-    card = find_card(draft, uid)
-    fid = save_favourite(
-        db,
-        draft["product_id"],
-        draft["channel"],
-        card["text"],
-        card["scores"],
-        favourite_settings(draft, card),
-        run_id=card["run_id"],
-        variant_id=card["variant_id"],
+    return Draft(
+        product_id=product.id,
+        channel=channel,
+        controls=controls,
+        options=options,
+        cards=_cards(result, run_id, variant_ids),
+        next_seed=options.seed + 1,
+        seconds=result.seconds,
+        candidates=result.candidates,
     )
-    card["saved_id"] = fid
+
+
+def save_card(db, draft: Draft, uid: int) -> int:
+    """Save one card as a draft favourite; returns the favourite id."""
+    card = draft.card(uid)
+    settings = card.settings.favourite_dict(draft.product_id, edited=card.edited)
+    fid = save_favourite(db, draft.product_id, draft.channel, card.text, card.variant.scores, settings,
+                         run_id=card.run_id, variant_id=card.variant_id)  # fmt: skip
+    card.saved_id = fid
     return fid
 
 
-def apply_edit(db, draft: dict, uid: int, text: str) -> dict:
+def apply_edit(db, draft: Draft, uid: int, text: str) -> Card:
     """Replace a card's text by the writer's edit and re-score it against the other cards."""
-    card = find_card(draft, uid)
+    card = draft.card(uid)
     text = (text or "").strip()
     if not text:
         raise InputError("the edited copy is empty")
     product = product_of(db, draft)
-    others = [c["text"] for c in draft["cards"] if c["uid"] != uid]
-    existing = texts_saved_for_product(db, product.id, draft["channel"])
-    scored = engine.rescore(product, draft["channel"], controls_of(draft), text, others, existing)
-    card.update(text=text, edited=True, saved_id=None, **scored)
+    existing = texts_saved_for_product(db, product.id, draft.channel)
+    card.variant = engine.rescore(product, draft.channel, draft.controls, text, draft.others(uid), existing)
+    card.edited, card.saved_id = True, None
     return card
 
 
-def regenerate_card(db, draft: dict, uid: int) -> dict:
+def regenerate_card(db, draft: Draft, uid: int) -> Card:
     """Replace one card by a fresh variant written with a new seed; returns the new card."""
-    old = find_card(draft, uid)
+    old = draft.card(uid)
     product = product_of(db, draft)
-    avoid = [c["text"] for c in draft["cards"]]
+    avoid = [c.text for c in draft.cards]
     result, run_id, variant_ids = engine.regenerate_one(
-        db, product, draft["channel"], controls_of(draft), options_of(draft), draft["next_seed"], avoid
+        db, product, draft.channel, draft.controls, draft.options, draft.next_seed, avoid
     )
-    draft["next_seed"] = int(result.settings["seed"]) + 1
+    draft.next_seed = result.settings.seed + 1
     new = _cards(result, run_id, variant_ids)[0]
-    draft["cards"][draft["cards"].index(old)] = new
+    draft.cards[draft.cards.index(old)] = new
     return new

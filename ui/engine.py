@@ -12,7 +12,7 @@ from dataclasses import replace
 import streamlit as st
 
 from copy_engine.controls import Controls
-from copy_engine.generate import GenerateOptions, GenerationResult, generate
+from copy_engine.generate import GenerateOptions, GenerationResult, Variant, generate
 from copy_engine.product import Product
 from copy_engine.settings import Settings
 from copy_engine.store.favourites import texts_saved_for_product
@@ -100,8 +100,8 @@ def run_generation(
         existing=existing,
         progress=report,
     )
-    settings = {**result.settings, "duration_s": round(result.seconds, 3)}
-    rows = [{"text": v.text, "scores": v.scores, "flags": v.flags, "rank": i} for i, v in enumerate(result.variants, 1)]
+    settings = {**result.settings.to_dict(), "duration_s": round(result.seconds, 3)}
+    rows = [v.run_row(i) for i, v in enumerate(result.variants, 1)]
     run_id = record_run(db, product.id, settings, rows)
     variant_ids = [v["id"] for v in get_run(db, run_id)["variants"]]
     return result, run_id, variant_ids
@@ -123,7 +123,7 @@ def regenerate_one(
 
 
 def rescore(product: Product, channel: str, controls: Controls, text: str, others: list[str], existing: list[str]):
-    """Scores of an edited variant (copy_engine.scoring.score_one) as Variant-style dicts."""
+    """An edited variant scored again (copy_engine.scoring.score_one) against the other cards."""
     from copy_engine.scoring import score_one
 
     card = score_one(
@@ -136,4 +136,4 @@ def rescore(product: Product, channel: str, controls: Controls, text: str, other
         embedder=get_embedder(),
         ctr_predictor=get_ctr_predictor(),
     )
-    return card.to_dict()
+    return Variant.scored(text, channel, card)

@@ -7,7 +7,7 @@ import contextlib
 import pandas as pd
 
 from copy_engine.errors import CopyLabError
-from copy_engine.generate import request_from_settings
+from copy_engine.run_settings import RunSettings
 from copy_engine.store.favourites import list_favourites
 from copy_engine.store.products import get_product
 from copy_engine.store.runs import get_run
@@ -81,12 +81,12 @@ def regenerate_favourite(db, fav: dict) -> dict:
     Returns {"texts": [...], "reproduced": whether the saved text came out again, "run_id": ...}.
     """
     product = get_product(db, fav["product_id"])
-    channel, controls, options = request_from_settings(fav["settings"] or {})
+    channel, controls, options = RunSettings.from_dict(fav["settings"] or {}).request()
     result, run_id, _ = engine.run_generation(db, product, channel, controls, options, existing=_saved_before(db, fav))
     texts = [v.text for v in result.variants]
     return {
         "texts": texts,
         "reproduced": fav["text"] in texts,
         "run_id": run_id,
-        "variants": [v.to_dict() for v in result.variants],
+        "variants": result.variants,
     }

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import string
 
+from copy_engine.scoring.flags import Flag
+
 _PUNCT = re.compile("([" + re.escape(string.punctuation) + "])")
 # GitHub-flavoured Markdown turns bare URLs, www. names and e-mail addresses into
 # links even when escaped; an invisible word joiner breaks the pattern.
@@ -62,19 +64,18 @@ def short(text: object, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-def highlight_flags(text: str, flags: list[dict]) -> str:
+def highlight_flags(text: str, flags: list[Flag]) -> str:
     """Markdown of `text` with each flagged span on a coloured background; every piece escaped.
 
-    Flags are dicts with start, end and kind (Variant.flags); spans that do not
-    match the text (e.g. after an edit) or overlap an earlier one are ignored.
+    Spans that do not match the text (e.g. after an edit) or overlap an earlier one are ignored.
     """
     pieces: list[str] = []
     pos = 0
-    for flag in sorted(flags or [], key=lambda f: (f.get("start", 0), f.get("end", 0))):
-        start, end = int(flag.get("start", -1)), int(flag.get("end", -1))
+    for flag in sorted(flags or [], key=lambda f: (f.start, f.end)):
+        start, end = flag.start, flag.end
         if start < pos or end <= start or end > len(text):
             continue
-        colour = FLAG_COLOURS.get(flag.get("kind"), "red")
+        colour = FLAG_COLOURS.get(flag.kind, "red")
         pieces.append(_escape(text[pos:start]))
         pieces.append(f":{colour}-background[{_escape(text[start:end])}]")
         pos = end
@@ -82,13 +83,11 @@ def highlight_flags(text: str, flags: list[dict]) -> str:
     return "".join(pieces).strip()
 
 
-def flag_lines(flags: list[dict]) -> list[str]:
+def flag_lines(flags: list[Flag]) -> list[str]:
     """One Markdown line per flag: the highlighted span, what kind of problem, and why."""
     lines = []
     for flag in flags or []:
-        colour = FLAG_COLOURS.get(flag.get("kind"), "red")
-        label = FLAG_LABELS.get(flag.get("kind"), "check this")
-        lines.append(
-            f":{colour}-background[{escape_md(flag.get('text', ''))}] · {label}: {escape_md(flag.get('reason', ''))}"
-        )
+        colour = FLAG_COLOURS.get(flag.kind, "red")
+        label = FLAG_LABELS.get(flag.kind, "check this")
+        lines.append(f":{colour}-background[{escape_md(flag.text)}] · {label}: {escape_md(flag.reason)}")
     return lines

@@ -47,10 +47,10 @@ def run(args) -> int:
         json.dump(result.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    print(f"{product.name} · {args.channel} · {result.settings['model']} on {result.settings['device']} · {result.seconds:.1f}s")
+    print(f"{product.name} · {args.channel} · {result.settings.model} on {result.settings.device} · {result.seconds:.1f}s")
     for i, v in enumerate(result.variants, 1):
         s = v.scores
-        flags = ", ".join(f"{f['kind']}: {f['text']}" for f in v.flags) or "none"
+        flags = ", ".join(f"{f.kind}: {f.text}" for f in v.flags) or "none"
         print(f"\n{i}. {v.text}")
         print(
             f"   overall {s.get('overall', 0):.2f} · CTR {s.get('predicted_ctr', 0):.2f} · CTA {s.get('cta', 0):.2f} · "

@@ -14,7 +14,9 @@ HELP = ("Train a LoRA adapter (tone|cta|creative|brand) from approved favourites
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, help="adapter name (lower-case letters, digits, - and _)")
-    parser.add_argument("--objective", required=True, choices=("tone", "calm", "cta", "creative", "brand"))
+    from copy_engine.adapters.requests import OBJECTIVES
+
+    parser.add_argument("--objective", required=True, choices=OBJECTIVES)
     parser.add_argument("--from", dest="source", required=True,
                         help="'favourites' (approved favourites in the database), a .csv of past copy, "
                              "or 'distill' (self-distillation with reward ranking; how the shipped adapters are built)")  # fmt: skip
@@ -114,22 +116,14 @@ def _examples(args, settings, progress_line):
 
 
 def run(args: argparse.Namespace) -> int:
-    from copy_engine.adapters.registry import SHIPPED_NAMES, check_name
+    from copy_engine.adapters.requests import check_training_request
     from copy_engine.adapters.train import AdapterTrainConfig, train_adapter
     from copy_engine.errors import InputError
     from copy_engine.settings import get_settings
 
-    check_name(args.name)
-    if not 1 <= args.steps <= 5000:
-        raise InputError(f"--steps must be between 1 and 5000, got {args.steps}")
-    if not 1 <= args.batch_size <= 64:
-        raise InputError(f"--batch-size must be between 1 and 64, got {args.batch_size}")
-    if args.rank not in (4, 8, 16, 32):
-        raise InputError(f"--rank must be 4, 8, 16 or 32, got {args.rank}")
+    check_training_request(args.name, args.objective, args.steps, args.batch_size, args.rank, user_folder=not args.out)
     settings = get_settings()
     out_dir = Path(args.out) if args.out else settings.adapters_dir
-    if not args.out and args.name in SHIPPED_NAMES:
-        raise InputError(f"{args.name!r} is the name of a shipped adapter; choose another name")
     if args.threads:
         import torch
 

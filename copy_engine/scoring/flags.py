@@ -30,7 +30,14 @@ class Flag:
     reason: str  # one sentence for the copywriter
 
     def to_dict(self) -> dict:
+        """JSON form, as stored in runs, favourites and bulk results."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Flag":
+        """A flag read back from its JSON form (rows written by any version: missing parts are empty)."""
+        return cls(int(d.get("start", -1)), int(d.get("end", -1)), str(d.get("text") or ""),
+                   str(d.get("kind") or ""), str(d.get("reason") or ""))  # fmt: skip
 
 
 HARD_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "off_product", "banned")
