@@ -424,7 +424,7 @@ def test_summary_from_an_older_file_fills_what_it_lacks():
     assert s.n_variants is None and s.sentiment_checked == 0 and s.config_definitions == {}
 
 
-def test_insights_page_opens_a_summary_written_by_an_older_version(tmp_home, insights_app):
+def test_insights_page_opens_a_summary_written_by_an_older_version(tmp_home, app):
     folder = tmp_home / "evaluations" / "old"
     folder.mkdir(parents=True)
     old = {
