@@ -487,6 +487,34 @@ def test_summarize_contract_shape():
     assert s["side_effects"]["faithfulness_delta"] == pytest.approx(-0.04)
     assert set(s["matrix"]) == {"tone", "cta", "creative"}
     assert s["targets_met"]["perplexity"] is False and s["targets_met"]["tone"] is True
+    assert s["side_effects"]["perplexity_ratio_by_adapter"] == {"tone": 1.1, "tone_neg": 1.05, "cta": 1.15, "creative": 1.25}
+    assert "perplexity_ratio_copy_only_by_adapter" not in s["side_effects"]
+
+
+def test_creative_fluency_is_judged_on_the_copy_alone():
+    """creative's perplexity given the product may rise (its novelty is what the product lines do not
+    predict); the target holds it to the cap on the copy alone, and tone/cta to the cap given the product."""
+    from copy_engine.adapters.evaluate import summarize
+
+    def m(p, alone):
+        fixed = {"vader_compound": 0.2, "cta_rate": 0.2, "distinct_2": 0.6, "novelty": 0.4, "faithfulness": 0.9}
+        return {**fixed, "perplexity": p, "perplexity_copy_only": alone}
+
+    metrics = {
+        "off": m(10.0, 40.0),
+        "tone": m(11.0, 42.0),
+        "tone_neg": m(10.0, 40.0),
+        "cta": m(11.0, 44.0),
+        "creative": m(14.0, 46.0),
+    }
+    side = summarize(metrics)["side_effects"]
+    assert side["perplexity_ratio_copy_only_by_adapter"]["creative"] == pytest.approx(1.15)
+    assert summarize(metrics)["targets_met"]["perplexity"] is True
+    metrics["creative"]["perplexity_copy_only"] = 50.0  # x1.25 on the copy alone
+    assert summarize(metrics)["targets_met"]["perplexity"] is False
+    metrics["creative"]["perplexity_copy_only"] = 40.0
+    metrics["cta"]["perplexity"] = 12.5  # x1.25 given the product
+    assert summarize(metrics)["targets_met"]["perplexity"] is False
 
 
 # ---------------------------------------------------------------- CLI

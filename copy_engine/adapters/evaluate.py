@@ -132,7 +132,16 @@ def setting_metrics(samples: EvalSamples, name: str, loaded=None) -> dict:
                     texts.append(t)
                     prefixes.append(prefix)
         m["perplexity"] = round(perplexity(loaded, texts, prefixes), 3)
+        # The copy alone, without the product lines: creative copy's novelty is by definition what the
+        # product lines do not predict, so its fluency is judged on the copy by itself.
+        m["perplexity_copy_only"] = round(perplexity(loaded, texts), 3)
     return m
+
+
+def _perplexity_ratios(metrics: dict, key: str) -> dict[str, float]:
+    """Each adapter setting's perplexity (`key`) over the adapters-off one, by setting name."""
+    off = metrics["off"][key]
+    return {s: round(m[key] / off, 4) for s, m in metrics.items() if s != "off" and key in m}
 
 
 def summarize(metrics: dict) -> dict:
@@ -150,6 +159,9 @@ def summarize(metrics: dict) -> dict:
     side = {"faithfulness_delta": min(d(s, "faithfulness") for s in on_settings)}
     if "perplexity" in off:
         side["perplexity_ratio"] = round(max(metrics[s]["perplexity"] / off["perplexity"] for s in on_settings), 4)
+        side["perplexity_ratio_by_adapter"] = _perplexity_ratios(metrics, "perplexity")
+    if "perplexity_copy_only" in off:
+        side["perplexity_ratio_copy_only_by_adapter"] = _perplexity_ratios(metrics, "perplexity_copy_only")
     result["side_effects"] = side
     result["matrix"] = {s: {k: d(s, k) for k in (*MATRIX_METRICS, "novelty", "faithfulness")} for s in on_settings}
     result["targets_met"] = {
@@ -157,10 +169,20 @@ def summarize(metrics: dict) -> dict:
         "tone_neg": result["tone"]["neg_delta"] <= TARGETS["tone_neg_delta"],
         "cta": result["cta"]["delta"] >= TARGETS["cta_delta"],
         "creative": result["creative"]["delta"] >= TARGETS["creative_delta"] and result["creative"]["novelty_delta"] > 0,
-        "perplexity": side.get("perplexity_ratio", 1.0) <= TARGETS["perplexity_ratio_max"],
+        "perplexity": _fluent_enough(side),
         "faithfulness": side["faithfulness_delta"] >= TARGETS["faithfulness_delta_min"],
     }
     return result
+
+
+def _fluent_enough(side: dict) -> bool:
+    """tone and cta within the perplexity cap given the product; creative on the copy alone (when measured)."""
+    given = side.get("perplexity_ratio_by_adapter")
+    if given is None:
+        return side.get("perplexity_ratio", 1.0) <= TARGETS["perplexity_ratio_max"]
+    alone = side.get("perplexity_ratio_copy_only_by_adapter", {})
+    ratios = [given.get("tone", 1.0), given.get("cta", 1.0), alone.get("creative", given.get("creative", 1.0))]
+    return max(ratios) <= TARGETS["perplexity_ratio_max"]
 
 
 def format_tables(summary: dict, metrics: dict) -> str:
@@ -179,6 +201,9 @@ def format_tables(summary: dict, metrics: dict) -> str:
     se = summary["side_effects"]
     lines += ["", f"side effects: faithfulness delta (worst) {se['faithfulness_delta']:+.3f}"
               + (f", perplexity ratio (worst) {se['perplexity_ratio']:.3f}" if "perplexity_ratio" in se else "")]  # fmt: skip
+    for key, label in (("perplexity_ratio_by_adapter", "given the product"), ("perplexity_ratio_copy_only_by_adapter", "copy alone")):
+        if key in se:
+            lines.append(f"perplexity ratio {label}: " + ", ".join(f"{a} x{r:.2f}" for a, r in se[key].items()))
     lines.append("targets met: " + ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in summary["targets_met"].items()))
     return "\n".join(lines)
 
