@@ -8,11 +8,13 @@ prompt is the product's block with its channel, tone and CTA wishes and an open 
 
 Training computes the loss on the copy tokens only (the prompt is masked out; BOS kept), runs the
 output head only where there is a label (262k-vocabulary logits at every position would cost more than
-the rest of the step), uses bf16 autocast on CPU and early-stops on held-out deck products.
+the rest of the step), uses bf16 autocast on CPU and early-stops on held-out deck products. The run
+itself (schedule, step, early stopping, save) is the one the copy adapters use (adapters/lora_run.py).
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -20,11 +22,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from copy_engine.adapters.data import TrainingExample
-from copy_engine.adapters.train import TrainResult, save_trained_adapter, split_examples
+from copy_engine.adapters.lora_run import LoraRun, TrainResult
+from copy_engine.adapters.losses import IGNORE
+from copy_engine.adapters.train import split_examples
 from copy_engine.controls import Controls
 
 NAME = "copywriter"
-IGNORE = -100
 # The deck's wishes as slider values that the prompt labels back to the same words (prompts.tone_label / cta_label).
 TONE_SLIDER = {"calm": -1.0, "balanced": 0.0, "enthusiastic": 1.0}
 CTA_SLIDER = {"none": 0.0, "soft": 0.4, "strong": 1.0}
@@ -44,6 +47,8 @@ class CopywriterConfig:
     batch_size: int = 8  # examples per step
     lr: float = 3e-4  # peak learning rate (linear warm-up, cosine decay)
     warmup_steps: int = 10  # steps of linear warm-up
+    min_lr_ratio: float = 0.0  # cosine decays to lr * this
+    clip_norm: float = 1.0  # gradient norm clip
     val_fraction: float = 0.08  # share of deck products held out for validation loss
     eval_every: int = 25  # steps between validation passes
     patience: int = 3  # validation passes without improvement before stopping
@@ -133,103 +138,47 @@ def train_copywriter(
     data_info: dict | None = None,
     checkpoint: Callable[[dict, int, float], None] | None = None,
 ) -> TrainResult:
-    """Train the copywriter LoRA on deck examples and save the best (by validation loss) at `out_path`."""
-    import torch
-    from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
-    from transformers import get_cosine_schedule_with_warmup
+    """Train the copywriter LoRA on deck examples and save the best (by validation loss) at `out_path`.
 
-    from copy_engine.adapters.registry import base_signature
-    from copy_engine.adapters.train import load_training_base
-
-    t0 = time.perf_counter()
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    device = "cuda" if torch.cuda.is_available() and loaded.device == "cuda" else "cpu"
+    The validation loss of the base model (step 0) is the first one to beat. `checkpoint(state, step,
+    val_loss)` receives each new best's weights while training goes on.
+    """
+    run = LoraRun(loaded, config, base_model)
     tok = loaded.tokenizer
-    base = base_model if base_model is not None else load_training_base(loaded.source, device)
-    signature = base_signature(base.config)
-    lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
-                      target_modules=list(config.target_modules), bias="none", task_type="CAUSAL_LM")  # fmt: skip
-    model = get_peft_model(base, lora)
     train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed)
     rng = random.Random(config.seed)
     val_ex = rng.sample(val_ex, min(len(val_ex), config.max_val_examples))
     enc_train = [encode(tok, e, config.max_target_tokens) for e in train_ex]
     enc_val = sorted((encode(tok, e, config.max_target_tokens) for e in val_ex), key=lambda x: len(x[0]))
     pad = tok.pad_token_id or 0
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
-    schedule = get_cosine_schedule_with_warmup(opt, config.warmup_steps, config.steps)
-    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=config.bf16)
+
+    def loss_of(batch):
+        return copy_loss(run.model, *_collate(batch, pad, run.device))
 
     def validate() -> float:
-        model.eval()
-        total, n = 0.0, 0
-        with torch.no_grad(), autocast:
-            for i in range(0, len(enc_val), config.batch_size):
-                chunk = enc_val[i : i + config.batch_size]
-                total += float(copy_loss(model, *_collate(chunk, pad, device))) * len(chunk)
-                n += len(chunk)
-        model.train()
-        return total / max(1, n)
+        size = config.batch_size
+        return run.validation_loss((enc_val[i : i + size] for i in range(0, len(enc_val), size)), loss_of)
 
+    run.stopper.best = validate() if enc_val else math.inf
+    run.log({"step": 0, "val_loss": round(run.stopper.best, 4), "s": round(time.perf_counter() - run.t0, 1)}, progress)
     order: list[list[int]] = []
-    history: list[dict] = []
-    best = {"val": validate() if enc_val else float("inf"), "step": 0, "state": None, "bad": 0}
-    history.append({"step": 0, "val_loss": round(best["val"], 4), "s": round(time.perf_counter() - t0, 1)})
-    if progress:
-        progress(history[0])
     stopped = "steps"
-    model.train()
     for step in range(1, config.steps + 1):
         if not order:
             order = _length_buckets([len(x[0]) for x in enc_train], config.batch_size, rng)
         batch = [enc_train[i] for i in order.pop()]
-        # enable_grad: the inference side of the process switches gradients off globally.
-        with torch.enable_grad(), autocast:
-            loss = copy_loss(model, *_collate(batch, pad, device))
-        opt.zero_grad(set_to_none=True)
-        with torch.enable_grad():
-            loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        schedule.step()
-        rec = {"step": step, "loss": round(float(loss.detach()), 4), "lr": schedule.get_last_lr()[0],
-               "s_per_step": round((time.perf_counter() - t0) / step, 2)}  # fmt: skip
-        if enc_val and (step % config.eval_every == 0 or step == config.steps):
+        loss, _, _, lr = run.step(lambda: (loss_of(batch), {}))
+        seconds = time.perf_counter() - run.t0
+        rec = {"step": step, "loss": round(loss, 4), "lr": lr, "s_per_step": round(seconds / step, 2)}
+        if enc_val and run.eval_due(step):
             rec["val_loss"] = val = round(validate(), 4)
-            if val < best["val"] - 1e-4:
-                best.update(val=val, step=step, bad=0)
-                best["state"] = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
-                if checkpoint:  # the best so far, usable while training goes on
-                    checkpoint(best["state"], step, val)
-            else:
-                best["bad"] += 1
-        history.append(rec)
-        if progress:
-            progress(rec)
-        if best["bad"] >= config.patience:
+            if run.stopper.update(val, step, run.model) and checkpoint:
+                checkpoint(run.stopper.state, step, val)  # the best so far, usable while training goes on
+        run.log(rec, progress)
+        if run.stopper.should_stop:
             stopped = "early_stopping"
             break
-    state = best["state"] if best["state"] is not None else get_peft_model_state_dict(model)
-    seconds = round(time.perf_counter() - t0, 1)
-    meta = {
-        "name": NAME,
-        "objective": NAME,
-        "base": {"name": loaded.name, **signature},
-        "lora": {"r": config.r, "alpha": config.alpha, "target_modules": list(config.target_modules)},
-        "training": {
-            "config": config.to_dict(),
-            "best_step": best["step"],
-            "best_val_loss": None if best["val"] == float("inf") else best["val"],
-            "stopped": stopped,
-            "seconds": seconds,
-            "device": device,
-            "examples": {"train": len(train_ex), "val": len(val_ex)},
-            "data": data_info or {},
-            "history": history,
-        },
-        "metrics": {},
-    }
-    path = save_trained_adapter(out_path, state, meta)
-    return TrainResult(path, len(history) - 1, best["step"], best["val"], seconds, stopped, history)
+    examples_used = {"train": len(train_ex), "val": len(val_ex)}
+    return run.save(
+        loaded, out_path, name=NAME, objective=NAME, stopped=stopped, examples=examples_used, data_info=data_info
+    )

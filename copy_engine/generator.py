@@ -19,7 +19,7 @@ from typing import ContextManager, Protocol, Sequence, runtime_checkable
 from copy_engine.controls import AdapterWeights, DecodingParams
 from copy_engine.errors import ModelLoadError
 from copy_engine.model import LoadedModel
-from copy_engine.prompts import SEPARATOR
+from copy_engine.prompts import split_head
 from copy_engine.sampling import sample
 
 
@@ -122,7 +122,7 @@ class LocalGenerator:
         from transformers import DynamicCache
 
         model = self.loaded.model
-        head = prompt[: prompt.rfind(SEPARATOR) + len(SEPARATOR)] if SEPARATOR in prompt else ""
+        head = split_head(prompt)[0]
         head_len = len(self.loaded.tokenizer(head).input_ids) if head else 0
         cacheable = 0 < head_len < ids.shape[1]
         key = (head, adapter_key)

@@ -118,6 +118,21 @@ def build_prompt(
     return f"\n{SEPARATOR}\n".join(blocks)
 
 
+def split_head(prompt: str) -> tuple[str, str]:
+    """(few-shot head, the target product's part) of a prompt; head + tail == prompt.
+
+    The head runs through the last separator and is the same for every product of one channel
+    and wishes, so the generator caches its KV and training shares it across a batch; both must
+    cut at the same place, or the adapter would learn on other tokens than it sees at inference.
+    A prompt without examples (the copywriter's) is all tail: ("", prompt).
+    """
+    cut = prompt.rfind(SEPARATOR)
+    if cut < 0:
+        return "", prompt
+    cut += len(SEPARATOR)
+    return prompt[:cut], prompt[cut:]
+
+
 def build_copywriter_prompt(
     product: Product,
     channel: str,

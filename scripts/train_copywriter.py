@@ -40,25 +40,32 @@ def main(argv=None) -> int:
 
     examples = deck_examples(args.catalog)
     print(f"{len(examples)} deck examples for {len({e.product for e in examples})} products", flush=True)
-    cfg = CopywriterConfig(r=args.r, alpha=args.alpha or 2.0 * args.r, target_modules=MODULES[args.modules],
-                           steps=args.steps, lr=args.lr, batch_size=args.batch_size, eval_every=args.eval_every)  # fmt: skip
+    cfg = CopywriterConfig(
+        r=args.r,
+        alpha=args.alpha or 2.0 * args.r,
+        target_modules=MODULES[args.modules],
+        steps=args.steps,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        eval_every=args.eval_every,
+    )
     loaded = get_loaded_model()
     info = {"examples": len(examples), "catalog_rows": sum(e.product.startswith("csv:") for e in examples)}
-    import torch
-
-    from copy_engine.adapters.registry import save_adapter
+    from copy_engine.adapters.lora_run import save_trained_adapter
 
     def checkpoint(state, step, val):
-        ckpt = args.out.with_name(args.out.stem + "-best.safetensors")
-        save_adapter(ckpt, {k: v.to(torch.bfloat16) for k, v in state.items()},
-                     {"name": "copywriter", "objective": "copywriter", "step": step, "val_loss": val,
-                      "base": {"name": loaded.name}, "lora": {"r": cfg.r, "alpha": cfg.alpha,
-                      "target_modules": list(cfg.target_modules)}})  # fmt: skip
+        lora = {"r": cfg.r, "alpha": cfg.alpha, "target_modules": list(cfg.target_modules)}
+        meta = {"name": "copywriter", "objective": "copywriter", "step": step, "val_loss": val}
+        meta.update(base={"name": loaded.name}, lora=lora)
+        save_trained_adapter(args.out.with_name(args.out.stem + "-best.safetensors"), state, meta, convert=False)
 
-    result = train_copywriter(loaded, examples, cfg, args.out, progress=lambda r: print(json.dumps(r), flush=True),
-                              data_info=info, checkpoint=checkpoint)  # fmt: skip
-    print(json.dumps({"out": str(result.path), "best_step": result.best_step, "best_val_loss": result.best_val_loss,
-                      "stopped": result.stopped, "seconds": result.seconds, "r": args.r, "modules": args.modules}))  # fmt: skip
+    def show(record):
+        print(json.dumps(record), flush=True)
+
+    result = train_copywriter(loaded, examples, cfg, args.out, progress=show, data_info=info, checkpoint=checkpoint)
+    summary = {"out": str(result.path), "best_step": result.best_step, "best_val_loss": result.best_val_loss}
+    summary.update(stopped=result.stopped, seconds=round(result.seconds, 1), r=args.r, modules=args.modules)
+    print(json.dumps(summary))
     return 0
 
 

@@ -314,6 +314,65 @@ def test_encode_example_masks_prompt_and_marks_cta(tiny):
     assert enc.head.endswith("###") and "Copy:" in enc.head
 
 
+def test_training_tokens_are_the_inference_prompt_tokens(tiny):
+    """Head + encoded example = the tokens the generator feeds for the same prompt, then the copy."""
+    from copy_engine.adapters.train import encode_example
+    from copy_engine.prompts import split_head
+
+    loaded, _ = tiny
+    tok = loaded.tokenizer
+    for ex in _examples(4):
+        enc = encode_example(tok, ex)
+        assert enc.head == split_head(ex.prompt)[0]  # the head the generator caches for this prompt
+        n_prompt = enc.labels.count(IGNORE)
+        assert tok(enc.head).input_ids + enc.ids[:n_prompt] == tok(ex.prompt).input_ids
+    no_head = data.TrainingExample("Product: Tea\nCopy:", "Calm tea.")
+    enc = encode_example(tok, no_head)
+    assert enc.head == "" and enc.ids[: enc.labels.count(IGNORE)] == tok(no_head.prompt).input_ids  # BOS included
+
+
+@pytest.mark.real_model
+def test_training_split_matches_the_real_tokenizers_prompt_tokens(real_settings):
+    """Gemma's tokenizer could merge across the cut ("###" + "\n"); it does not, on every channel and wish."""
+    from transformers import AutoTokenizer
+
+    from copy_engine.channels import CHANNELS
+    from copy_engine.controls import Controls
+    from copy_engine.model import resolve_source
+    from copy_engine.prompts import build_prompt, split_head
+
+    tok = AutoTokenizer.from_pretrained(resolve_source(real_settings)[0])
+    for p in data.load_training_catalog()[:8]:
+        for channel in CHANNELS:
+            for controls in (data.NEUTRAL, Controls(1.0, 0.5, 1.0), Controls(-1.0, 0.2, 0.0)):
+                prompt = build_prompt(p, channel, controls)
+                head, tail = split_head(prompt)
+                ids = tok(head).input_ids + tok(tail, add_special_tokens=False).input_ids
+                assert ids == tok(prompt).input_ids, (channel, p.name)
+
+
+def test_early_stopper_keeps_the_best_weights_and_counts_patience(tiny):
+    from peft import LoraConfig, get_peft_model
+
+    from copy_engine.adapters.lora_run import EarlyStopper
+
+    model = get_peft_model(_copy(tiny), LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    stopper = EarlyStopper(patience=2)
+    assert stopper.update(5.0, 10, model) and stopper.best_step == 10 and stopper.state
+    kept = {k: v.clone() for k, v in stopper.state.items()}
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(1.0)  # the adapter moves on; the kept copy must not
+    assert not stopper.update(4.99995, 20, model)  # within min_delta: no improvement
+    assert not stopper.should_stop
+    assert not stopper.update(float("nan"), 30, model)
+    assert stopper.should_stop and stopper.best == 5.0 and stopper.best_step == 10
+    assert all(torch.equal(stopper.kept(model, 30)[k], v) for k, v in kept.items())
+    unmeasured = EarlyStopper(patience=3)
+    assert unmeasured.kept(model, 7) and unmeasured.best_step == 7  # no validation: the last step is the one saved
+
+
 def test_training_loop_logs_terms_and_saves(trained, tiny):
     res, records = trained
     assert res.path.exists() and res.path.with_suffix(".json").exists()

@@ -21,7 +21,7 @@ def tiny_model(tmp_home, monkeypatch):
     from transformers import Gemma3ForCausalLM
 
     from copy_engine import model
-    from copy_engine.adapters import train
+    from copy_engine.adapters import lora_run
 
     loaded, cfg = make_tiny()
 
@@ -31,7 +31,7 @@ def tiny_model(tmp_home, monkeypatch):
         return m
 
     monkeypatch.setattr(model, "get_loaded_model", lambda *a, **k: loaded)
-    monkeypatch.setattr(train, "load_training_base", fresh)
+    monkeypatch.setattr(lora_run, "load_training_base", fresh)
     st.cache_resource.clear()
     yield loaded
     st.cache_resource.clear()

@@ -152,9 +152,9 @@ def fluency_prefix(prompt: str) -> str:
     charge every adapter for doing what it is for (a CTA after "Call to
     action: none" is unlikely however well it is written), so they are left out.
     """
-    from copy_engine.prompts import SEPARATOR
+    from copy_engine.prompts import split_head
 
-    product_lines = prompt[prompt.rfind(SEPARATOR) + len(SEPARATOR) :] if SEPARATOR in prompt else prompt
+    product_lines = split_head(prompt)[1]
     lines = [ln for ln in product_lines.strip("\n").split("\n") if not ln.startswith(_WISH_LINES)]
     return "\n".join(lines)
 

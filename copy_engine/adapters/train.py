@@ -1,8 +1,9 @@
 """The LoRA training loop for copy adapters.
 
 One loop for every objective: the loss is `losses.combined_loss` (terms lm,
-cta, unlikelihood, reward; weights per objective, each term logged), AdamW
-with linear warm-up then cosine decay, gradient clipping, validation loss on
+cta, unlikelihood, reward; weights per objective, each term logged). The rest
+is the run every LoRA training here shares (adapters/lora_run.py): AdamW with
+linear warm-up then cosine decay, gradient clipping, validation loss on
 held-out products every few steps with early stopping (the best adapter
 weights are kept), and a fixed seed.
 
@@ -18,18 +19,17 @@ still learns on exactly the prompts it will see at inference.
 
 from __future__ import annotations
 
-import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from copy_engine.adapters.data import TrainingExample
+from copy_engine.adapters.lora_run import LoraRun, TrainResult
 from copy_engine.adapters.losses import IGNORE, OBJECTIVE_WEIGHTS, LossWeights, combined_loss
 from copy_engine.errors import InputError
 
-SEPARATOR = "###"
 MIN_EXAMPLES = 4
 
 
@@ -37,22 +37,22 @@ MIN_EXAMPLES = 4
 class AdapterTrainConfig:
     """Everything that decides a training run (stored in the adapter's metadata)."""
 
-    name: str
-    objective: str
-    steps: int = 60
-    batch_size: int = 8
-    lr: float = 5e-4
-    warmup_steps: int = 5
+    name: str  # the adapter's name (file stem; registry.check_name)
+    objective: str  # tone, cta, creative, calm, ...: picks the default loss weights
+    steps: int = 60  # optimizer steps at most
+    batch_size: int = 8  # examples per step (all of one channel: they share a few-shot head)
+    lr: float = 5e-4  # peak learning rate (linear warm-up, cosine decay)
+    warmup_steps: int = 5  # steps of linear warm-up
     min_lr_ratio: float = 0.1  # cosine decays to lr * this
-    r: int = 16
-    alpha: float = 32.0
-    dropout: float = 0.05
-    target_modules: tuple = ("q_proj", "k_proj", "v_proj", "o_proj")
-    clip_norm: float = 1.0
-    val_fraction: float = 0.15
-    eval_every: int = 10
+    r: int = 16  # LoRA rank
+    alpha: float = 32.0  # LoRA scaling numerator (scale = alpha / r)
+    dropout: float = 0.05  # LoRA dropout
+    target_modules: tuple = ("q_proj", "k_proj", "v_proj", "o_proj")  # layers that get LoRA matrices
+    clip_norm: float = 1.0  # gradient norm clip
+    val_fraction: float = 0.15  # share of products held out for validation loss
+    eval_every: int = 10  # steps between validation passes
     patience: int = 3  # evaluations without improvement before stopping
-    seed: int = 0
+    seed: int = 0  # data order, split and initialisation
     ngram: int = 3  # n-gram size for the unlikelihood term
     loss_weights: LossWeights | None = None  # None = the objective's defaults
     # bf16 autocast for the matmuls (LoRA weights and optimizer state stay fp32):
@@ -60,26 +60,15 @@ class AdapterTrainConfig:
     bf16: bool = True
 
     def weights(self) -> LossWeights:
+        """The loss weights: the configured ones, else the objective's defaults."""
         return self.loss_weights or OBJECTIVE_WEIGHTS.get(self.objective, LossWeights())
 
     def to_dict(self) -> dict:
+        """The config as JSON-ready values (for the adapter's metadata)."""
         d = asdict(self)
         d["loss_weights"] = self.weights().to_dict()
         d["target_modules"] = list(self.target_modules)
         return d
-
-
-@dataclass
-class TrainResult:
-    """What a run produced."""
-
-    path: Path
-    steps_done: int
-    best_step: int
-    best_val_loss: float
-    seconds: float
-    stopped: str  # 'steps', 'early_stopping' or 'cancelled'
-    history: list = field(default_factory=list)  # one dict per step: step, lr, loss terms, val (when measured)
 
 
 def split_examples(examples: Sequence[TrainingExample], val_fraction: float, seed: int):
@@ -92,14 +81,6 @@ def split_examples(examples: Sequence[TrainingExample], val_fraction: float, see
     train = [e for e in examples if e.product not in val_products]
     val = [e for e in examples if e.product in val_products]
     return train, val
-
-
-def _head_and_tail(prompt: str) -> tuple[str, str]:
-    cut = prompt.rfind(SEPARATOR)
-    if cut < 0:
-        return "", prompt
-    cut += len(SEPARATOR)
-    return prompt[:cut], prompt[cut:]
 
 
 @dataclass
@@ -117,7 +98,9 @@ def encode_example(tokenizer, ex: TrainingExample, max_target_tokens: int = 64) 
     The target is written as the model would continue `Copy:` (a space, the
     copy, a newline that ends it) so the adapter also learns where to stop.
     """
-    head, tail = _head_and_tail(ex.prompt)
+    from copy_engine.prompts import split_head
+
+    head, tail = split_head(ex.prompt)  # cut where the generator cuts its cached head
     if not head:
         # No few-shot head: the tail starts the sequence and carries the BOS token.
         tail_ids = tokenizer(tail).input_ids
@@ -175,6 +158,21 @@ class _HeadCache:
         return cache, ids.shape[1]
 
 
+def _pad(rows: Sequence[list], fill: int, left: bool = False):
+    """A (rows, longest row) long tensor of the rows, padded with `fill` on the left or the right."""
+    import torch
+
+    width = max(len(x) for x in rows)
+    out = torch.full((len(rows), width), fill, dtype=torch.long)
+    for i, x in enumerate(rows):
+        if x:
+            if left:
+                out[i, width - len(x) :] = torch.tensor(x)
+            else:
+                out[i, : len(x)] = torch.tensor(x)
+    return out
+
+
 def _forward(model, heads: _HeadCache, items: Sequence[_Encoded], device):
     """(logits, labels, cta mask) of the copy part for items that share one head.
 
@@ -186,47 +184,47 @@ def _forward(model, heads: _HeadCache, items: Sequence[_Encoded], device):
     import torch
 
     pad = heads.tokenizer.pad_token_id or 0
-    b = len(items)
-    n_prompt = [sum(1 for x in it.labels if x == IGNORE) for it in items]
-    pre = [it.ids[: n - 1] for it, n in zip(items, n_prompt)]  # no-grad part
-    rest = [it.ids[n - 1 :] for it, n in zip(items, n_prompt)]  # last prompt token + copy
-    cache, head_len = heads.get(items[0].head, b)
-    lp = max(len(x) for x in pre)
-    masks = [torch.ones((b, head_len), dtype=torch.long)]
-    if lp:
-        ids = torch.full((b, lp), pad, dtype=torch.long)
-        m = torch.zeros((b, lp), dtype=torch.long)
-        pos = torch.full((b, lp), head_len, dtype=torch.long)
-        for i, x in enumerate(pre):
-            if x:
-                ids[i, lp - len(x) :] = torch.tensor(x)
-                m[i, lp - len(x) :] = 1
-                pos[i, lp - len(x) :] = head_len + torch.arange(len(x))
-        masks.append(m)
+    n_prompt = [it.labels.count(IGNORE) for it in items]
+    pre = [it.ids[: n - 1] for it, n in zip(items, n_prompt)]  # the product lines: no gradients
+    rest = [it.ids[n - 1 :] for it, n in zip(items, n_prompt)]  # the last prompt token and the copy
+    cache, head_len = heads.get(items[0].head, len(items))
+    mask = torch.ones((len(items), head_len), dtype=torch.long)
+    if any(pre):
+        mask = torch.cat([mask, _pad([[1] * len(x) for x in pre], 0, left=True)], 1)
+        pos = _pad([list(range(head_len, head_len + len(x))) for x in pre], head_len, left=True)
         with torch.no_grad():
-            model(input_ids=ids.to(device), attention_mask=torch.cat(masks, 1).to(device), position_ids=pos.to(device),
-                  past_key_values=cache, use_cache=True, logits_to_keep=1)  # fmt: skip
-    lr_ = max(len(x) for x in rest)
-    ids = torch.full((b, lr_), pad, dtype=torch.long)
-    labels = torch.full((b, lr_), IGNORE, dtype=torch.long)
-    cta = torch.zeros((b, lr_), dtype=torch.long)
-    m = torch.zeros((b, lr_), dtype=torch.long)
-    pos = torch.zeros((b, lr_), dtype=torch.long)
-    for i, (it, n) in enumerate(zip(items, n_prompt)):
-        x = rest[i]
-        ids[i, : len(x)] = torch.tensor(x)
-        labels[i, : len(x)] = torch.tensor(it.labels[n - 1 :])
-        cta[i, : len(x)] = torch.tensor(it.cta[n - 1 :])
-        m[i, : len(x)] = 1
-        pos[i] = head_len + len(pre[i]) + torch.arange(lr_)
-    masks.append(m)
-    out = model(input_ids=ids.to(device), attention_mask=torch.cat(masks, 1).to(device), position_ids=pos.to(device),
-                past_key_values=cache, use_cache=True)  # fmt: skip
+            model(
+                input_ids=_pad(pre, pad, left=True).to(device),
+                attention_mask=mask.to(device),
+                position_ids=pos.to(device),
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+    mask = torch.cat([mask, _pad([[1] * len(x) for x in rest], 0)], 1)
+    width = max(len(x) for x in rest)
+    pos = torch.tensor([[head_len + len(x) + j for j in range(width)] for x in pre], dtype=torch.long)
+    out = model(
+        input_ids=_pad(rest, pad).to(device),
+        attention_mask=mask.to(device),
+        position_ids=pos.to(device),
+        past_key_values=cache,
+        use_cache=True,
+    )
+    labels = _pad([it.labels[n - 1 :] for it, n in zip(items, n_prompt)], IGNORE)
+    cta = _pad([it.cta[n - 1 :] for it, n in zip(items, n_prompt)], 0)
     return out.logits, labels.to(device), cta.to(device)
 
 
-def _batch_loss(model, heads: _HeadCache, items: Sequence[_Encoded], weights: LossWeights, ngram: int, device,
-                base_heads: _HeadCache | None = None):  # fmt: skip
+def _batch_loss(
+    model,
+    heads: _HeadCache,
+    items: Sequence[_Encoded],
+    weights: LossWeights,
+    ngram: int,
+    device,
+    base_heads: _HeadCache | None = None,
+):
     """Loss and terms for items that share one head (`base_heads`: the adapter-free caches, for the kl term)."""
     import torch
 
@@ -237,21 +235,20 @@ def _batch_loss(model, heads: _HeadCache, items: Sequence[_Encoded], weights: Lo
         with torch.no_grad(), model.disable_adapter():
             base_logits = _forward(model, base_heads, items, device)[0]
     ew = torch.tensor([it.weight for it in items], device=device)
-    return combined_loss(logits, labels, weights, cta_mask=cta, example_weights=ew, ngram=ngram, base_logits=base_logits)
+    kw = {"cta_mask": cta, "example_weights": ew, "ngram": ngram, "base_logits": base_logits}
+    return combined_loss(logits, labels, weights, **kw)
 
 
-def _lr_at(step: int, cfg: AdapterTrainConfig) -> float:
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+def _by_head(items: Sequence[_Encoded]) -> dict[str, list[_Encoded]]:
+    groups: dict[str, list[_Encoded]] = {}
+    for it in items:
+        groups.setdefault(it.head, []).append(it)
+    return groups
 
 
 def _batches_by_head(items: Sequence[_Encoded], size: int, rng: random.Random):
     """Endless stream of batches; each batch shares one few-shot head (one channel)."""
-    groups: dict[str, list[_Encoded]] = {}
-    for it in items:
-        groups.setdefault(it.head, []).append(it)
+    groups = _by_head(items)
     keys = sorted(groups)
     pools = {k: [] for k in keys}
     while True:
@@ -265,13 +262,49 @@ def _batches_by_head(items: Sequence[_Encoded], size: int, rng: random.Random):
         pools[k] = pools[k][size:]
 
 
-def load_training_base(source: str, device: str):
-    """A separate fp32 copy of the base model for training (the inference model is left alone)."""
-    import torch
-    from transformers import AutoModelForCausalLM
+class _Batches:
+    """The head caches a run's batches are computed with, and its batch loss."""
 
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
-    return model.to(device)
+    def __init__(self, run: LoraRun, tokenizer, config: AdapterTrainConfig):
+        self.run, self.config, self.weights = run, config, config.weights()
+        self.heads = _HeadCache(run.model, tokenizer, run.device)
+        # The base model never changes, so its head caches are never refreshed.
+        self.base_heads = _HeadCache(run.model, tokenizer, run.device, refresh=10**9)
+
+    def loss(self, items: Sequence[_Encoded]):
+        """(loss, terms) of items that share one head."""
+        run = self.run
+        return _batch_loss(run.model, self.heads, items, self.weights, self.config.ngram, run.device, self.base_heads)
+
+    def validation_loss(self, items: Sequence[_Encoded]) -> float:
+        """Mean total loss on validation items, in batches that share a head."""
+        size, groups = self.config.batch_size, _by_head(items)
+        chunks = [groups[h][i : i + size] for h in sorted(groups) for i in range(0, len(groups[h]), size)]
+        return self.run.validation_loss(chunks, lambda chunk: self.loss(chunk)[0])
+
+
+def _train_step(run: LoraRun, batches: _Batches, items: Sequence[_Encoded], step: int) -> dict:
+    """One optimizer step (`step` from 0) on a batch; its record: step, lr, loss and its terms, gradient norm."""
+    batches.heads.step = step
+    loss, terms, grad_norm, lr = run.step(lambda: batches.loss(items))
+    return {
+        "step": step + 1,
+        "steps": run.config.steps,
+        "lr": round(lr, 7),
+        "loss": round(loss, 4),
+        **{k: round(v, 4) for k, v in terms.items()},
+        "grad_norm": round(grad_norm, 3),
+    }
+
+
+def _check_run(config: AdapterTrainConfig, examples: Sequence[TrainingExample]) -> None:
+    from copy_engine.adapters.registry import check_name
+
+    check_name(config.name)
+    if config.steps < 1:
+        raise InputError(f"steps must be at least 1, got {config.steps}")
+    if len(examples) < MIN_EXAMPLES:
+        raise InputError(f"need at least {MIN_EXAMPLES} training examples, got {len(examples)}")
 
 
 def train_adapter(
@@ -293,159 +326,39 @@ def train_adapter(
     terms, val_loss when measured, eta_s). `should_stop()` returning True
     cancels the run: nothing is saved.
     """
-    import torch
-    from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
-
-    from copy_engine.adapters.registry import base_signature, check_name
-
-    check_name(config.name)
-    if config.steps < 1:
-        raise InputError(f"steps must be at least 1, got {config.steps}")
-    if len(examples) < MIN_EXAMPLES:
-        raise InputError(f"need at least {MIN_EXAMPLES} training examples, got {len(examples)}")
-    t0 = time.perf_counter()
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    device = "cuda" if torch.cuda.is_available() and loaded.device == "cuda" else "cpu"
-    tok = loaded.tokenizer
-    base = base_model if base_model is not None else load_training_base(loaded.source, device)
-    signature = base_signature(base.config)
-    lora_cfg = LoraConfig(
-        r=config.r,
-        lora_alpha=config.alpha,
-        lora_dropout=config.dropout,
-        target_modules=list(config.target_modules),
-        bias="none",
-        task_type="CAUSAL_LM",
+    _check_run(config, examples)
+    run = LoraRun(loaded, config, base_model)
+    train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed)
+    if len(train_ex) < MIN_EXAMPLES:
+        train_ex, val_ex = list(examples), []
+    enc_train = [encode_example(loaded.tokenizer, e) for e in train_ex]
+    enc_val = [encode_example(loaded.tokenizer, e) for e in val_ex]
+    stream = _batches_by_head(enc_train, config.batch_size, random.Random(config.seed))
+    batches = _Batches(run, loaded.tokenizer, config)
+    stopped = "steps"
+    for step in range(config.steps):
+        if should_stop and should_stop():
+            return run.result(out_path, "cancelled")  # nothing is saved
+        rec = _train_step(run, batches, next(stream), step)
+        if enc_val and run.eval_due(step + 1):
+            val = batches.validation_loss(enc_val)
+            rec["val_loss"] = round(val, 4)
+            run.stopper.update(val, step + 1, run.model)
+        rec["eta_s"] = round((time.perf_counter() - run.t0) / (step + 1) * (config.steps - step - 1), 1)
+        run.log(rec, progress)
+        if enc_val and run.stopper.should_stop:
+            stopped = "early_stopping"
+            break
+    examples_used = {"train": len(train_ex), "val": len(val_ex)}
+    return run.save(
+        loaded,
+        out_path,
+        name=config.name,
+        objective=config.objective,
+        stopped=stopped,
+        examples=examples_used,
+        data_info=data_info,
     )
-    with torch.enable_grad():
-        model = get_peft_model(base, lora_cfg)
-        model.train()
-        train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed)
-        if len(train_ex) < MIN_EXAMPLES:
-            train_ex, val_ex = list(examples), []
-        enc_train = [encode_example(tok, e) for e in train_ex]
-        enc_val = [encode_example(tok, e) for e in val_ex]
-        params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
-        rng = random.Random(config.seed)
-        stream = _batches_by_head(enc_train, config.batch_size, rng)
-        heads = _HeadCache(model, tok, device)
-        # The base model never changes, so its head caches are never refreshed.
-        base_heads = _HeadCache(model, tok, device, refresh=10**9)
-        weights = config.weights()
-        autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=config.bf16)
-        history, best_val, best_step, best_state, bad_evals = [], float("inf"), 0, None, 0
-        stopped, step = "steps", 0
-        for step in range(config.steps):
-            if should_stop and should_stop():
-                stopped = "cancelled"
-                break
-            lr = _lr_at(step, config)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            heads.step = step
-            with autocast:
-                loss, terms = _batch_loss(model, heads, next(stream), weights, config.ngram, device, base_heads)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.clip_norm))
-            opt.step()
-            rec = {"step": step + 1, "steps": config.steps, "lr": round(lr, 7), "loss": round(float(loss.detach()), 4),
-                   **{k: round(v, 4) for k, v in terms.items()}, "grad_norm": round(grad_norm, 3)}  # fmt: skip
-            last = step + 1 == config.steps
-            if enc_val and ((step + 1) % config.eval_every == 0 or last):
-                val = _validate(model, heads, base_heads, enc_val, weights, config, device, autocast)
-                rec["val_loss"] = round(val, 4)
-                if val < best_val - 1e-4:
-                    best_val, best_step, bad_evals = val, step + 1, 0
-                    best_state = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
-                else:
-                    bad_evals += 1
-            elapsed = time.perf_counter() - t0
-            rec["eta_s"] = round(elapsed / (step + 1) * (config.steps - step - 1), 1)
-            history.append(rec)
-            if progress:
-                progress(rec)
-            if enc_val and bad_evals >= config.patience:
-                stopped = "early_stopping"
-                break
-        steps_done = len(history)
-        if stopped == "cancelled":
-            return TrainResult(Path(out_path), steps_done, best_step, best_val, time.perf_counter() - t0, stopped, history)
-        if best_state is None:
-            best_state = get_peft_model_state_dict(model)
-            best_step = steps_done
-    meta = {
-        "name": config.name,
-        "objective": config.objective,
-        "base": {"name": loaded.name, **signature},
-        "lora": {"r": config.r, "alpha": config.alpha, "target_modules": list(config.target_modules)},
-        "training": {
-            "config": config.to_dict(),
-            "steps_done": steps_done,
-            "best_step": best_step,
-            "best_val_loss": None if best_val == float("inf") else round(best_val, 4),
-            "stopped": stopped,
-            "seconds": round(time.perf_counter() - t0, 1),
-            "device": device,
-            "examples": {"train": len(train_ex), "val": len(val_ex)},
-            "data": data_info or {},
-            "history": history,
-        },
-        "metrics": {},
-    }
-    path = save_trained_adapter(out_path, best_state, meta)
-    return TrainResult(path, steps_done, best_step, best_val, time.perf_counter() - t0, stopped, history)
-
-
-def save_trained_adapter(out_path, state: dict, meta: dict) -> Path:
-    """Save a trained adapter's LoRA tensors (bf16) and metadata, then convert it for llama.cpp; returns the path.
-
-    bf16 halves the file (r=16 on q/k/v/o of the 270M model: ~3 MB); inference casts to its dtype.
-    """
-    import torch
-
-    from copy_engine.adapters.registry import save_adapter
-
-    path = save_adapter(out_path, {k: v.to(torch.bfloat16) for k, v in state.items()}, meta)
-    _convert_for_llamacpp(path)
-    return path
-
-
-def _convert_for_llamacpp(path) -> None:
-    """Convert a saved adapter to llama.cpp's LoRA GGUF now (cached by content hash), so the llama.cpp
-    backends start without converting; a failure only logs (they convert on load instead)."""
-    import logging
-
-    from copy_engine.adapters.gguf_lora import gguf_for
-    from copy_engine.settings import get_settings
-
-    try:
-        gguf_for(path, get_settings().cache_dir)
-    except Exception as exc:  # noqa: BLE001 - the safetensors file is saved; conversion can be retried
-        logging.getLogger(__name__).warning("adapter %s not converted for llama.cpp: %s", path, exc)
-
-
-def _validate(model, heads, base_heads, items, weights, config, device, autocast) -> float:
-    """Mean total loss on validation items (dropout off)."""
-    import torch
-
-    model.eval()
-    groups: dict[str, list] = {}
-    for it in items:
-        groups.setdefault(it.head, []).append(it)
-    total, n = 0.0, 0
-    with torch.no_grad(), autocast:
-        for head in sorted(groups):
-            g = groups[head]
-            for i in range(0, len(g), config.batch_size):
-                chunk = g[i : i + config.batch_size]
-                loss, _ = _batch_loss(model, heads, chunk, weights, config.ngram, device, base_heads)
-                total += float(loss) * len(chunk)
-                n += len(chunk)
-    model.train()
-    return total / max(1, n)
 
 
 class TrainingJob:
@@ -455,8 +368,14 @@ class TrainingJob:
     `status`, `records`, `result` and `error`, and may call `cancel()`.
     """
 
-    def __init__(self, loaded, examples: Sequence[TrainingExample], config: AdapterTrainConfig, out_path,
-                 data_info: dict | None = None):  # fmt: skip
+    def __init__(
+        self,
+        loaded,
+        examples: Sequence[TrainingExample],
+        config: AdapterTrainConfig,
+        out_path,
+        data_info: dict | None = None,
+    ):
         import threading
 
         self.config = config
@@ -465,17 +384,23 @@ class TrainingJob:
         self.result: TrainResult | None = None
         self.error = ""
         self._cancel = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(loaded, list(examples), out_path, data_info), daemon=True, name=f"train-{config.name}"
-        )
+        args = (loaded, list(examples), out_path, data_info)
+        self._thread = threading.Thread(target=self._run, args=args, daemon=True, name=f"train-{config.name}")
         self._thread.start()
 
     def _run(self, loaded, examples, out_path, data_info) -> None:
         from copy_engine.errors import CopyLabError
 
         try:
-            self.result = train_adapter(loaded, examples, self.config, out_path, progress=self.records.append,
-                                        should_stop=self._cancel.is_set, data_info=data_info)  # fmt: skip
+            self.result = train_adapter(
+                loaded,
+                examples,
+                self.config,
+                out_path,
+                progress=self.records.append,
+                should_stop=self._cancel.is_set,
+                data_info=data_info,
+            )
             self.status = "cancelled" if self.result.stopped == "cancelled" else "done"
         except CopyLabError as exc:
             self.error, self.status = str(exc), "failed"
