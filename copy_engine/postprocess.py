@@ -88,7 +88,7 @@ def _cut_before_noun(cut: str, rest: str) -> bool:
     last = cut.rstrip(" .!?").rsplit(" ", 1)[-1]
     if last[:1].isupper() and rest.lstrip()[:1].isupper():
         return True
-    if re.fullmatch(r"[\d.,/x-]+", last) and rest.strip():
+    if re.fullmatch(r"[\d.,/x%-]+", last) and rest.strip():
         return True  # a bare count or size whose unit or noun was cut off ("Box Car in 1" | "N Scale")
     last = last.lower()
     return last in _NEEDS_NOUN or ("-" in last.strip("-") and last.islower())

@@ -99,6 +99,7 @@ def test_cut_inside_brackets_or_before_a_unit_is_discarded():
     # Both were shown to a reader as ad headlines, cut at 30 characters.
     assert clean_one(" Buy Old-Time Box Car (N Scale, Oxide Red)\n", "ad_headline") is None
     assert clean_one(" Order Old-Time Box Car in 1 N Scale Model\n", "ad_headline") is None
+    assert clean_one(" Explore Joker Teeth with 100% cotton\n", "ad_headline") is None
     # A complete phrase with its own brackets or a finished number still fits.
     assert clean_one(" Hydra Bottle (750 ml)\n", "ad_headline").text == "Hydra Bottle (750 ml)"
     assert clean_one(" Cold for 24 Hours\n", "ad_headline").text == "Cold for 24 Hours"
