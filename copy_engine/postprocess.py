@@ -82,23 +82,13 @@ def _balanced(text: str) -> bool:
 _NEEDS_NOUN = set("favorite favourite key other every each own perfect whole entire same first next last".split())  # noqa: SIM905
 
 
-def _cut_before_noun(cut: str, rest: str) -> bool:
-    """True when cutting `rest` off leaves a phrase that wanted more: "hand-eye", "your favorite", a name
-    cut in two ("...Thomas & Friends Wooden" | "Railway"), or a number cut from its unit ("Cold for 24" | "Hours")."""
-    last = cut.rstrip(" .!?").rsplit(" ", 1)[-1]
-    if last[:1].isupper() and rest.lstrip()[:1].isupper():
-        return True
-    if re.fullmatch(r"[\d.,/x%-]+", last) and rest.strip():
-        return True  # a bare count or size whose unit or noun was cut off ("Box Car in 1" | "N Scale")
-    last = last.lower()
-    return last in _NEEDS_NOUN or ("-" in last.strip("-") and last.islower())
-
-
 def fit_to_limit(text: str, limit: int, min_chars: int, ended: bool) -> tuple[str | None, bool]:
     """Return (text within limit, trimmed?) or (None, False) when no complete phrase fits.
 
     `ended` says whether the model finished the piece itself; if not, the tail
-    is an unfinished sentence and is cut back to the last sentence end.
+    is an unfinished sentence and is cut back to the last sentence end. A finished
+    line over the limit is cut only where a new phrase begins ("… paper | with extra
+    sheets"): a cut anywhere else took the last noun with it ("… of the most popular").
     """
     if ended and len(text) <= limit:
         return text, False
@@ -106,17 +96,38 @@ def fit_to_limit(text: str, limit: int, min_chars: int, ended: bool) -> tuple[st
     ends = [m.end() for m in _SENT_END.finditer(window) if m.end() <= limit]
     if ends and ends[-1] >= min_chars:
         return window[: ends[-1]].strip(), True
-    if ended or len(text) <= limit:
-        # One unfinished sentence: keep it only if it already reads as a phrase.
-        cut = text[:limit]
-        if len(text) > limit:
-            cut = cut.rsplit(" ", 1)[0]
-        cut = cut.rstrip(" ,;:-–")
-        if len(cut) >= min_chars and _complete_phrase(cut) and (ended or len(text) > limit):
-            if cut != text and _cut_before_noun(cut, text[len(cut) :]):
-                return None, False
-            return cut, cut != text
+    if not ended or len(text) <= limit:
+        return None, False
+    for cut in _phrase_cuts(text, limit):
+        if len(cut) < min_chars:
+            break
+        if _complete_phrase(cut) and not _needs_more(cut):
+            return cut, True
     return None, False
+
+
+# Words that open a new phrase: cutting just before one leaves the phrase before it whole.
+_PHRASE_STARTERS = frozenset(
+    "with for and in on from that to at by plus featuring including or while which who as so – — -".split()
+)
+# Last words that promise more ("Made" in USA, "Ready" to…, "Perfect" for…).
+_NEEDS_MORE = frozenset("made designed built ready perfect ideal great good suitable compatible available covered filled packed".split())  # noqa: SIM905
+
+
+def _phrase_cuts(text: str, limit: int):
+    """Cuts of an over-long line within `limit`, longest first, each just before a word that starts a phrase."""
+    for m in reversed(list(re.finditer(r"\s+", text[: limit + 1]))):
+        head, rest = text[: m.start()], text[m.end() :]
+        first = rest.split(" ", 1)[0].lower()
+        if first in _PHRASE_STARTERS or head.endswith((",", ";", ":", " –", " —")):
+            yield head.rstrip(" ,;:-–—")
+
+
+def _needs_more(cut: str) -> bool:
+    """True when the cut's last word wanted a continuation (see _NEEDS_NOUN, _NEEDS_MORE)."""
+    last = cut.rstrip(" .!?").rsplit(" ", 1)[-1]
+    low = last.lower()
+    return low in _NEEDS_NOUN or low in _NEEDS_MORE or ("-" in low.strip("-") and last.islower())
 
 
 # Little words that add nothing to a name ("Toys with Stacking Cubes" is still just the name).

@@ -20,8 +20,10 @@ def test_unfinished_sentence_is_cut_back_to_last_sentence_end():
     assert clean_one(raw, "headline").text == "Organic tea for calm mornings."
 
 
-def test_dangling_phrase_is_discarded():
-    assert clean_one(" Buy a bottle of water that is good for\n", "ad_headline") is None
+def test_dangling_phrase_is_cut_back_to_where_its_phrase_began():
+    # Never "... that is good for": the cut falls before "that", where the unfinished phrase began.
+    assert clean_one(" Buy a bottle of water that is good for\n", "ad_headline").text == "Buy a bottle of water"
+    assert clean_one(" Buy a bottle of water, good for\n", "ad_headline").text == "Buy a bottle of water"
 
 
 def test_over_limit_cut_only_at_complete_phrase():
@@ -76,7 +78,8 @@ def test_phrase_cut_short_before_its_noun_is_discarded():
     # the model ran past the limit mid-phrase: "...hand-eye" and "...your favorite" wanted a noun
     assert clean_one(" Blocks that build hand-eye coordination all day\n", "ad_headline") is None
     raw = " Stack, sort and count with bright wooden cubes that help toddlers learn and find your favorite"
-    assert clean_one(raw + " colour\n", "ad_description") is None
+    cut = clean_one(raw + " colour\n", "ad_description").text  # cut before "and find", never "your favorite"
+    assert cut == "Stack, sort and count with bright wooden cubes that help toddlers learn"
     raw = " Stack, sort and count with bright wooden cubes, made for little hands, and easy to wipe clean after play\n"
     c = clean_one(raw, "ad_description")
     assert c is not None and c.trimmed and len(c.text) <= 90
@@ -95,11 +98,17 @@ def test_first_person_words_inside_the_product_name_are_fine():
     )
 
 
-def test_cut_inside_brackets_or_before_a_unit_is_discarded():
-    # Both were shown to a reader as ad headlines, cut at 30 characters.
+def test_over_limit_lines_are_cut_only_where_a_phrase_begins():
+    # Shown to a reader as ad headlines cut at 30 characters: "Buy Old-Time Box Car (N", "… in 1", "… with 100%".
     assert clean_one(" Buy Old-Time Box Car (N Scale, Oxide Red)\n", "ad_headline") is None
-    assert clean_one(" Order Old-Time Box Car in 1 N Scale Model\n", "ad_headline") is None
-    assert clean_one(" Explore Joker Teeth with 100% cotton\n", "ad_headline") is None
+    assert clean_one(" Order Old-Time Box Car in 1 N Scale Model\n", "ad_headline").text == "Order Old-Time Box Car"
+    assert clean_one(" Explore Joker Teeth with 100% cotton\n", "ad_headline").text == "Explore Joker Teeth"
+    # Headlines cut before their last noun ("… of the most popular") are dropped; a cut before "with" is kept.
+    raw = " Discover SunWorks construction paper with extra sheets of the most popular colors\n"
+    assert clean_one(raw, "headline").text == "Discover SunWorks construction paper"
+    raw = " Discover a Rhode Island playground ball with an assorted color choice and no color choice\n"
+    assert clean_one(raw, "headline").text == "Discover a Rhode Island playground ball with an assorted color choice"
+    assert clean_one(" See a Star Wars Costume Made in the USA\n", "ad_headline") is None
     # A complete phrase with its own brackets or a finished number still fits.
     assert clean_one(" Hydra Bottle (750 ml)\n", "ad_headline").text == "Hydra Bottle (750 ml)"
     assert clean_one(" Cold for 24 Hours\n", "ad_headline").text == "Cold for 24 Hours"
