@@ -21,7 +21,9 @@ CHANNELS: dict[str, Channel] = {
     for c in [
         Channel("headline", "Product headline", 80, 24, 32),
         Channel("description", "Product description", 400, 100, 120),
-        Channel("ad_headline", "Search ad headline", 30, 12, 16),
+        # 12 tokens (~45 characters): a longer raw line can only be cut back at a phrase start, and stopping
+        # there saved 13 % of an ad-headline request (7.7 vs 8.9 s, same copy, one run on 2 threads).
+        Channel("ad_headline", "Search ad headline", 30, 12, 12),
         Channel("ad_description", "Search ad description", 90, 40, 40),
         Channel("email_subject", "Email subject line", 60, 18, 26),
         Channel("social", "Social post", 280, 60, 90),
