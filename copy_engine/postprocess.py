@@ -205,7 +205,8 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
 
     Reasons: "first_person" (a reviewer's voice), "meta" (text about the page or
     the prompt), "copies_example" (4+ words borrowed from a few-shot example),
-    "repeats_name" (only the product's name again, or one of its `features`).
+    "repeats_name" (only the product's name again, or one of its `features`), "generic" (an invitation
+    and at most one word about the product: "See the Costume", which a blind reader never counted as usable).
     """
     name_words = set(_WORD.findall(product_name.lower()))
     # "My Little Pony" is a name, not a reviewer talking
@@ -217,7 +218,13 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
         return "copies_example"
     if repeats_name(text, product_name, features):
         return "repeats_name"
+    if product_name and len([w for w in _content_words(text) if w not in _CTA_VERBS]) <= 1:
+        return "generic"
     return None
+
+
+# Invitations and asks that lead a line; what follows them must say what the product is.
+_CTA_VERBS = frozenset(map(_stem, "see discover explore shop get order grab browse check buy try find meet".split()))
 
 
 def first_line(raw: str) -> str:

@@ -3,7 +3,7 @@
 import pytest
 
 from copy_engine.channels import CHANNELS
-from copy_engine.postprocess import clean_batch, clean_one, dedupe, near_duplicate
+from copy_engine.postprocess import clean_batch, clean_one, dedupe, near_duplicate, rejection_reason
 
 
 def test_strips_labels_quotes_and_whitespace():
@@ -112,3 +112,13 @@ def test_over_limit_lines_are_cut_only_where_a_phrase_begins():
     # A complete phrase with its own brackets or a finished number still fits.
     assert clean_one(" Hydra Bottle (750 ml)\n", "ad_headline").text == "Hydra Bottle (750 ml)"
     assert clean_one(" Cold for 24 Hours\n", "ad_headline").text == "Cold for 24 Hours"
+
+
+def test_an_invitation_with_one_word_about_the_product_is_generic():
+    name = "Nella The Knight Classic Child Girl Costume, M (3T-4T)"
+    assert rejection_reason("See the Costume", name) == "generic"
+    assert rejection_reason("Explore the Kits", "Shrinky Dinks DIY Keepsakes Project Pack") == "generic"
+    assert clean_one(" See the Costume\n", "ad_headline", product_name=name) is None
+    assert rejection_reason("See the Knight Costume", name) is None
+    assert rejection_reason("See Rey Mysterio", "WWE Rey Mysterio Deluxe Action Figure") is None
+    assert rejection_reason("Shop Now", "") is None  # without a product there is nothing to compare with
