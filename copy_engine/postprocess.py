@@ -77,9 +77,12 @@ def _balanced(text: str) -> bool:
     return text.count("(") <= text.count(")") and text.count("“") <= text.count("”") and text.count('"') % 2 == 0
 
 
-# Words that, at the end of a phrase cut short, almost always wanted a noun after them
-# ("hand-eye" coordination, "your favorite" toy, "key" skills).
-_NEEDS_NOUN = set("favorite favourite key other every each own perfect whole entire same first next last".split())  # noqa: SIM905
+# Words that, at the end of a phrase cut short, almost always wanted more after them: a noun ("your
+# favorite" toy, "key" skills) or a complement ("Made" in USA, "Ready" to…, "Perfect" for…).
+_NEEDS_MORE = frozenset(
+    "favorite favourite key other every each own perfect whole entire same first next last "
+    "made designed built ready ideal great good suitable compatible available covered filled packed".split()
+)
 
 
 def fit_to_limit(text: str, limit: int, min_chars: int, ended: bool) -> tuple[str | None, bool]:
@@ -110,8 +113,6 @@ def fit_to_limit(text: str, limit: int, min_chars: int, ended: bool) -> tuple[st
 _PHRASE_STARTERS = frozenset(
     "with for and in on from that to at by plus featuring including or while which who as so – — -".split()
 )
-# Last words that promise more ("Made" in USA, "Ready" to…, "Perfect" for…).
-_NEEDS_MORE = frozenset("made designed built ready perfect ideal great good suitable compatible available covered filled packed".split())  # noqa: SIM905
 
 
 def _phrase_cuts(text: str, limit: int):
@@ -124,10 +125,10 @@ def _phrase_cuts(text: str, limit: int):
 
 
 def _needs_more(cut: str) -> bool:
-    """True when the cut's last word wanted a continuation (see _NEEDS_NOUN, _NEEDS_MORE)."""
+    """True when the cut's last word wanted a continuation (_NEEDS_MORE) or is a lower-case hyphenated modifier ("hand-eye")."""
     last = cut.rstrip(" .!?").rsplit(" ", 1)[-1]
     low = last.lower()
-    return low in _NEEDS_NOUN or low in _NEEDS_MORE or ("-" in low.strip("-") and last.islower())
+    return low in _NEEDS_MORE or ("-" in low.strip("-") and last.islower())
 
 
 # Little words that add nothing to a name ("Toys with Stacking Cubes" is still just the name).

@@ -101,26 +101,27 @@ def _plural_forms(word: str) -> list[str]:
     return [word, word + "s"]
 
 
+def _forms_index(*tables: dict[str, str]) -> dict[str, frozenset[str]]:
+    """Every written form of every word in `tables` (family -> words) -> the families it belongs to."""
+    index: dict[str, set[str]] = {}
+    for table in tables:
+        for family, words in table.items():
+            for word in words.split():
+                for form in _plural_forms(word):
+                    index.setdefault(form, set()).add(family)
+    return {k: frozenset(v) for k, v in index.items()}
+
+
 @functools.lru_cache(maxsize=1)
 def _kind_index() -> dict[str, frozenset[str]]:
     """Every written form of a kind noun -> the families it belongs to."""
-    index: dict[str, set[str]] = {}
-    for family, words in KIND_FAMILIES.items():
-        for word in words.split():
-            for form in _plural_forms(word):
-                index.setdefault(form, set()).add(family)
-    return {k: frozenset(v) for k, v in index.items()}
+    return _forms_index(KIND_FAMILIES)
 
 
 @functools.lru_cache(maxsize=1)
 def _support_index() -> dict[str, frozenset[str]]:
     """Kind nouns and support words (all written forms) -> the families they show in the facts."""
-    index = {k: set(v) for k, v in _kind_index().items()}
-    for family, words in FAMILY_SUPPORT.items():
-        for word in words.split():
-            for form in _plural_forms(word):
-                index.setdefault(form, set()).add(family)
-    return {k: frozenset(v) for k, v in index.items()}
+    return _forms_index(KIND_FAMILIES, FAMILY_SUPPORT)
 
 
 @functools.lru_cache(maxsize=1)
