@@ -7,6 +7,7 @@ batch (more rounds if cleaning leaves too few) -> post-processing -> scorers
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Sequence
@@ -27,7 +28,7 @@ PIPELINES = ("auto", "copywriter", "fewshot")
 
 MAX_VARIANTS = 8
 MAX_ROUNDS = 4  # sampling rounds before giving up on filling N
-MAX_BATCH = 32  # samples per batched call (memory and latency bound)
+MAX_BATCH = 24  # samples per batched call: below the server's 32 slots (at 32 a seed stopped reproducing across products)
 
 
 @dataclass
@@ -131,22 +132,20 @@ def generate(
     candidates: list[str] = []
     sampled = 0
     for round_ in range(MAX_ROUNDS):
-        need = k - len(candidates)
-        if need <= 0:
+        # The first round is sized to bring k candidates at the channel's usual yield; later rounds (another
+        # prompt pass and another batch tail each) only fill what is still missing of the n shown.
+        batch = first_batch(k, channel) if round_ == 0 else retry_batch(options.n - len(candidates), channel)
+        if batch <= 0:
             break
-        report(0.1 + 0.6 * round_ / MAX_ROUNDS, f"Writing {need} candidates…")
-        # Ask for extra: cleaning and de-duplication drop a third to a half of
-        # the samples (measured on catalog products), and one bigger batch is
-        # cheaper than another round, since the prompt's cache is shared.
-        batch = min(MAX_BATCH, 2 * need)
+        report(0.1 + 0.6 * round_ / MAX_ROUNDS, f"Writing {batch} candidates…")
         raws = generator.complete(prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters)
         sampled += len(raws)
         if options.postprocess:
             candidates += clean_batch(
                 raws, channel, already=candidates, product_name=product.name, features=product.features
-            )
+            )  # all of them: more choice for the reranker at no extra sampling
         else:
-            candidates += [t for t in map(first_line, raws) if t][:need]
+            candidates += [t for t in map(first_line, raws) if t][: k - len(candidates)]
     if not candidates:
         raise InputError(
             "the model produced no usable copy for this product; add features or a description and try again"
@@ -175,6 +174,18 @@ def generate(
         lam=mapping.lam, pipeline=pipeline, prompt_version=version,
     )
     return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
+
+
+def first_batch(k: int, channel: str) -> int:
+    """Samples drawn in the first round for k candidates: k over the channel's expected yield, within MAX_BATCH."""
+    return min(MAX_BATCH, max(k, math.ceil(k / get_channel(channel).expected_yield)))
+
+
+def retry_batch(missing: int, channel: str) -> int:
+    """Samples drawn in a later round for `missing` shown variants (0 when none is missing)."""
+    if missing <= 0:
+        return 0
+    return min(MAX_BATCH, math.ceil(2 * missing / get_channel(channel).expected_yield))
 
 
 def resolve_pipeline(pipeline: str, generator) -> str:

@@ -228,6 +228,17 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
 _CTA_VERBS = frozenset(map(_stem, "see discover explore shop get order grab browse check buy try find meet".split()))
 
 
+def repeats_phrase(text: str, n: int = 3) -> bool:
+    """True when `text` says the same n words twice ("cold for hours, cold for hours").
+
+    The transformers sampler bans such repeats outright (no_repeat_ngram_size); llama.cpp's DRY penalty only
+    discourages them and is off for short copy (backends/llamacpp.py), so cleaning holds every backend to the ban.
+    """
+    words = _WORD.findall(text.lower())
+    grams = list(zip(*(words[i:] for i in range(n))))
+    return len(set(grams)) < len(grams)
+
+
 def first_line(raw: str) -> str:
     """The piece of copy in a raw continuation: its first line, before any prompt separator."""
     return raw.split(SEPARATOR)[0].strip().split("\n")[0].strip()
@@ -253,7 +264,9 @@ def clean_one(raw: str, channel: str, product_name: str = "", features: Sequence
     text = _sentence_case_if_shouting(text)
     text = text[0].upper() + text[1:]
     fitted, trimmed = fit_to_limit(text, ch.limit, ch.min_chars, ended)
-    if fitted is None or len(fitted) < ch.min_chars or rejection_reason(fitted, product_name, features):
+    if fitted is None or len(fitted) < ch.min_chars or repeats_phrase(fitted):
+        return None
+    if rejection_reason(fitted, product_name, features):
         return None
     return Cleaned(fitted, trimmed)
 

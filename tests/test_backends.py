@@ -161,7 +161,11 @@ def test_completion_body_maps_decoding_and_sends_every_adapter_scale():
     assert body["n"] == 12 and body["max_tokens"] == 16 and body["stop"] == ["\n"]
     assert (body["temperature"], body["top_k"], body["top_p"], body["repeat_penalty"]) == (0.8, 40, 0.9, 1.2)
     assert body["repeat_last_n"] == 16 and body["dry_penalty_last_n"] == 16 and body["dry_allowed_length"] == 2
-    assert body["min_p"] == 0.0 and body["samplers"] == ["penalties", "dry", "top_k", "temperature", "top_p"]
+    assert body["min_p"] == 0.0 and body["samplers"] == ["top_k", "penalties", "temperature", "top_p"]  # no DRY for short copy
+    assert body["dry_multiplier"] == 0.0
+    long = completion_body("Copy:", 4, dataclasses.replace(d, max_new_tokens=80), 3, lora)
+    assert long["samplers"] == ["top_k", "penalties", "dry", "temperature", "top_p"] and long["dry_multiplier"] > 0
+    assert long["dry_sequence_breakers"] == ["\n"]  # one breaker: each costs a vocabulary scan per sample
     assert body["lora"] is lora and body["seed"] == llama_seed(3)
     # llama.cpp seeds the i-th sample with seed + i: consecutive request seeds must not overlap
     assert abs(llama_seed(1) - llama_seed(0)) > 1000 and llama_seed(0) != 0xFFFFFFFF

@@ -84,6 +84,29 @@ def test_generates_more_when_cleaning_drops_candidates():
     assert len(gen.calls) >= 2 and len(r.variants) == 4
 
 
+def test_first_batch_follows_the_channels_yield_and_retries_only_fill_the_shown():
+    from copy_engine.generate import MAX_BATCH, first_batch, retry_batch
+
+    # ad headlines survive cleaning about a quarter of the time: as many as one batch allows
+    assert first_batch(12, "ad_headline") == MAX_BATCH == 24
+    assert first_batch(12, "description") == 13  # nearly all survive: one spare
+    assert first_batch(3, "social") == 4 and first_batch(12, "headline") == 14
+    assert retry_batch(0, "ad_headline") == 0 and retry_batch(-2, "headline") == 0
+    assert retry_batch(1, "ad_headline") == 9  # twice the missing at the expected yield
+    assert retry_batch(4, "ad_headline") == MAX_BATCH
+
+
+def test_no_second_round_once_the_shown_variants_are_filled():
+    class HalfClean(FakeGenerator):
+        def complete(self, prompt, n, decoding, **kw):
+            out = super().complete(prompt, n, decoding, **kw)
+            return out[: max(5, n // 3)] + ["<div>"] * (n - max(5, n // 3))  # a third usable: fewer than K=12
+
+    gen = HalfClean()
+    r = run(n=4, generator=gen)
+    assert len(gen.calls) == 1 and len(r.variants) == 4 and r.candidates < 12
+
+
 def test_no_usable_output_is_a_clear_error():
     class Broken(FakeGenerator):
         def complete(self, prompt, n, decoding, **kw):

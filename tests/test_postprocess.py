@@ -3,7 +3,7 @@
 import pytest
 
 from copy_engine.channels import CHANNELS
-from copy_engine.postprocess import clean_batch, clean_one, dedupe, near_duplicate, rejection_reason
+from copy_engine.postprocess import clean_batch, clean_one, dedupe, near_duplicate, rejection_reason, repeats_phrase
 
 
 def test_strips_labels_quotes_and_whitespace():
@@ -122,3 +122,10 @@ def test_an_invitation_with_one_word_about_the_product_is_generic():
     assert rejection_reason("See the Knight Costume", name) is None
     assert rejection_reason("See Rey Mysterio", "WWE Rey Mysterio Deluxe Action Figure") is None
     assert rejection_reason("Shop Now", "") is None  # without a product there is nothing to compare with
+
+
+def test_a_repeated_three_word_phrase_is_rejected_as_the_transformers_sampler_would_ban_it():
+    assert repeats_phrase("Cold for hours, cold for hours")
+    assert not repeats_phrase("Cold for hours, hot for days") and not repeats_phrase("Cold cold cold")  # 3-grams differ
+    assert clean_one("Stays cold for hours and stays cold for hours\n", "headline") is None
+    assert clean_one("Stays cold for 24 hours with a leak-proof lid\n", "headline") is not None

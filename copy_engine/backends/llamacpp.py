@@ -13,7 +13,7 @@ and moving a slider must never reload anything. Always-on adapters (mixing.is_al
 go out at 1.0 on every request.
 
 Decoding maps onto llama.cpp's samplers (README, "Generation backends"):
-penalties -> DRY -> top_k -> temperature -> top_p, with min_p, typical-p and
+top_k -> penalties -> DRY (long copy only) -> temperature -> top_p, with min_p, typical-p and
 XTC off, repeat_penalty and DRY over the last max_new_tokens tokens, and a stop
 at the first newline.
 """
@@ -37,11 +37,21 @@ from copy_engine.controls import AdapterWeights, DecodingParams
 from copy_engine.errors import ModelLoadError
 from copy_engine.settings import EMBEDDED_MODEL, Settings
 
+MAX_THREADS = 8  # beyond this a 270M model gains little and a shared machine loses more
 N_PARALLEL = 32  # slots: the largest batch generate() asks for (MAX_BATCH) runs in one wave
 CTX_PER_SLOT = 1024  # KV tokens per slot (one shared pool): the longest prompt (~650 tokens) plus a description
 DRY_MULTIPLIER = 4.0  # strength of the DRY penalty standing in for the hard n-gram ban (README table)
 DRY_BASE = 1.75  # llama.cpp's default growth of the DRY penalty per extra repeated token
-SAMPLERS = ["penalties", "dry", "top_k", "temperature", "top_p"]  # same order as copy_engine/sampling.py
+# DRY is set up per sample, and its set-up scans the whole 262k-token vocabulary once per sequence breaker:
+# ~27 ms a breaker a sample, so llama.cpp's four default breakers cost 2.4 s of a 24-sample ad-headline request
+# whose decoding takes 2.4 s (measured, 1 thread). Short copy leaves it off: a repeat within a dozen tokens is
+# rare, repeat_penalty still applies, and post-processing rejects any line that repeats a 3-word phrase
+# (postprocess.repeats_phrase). Long copy keeps it, with the one breaker that matters (the copy is one line).
+DRY_MIN_TOKENS = 40  # DRY runs for budgets of at least this many tokens (descriptions, ad descriptions, social)
+DRY_BREAKERS = ["\n"]
+# copy_engine/sampling.py's order except that top_k comes first: the penalties then touch 50 candidates, not all
+# 262k (4 descriptions 5.4 vs 6.7 s); a penalised token can no longer drop out of the top k, a 51st cannot enter.
+SAMPLERS = ["top_k", "penalties", "dry", "temperature", "top_p"]
 STOP = ["\n"]  # the copy is one line (the prompt never ends in a newline)
 MEMO_SIZE = 256  # answered requests kept (a few KB each)
 _SEED_STRIDE = 1_000_003  # llama.cpp seeds the i-th of n samples with seed + i: keep requests' seed ranges apart
@@ -56,6 +66,7 @@ def completion_body(prompt, n: int, decoding: DecodingParams, seed: int, lora: l
     """The llama.cpp completion request for n samples of `prompt` (same JSON in-process and over HTTP)."""
     window = int(decoding.max_new_tokens)
     ngram = int(decoding.no_repeat_ngram_size)
+    dry = ngram > 0 and window >= DRY_MIN_TOKENS
     return {
         "prompt": prompt,
         "n": int(n),
@@ -70,11 +81,12 @@ def completion_body(prompt, n: int, decoding: DecodingParams, seed: int, lora: l
         "repeat_last_n": window,
         "frequency_penalty": 0.0,
         "presence_penalty": 0.0,
-        "dry_multiplier": DRY_MULTIPLIER if ngram > 0 else 0.0,
+        "dry_multiplier": DRY_MULTIPLIER if dry else 0.0,
         "dry_base": DRY_BASE,
         "dry_allowed_length": max(1, ngram - 1),
         "dry_penalty_last_n": window,
-        "samplers": SAMPLERS,
+        "dry_sequence_breakers": DRY_BREAKERS,
+        "samplers": SAMPLERS if dry else [s for s in SAMPLERS if s != "dry"],
         "seed": llama_seed(seed),
         "stop": STOP,
         "cache_prompt": True,
@@ -117,6 +129,10 @@ class LlamaCppBase:
         """Every loaded adapter's scale for these sliders (zeros included), as the `lora` field wants it."""
         scales = slider_scales(self.adapter_names, adapter_weights)
         scales.update({n: 1.0 for n in self.always_on})
+        return self._lora_field(scales)
+
+    def _lora_field(self, scales: dict[str, float]) -> list[dict]:
+        """The `lora` field: every loaded adapter's scale, in id order."""
         return [{"id": self._ids[n], "scale": float(scales[n])} for n in sorted(self._ids, key=self._ids.get)]
 
     def named_lora(self, scales: dict[str, float]) -> list[dict]:
@@ -126,7 +142,7 @@ class LlamaCppBase:
             raise ModelLoadError(f"no adapter loaded named {', '.join(sorted(unknown))}")
         full = {n: float(scales.get(n, 0.0)) for n in self._ids}
         full.update({n: 1.0 for n in self.always_on})
-        return [{"id": self._ids[n], "scale": full[n]} for n in sorted(self._ids, key=self._ids.get)]
+        return self._lora_field(full)
 
     def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
         """n sampled continuations of `prompt`: one line each, ending in a newline when the line finished."""
@@ -306,12 +322,20 @@ def _gpu_offload() -> bool:
 
 
 def default_threads(settings: Settings) -> int:
-    """llama.cpp CPU threads: COPYLAB_THREADS, else half the cores (at least 1).
+    """llama.cpp CPU threads: COPYLAB_THREADS, else every core this process may use (at most MAX_THREADS).
 
-    On an idle 2-core machine 2 threads were 15-25 % faster than 1 (headline request 6.2 vs 8.0 s), but on a
-    busy one two spinning threads collapsed (12 samples 27.7 s vs 3.4 s): half the cores is the safe default.
+    Measured on the idle 2-core machine, 24 ad-headline samples: 2 threads 1.43 s, 1 thread 2.3 s. With one
+    other process spinning on a core, 2 threads took 3.4 s and 1 thread 2.4 s: a busy machine loses a third,
+    an idle one (the copywriter's laptop) gains 60 %. (An earlier "collapse" of 2 threads was measured while
+    DRY's per-sample set-up, which is single-threaded, dominated every request.)
     """
-    return settings.threads or max(1, (os.cpu_count() or 2) // 2)
+    if settings.threads:
+        return settings.threads
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_THREADS, cores))
 
 
 def embedded_gguf(settings: Settings) -> Path:
