@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # scoring pulls in numpy; Variant only names these types
 PIPELINES = ("auto", "copywriter", "fewshot")
 
 MAX_VARIANTS = 8
+# New tokens the first round may ask for: 24 ad headlines (288) or 14 headlines (448) fit; 4 descriptions get 8
+# samples instead of 13 (80 tokens each: 4.7 s vs 7.3 s of sampling), since nearly all of them survive cleaning.
+TOKEN_BUDGET = 640
 MAX_ROUNDS = 4  # sampling rounds before giving up on filling N
 MAX_BATCH = 24  # samples per batched call: below the server's 32 slots (at 32 a seed stopped reproducing across products)
 
@@ -134,7 +137,7 @@ def generate(
     for round_ in range(MAX_ROUNDS):
         # The first round is sized to bring k candidates at the channel's usual yield; later rounds (another
         # prompt pass and another batch tail each) only fill what is still missing of the n shown.
-        batch = first_batch(k, channel) if round_ == 0 else retry_batch(options.n - len(candidates), channel)
+        batch = first_batch(k, options.n, channel) if round_ == 0 else retry_batch(options.n - len(candidates), channel)
         if batch <= 0:
             break
         report(0.1 + 0.6 * round_ / MAX_ROUNDS, f"Writing {batch} candidates…")
@@ -176,9 +179,12 @@ def generate(
     return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
 
 
-def first_batch(k: int, channel: str) -> int:
-    """Samples drawn in the first round for k candidates: k over the channel's expected yield, within MAX_BATCH."""
-    return min(MAX_BATCH, max(k, math.ceil(k / get_channel(channel).expected_yield)))
+def first_batch(k: int, n: int, channel: str) -> int:
+    """Samples drawn in the first round for k candidates (n shown): k over the channel's expected yield, within
+    MAX_BATCH and, for long copy, within TOKEN_BUDGET new tokens (never fewer than n)."""
+    ch = get_channel(channel)
+    want = min(MAX_BATCH, max(k, math.ceil(k / ch.expected_yield)))
+    return max(n, min(want, TOKEN_BUDGET // ch.max_new_tokens))
 
 
 def retry_batch(missing: int, channel: str) -> int:

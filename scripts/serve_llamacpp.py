@@ -30,7 +30,7 @@ def main() -> None:
 
     from copy_engine.adapters.gguf_lora import gguf_for
     from copy_engine.adapters.mixing import adapter_files
-    from copy_engine.backends.llamacpp import CTX_PER_SLOT, N_PARALLEL, default_threads, embedded_gguf
+    from copy_engine.backends.llamacpp import CACHE_RAM_MIB, KV_CELLS, N_PARALLEL, default_threads, embedded_gguf
     from copy_engine.settings import get_settings
 
     settings = get_settings()
@@ -43,7 +43,8 @@ def main() -> None:
     p.port = args.port
     p.n_parallel = N_PARALLEL
     p.kv_unified = True
-    p.n_ctx = N_PARALLEL * CTX_PER_SLOT
+    p.n_ctx = KV_CELLS
+    p.cache_ram_mib = CACHE_RAM_MIB
     p.cpuparams.n_threads = threads
     p.cpuparams_batch.n_threads = threads
     p.n_gpu_layers = args.gpu_layers

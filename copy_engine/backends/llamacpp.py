@@ -39,7 +39,11 @@ from copy_engine.settings import EMBEDDED_MODEL, Settings
 
 MAX_THREADS = 8  # beyond this a 270M model gains little and a shared machine loses more
 N_PARALLEL = 32  # slots: the largest batch generate() asks for (MAX_BATCH) runs in one wave
-CTX_PER_SLOT = 1024  # KV tokens per slot (one shared pool): the longest prompt (~650 tokens) plus a description
+# KV cells of the one shared pool. The 24 samples of a request share their prompt's cells, so the worst case is
+# 4 products in flight (bulk) with few-shot prompts (~650 tokens) and 32 sequences of up to 120 new tokens:
+# ~6,500 cells. 12,288 leaves room for idle slots' cached prompts; 32,768 cost 130 MB more RSS for nothing.
+KV_CELLS = 12288
+CACHE_RAM_MIB = 256  # llama.cpp's host-memory prompt cache (default 8 GiB, grows with use): ~20 few-shot prompts
 DRY_MULTIPLIER = 4.0  # strength of the DRY penalty standing in for the hard n-gram ban (README table)
 DRY_BASE = 1.75  # llama.cpp's default growth of the DRY penalty per extra repeated token
 # DRY is set up per sample, and its set-up scans the whole 262k-token vocabulary once per sequence breaker:
@@ -266,7 +270,8 @@ class LlamaCppGenerator(LlamaCppBase):
         p.model.path = str(gguf)
         p.n_parallel = N_PARALLEL
         p.kv_unified = True  # one KV pool: slots use what their prompts need, not a fixed share
-        p.n_ctx = N_PARALLEL * CTX_PER_SLOT
+        p.n_ctx = KV_CELLS
+        p.cache_ram_mib = CACHE_RAM_MIB
         p.n_batch = 2048
         p.cpuparams.n_threads = threads
         p.cpuparams_batch.n_threads = threads
