@@ -1,7 +1,7 @@
 """The public `generate()`: product + channel + sliders -> N scored, distinct variants.
 
-Flow: controls mapping -> few-shot prompt -> K candidates sampled in one
-batch (more rounds if cleaning leaves too few) -> post-processing -> scorers
+Flow: controls mapping -> prompt -> K candidates sampled in one batch (more
+rounds if cleaning leaves too few) -> post-processing and repairs -> scorers
 -> MMR reranking -> N variants, each with scores, explanations and flags.
 """
 
@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Sequence
 from copy_engine.channels import get_channel
 from copy_engine.controls import AdapterWeights, Controls, map_controls
 from copy_engine.errors import InputError
-from copy_engine.postprocess import clean_batch, first_line
+from copy_engine.postprocess import clean_batch, dedupe, first_line
 from copy_engine.product import Product
+from copy_engine.repair import repair
 from copy_engine.prompts import COPYWRITER_PROMPT_VERSION, PROMPT_VERSION, build_copywriter_prompt, build_prompt
 from copy_engine.run_settings import NO_ADAPTERS, GenerateOptions, RunSettings
 
@@ -144,9 +145,10 @@ def generate(
         raws = generator.complete(prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters)
         sampled += len(raws)
         if options.postprocess:
-            candidates += clean_batch(
-                raws, channel, already=candidates, product_name=product.name, features=product.features
-            )  # all of them: more choice for the reranker at no extra sampling
+            cleaned = clean_batch(raws, channel, already=candidates, product_name=product.name, features=product.features)
+            # all of them (more choice for the reranker at no extra sampling), prices quoted exactly and
+            # invented sentences of long copy removed (copy_engine/repair.py)
+            candidates += dedupe([repair(t, product, channel) for t in cleaned], against=candidates)
         else:
             candidates += [t for t in map(first_line, raws) if t][: k - len(candidates)]
     if not candidates:

@@ -1,0 +1,79 @@
+"""Repairs a copywriter would make without thinking: a misquoted price, a sentence that invents a fact.
+
+Read on real products, nearly every description the copywriter fine-tune
+writes quotes the price a few cents off ("$24.19", "$24.98" or "$24" for a
+$24.99 bottle: digits are single tokens the small model copies badly), and
+many add one sentence the product data does not support ("It measures 75 cm
+across."). Both made otherwise good copy unusable. Here:
+  * `fix_prices`: an amount of money within 15 % of the product's own price is
+    that price misquoted, and is replaced by it; any other amount is left for
+    faithfulness to flag (it is not the product's price and not near it).
+  * `drop_invented_sentences`: in long copy, a sentence with an unsupported
+    number, name, claim or another kind of product is removed when what stays
+    is still long enough for the channel and keeps its first sentence.
+Short copy (headlines) is never cut into: a headline with an invented fact
+stays flagged and sinks in the ranking.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from copy_engine.channels import get_channel
+
+if TYPE_CHECKING:
+    from copy_engine.product import Product
+
+PRICE_TOLERANCE = 0.15  # a quoted amount this close to the product's price is taken for a misquote of it
+LONG_COPY_CHARS = 150  # channels whose limit is at least this long are cut sentence by sentence
+
+_MONEY = re.compile(r"(?P<cur>[$€£])\s?(?P<num>\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?![\d.,]*\d)")
+_SENTENCE = re.compile(r"\S.*?(?:[.!?]+(?=\s|$)|$)", re.S)  # a stop ends a sentence only before a space: "$24.99"
+
+
+def product_price(price: str) -> tuple[str, float] | None:
+    """(display form, value) of the product's price ("$24.99" -> ("$24.99", 24.99)), or None without one."""
+    m = _MONEY.search(price or "")
+    if not m:
+        return None
+    return m.group(0).replace(" ", ""), float(m.group("num").replace(",", ""))
+
+
+def fix_prices(text: str, price: str) -> str:
+    """`text` with every amount of money near the product's `price` (same currency, within 15 %) quoted exactly."""
+    own = product_price(price)
+    if own is None:
+        return text
+    shown, value = own
+
+    def fix(m: re.Match) -> str:
+        amount = float(m.group("num").replace(",", ""))
+        same_currency = m.group("cur") == shown[0]
+        return shown if same_currency and abs(amount - value) <= PRICE_TOLERANCE * value else m.group(0)
+
+    return _MONEY.sub(fix, text)
+
+
+def drop_invented_sentences(text: str, product: Product, channel: str) -> str:
+    """Long copy without its sentences that state unsupported facts (see module docstring); else `text` as is."""
+    from copy_engine.scoring.faithfulness import fact_index, find_unsupported
+    from copy_engine.scoring.flags import FAITHFULNESS_KINDS
+
+    ch = get_channel(channel)
+    if ch.limit < LONG_COPY_CHARS:
+        return text
+    flags = [f for f in find_unsupported(text, fact_index(product.facts_text())) if f.kind in FAITHFULNESS_KINDS]
+    if not flags:
+        return text
+    sentences = [m for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    bad = {i for i, s in enumerate(sentences) for f in flags if f.start < s.end() and f.end > s.start()}
+    if not bad or 0 in bad:
+        return text  # the opening sentence carries the copy: without it nothing reads right
+    kept = " ".join(s.group(0).strip() for i, s in enumerate(sentences) if i not in bad)
+    return kept if len(kept) >= ch.min_chars else text
+
+
+def repair(text: str, product: Product, channel: str) -> str:
+    """Both repairs: the price quoted exactly, then invented sentences of long copy removed."""
+    return drop_invented_sentences(fix_prices(text, product.price), product, channel)

@@ -1,0 +1,46 @@
+"""Repairs: a misquoted price is quoted exactly; a sentence of long copy that invents a fact is removed."""
+
+from copy_engine.product import Product
+from copy_engine.repair import drop_invented_sentences, fix_prices, product_price, repair
+
+BOTTLE = Product(
+    name="Stainless Steel Insulated Water Bottle, 750 ml",
+    brand="Hydra",
+    category="Sports & Outdoors | Water Bottles",
+    features=["Keeps drinks cold for 24 hours", "Leak-proof lid", "Fits most cup holders"],
+    price="$24.99",
+)
+
+
+def test_a_price_a_few_cents_off_is_the_products_price():
+    assert product_price("$1,024.50") == ("$1,024.50", 1024.5) and product_price("") is None
+    assert fix_prices("See it for $24.19.", "$24.99") == "See it for $24.99."
+    assert fix_prices("Yours for $24!", "$24.99") == "Yours for $24.99!"
+    # far from the price, another currency, or no price to compare with: left for faithfulness to flag
+    assert fix_prices("Save $5.00 now", "$24.99") == "Save $5.00 now"
+    assert fix_prices("Only €24.50", "$24.99") == "Only €24.50"
+    assert fix_prices("Now $9", "") == "Now $9"
+
+
+def test_an_invented_sentence_leaves_long_copy_when_enough_stays():
+    text = ("The Hydra bottle keeps drinks cold for 24 hours with a leak-proof lid. It measures 75 cm across. "
+            "It fits most cup holders, so it rides along on every commute. See it for $24.99.")
+    fixed = drop_invented_sentences(text, BOTTLE, "description")
+    assert "75 cm" not in fixed and fixed.startswith("The Hydra bottle keeps") and fixed.endswith("See it for $24.99.")
+    assert drop_invented_sentences(text, BOTTLE, "headline") == text  # short copy is never cut into
+
+
+def test_nothing_is_removed_when_the_opening_is_invented_or_too_little_would_stay():
+    opening = "Made by Sony in 3 colors. The Hydra bottle keeps drinks cold for 24 hours with a leak-proof lid for you."
+    assert drop_invented_sentences(opening, BOTTLE, "description") == opening
+    short = "The Hydra bottle keeps drinks cold. It is made by Sony in 3 colors and costs $5.00 less."
+    assert drop_invented_sentences(short, BOTTLE, "description") == short
+
+
+def test_repair_does_both():
+    text = ("The Hydra bottle keeps drinks cold for 24 hours with a leak-proof lid and fits most cup holders. "
+            "It holds 3 liters. See it for $24.89.")
+    assert repair(text, BOTTLE, "description") == (
+        "The Hydra bottle keeps drinks cold for 24 hours with a leak-proof lid and fits most cup holders. "
+        "See it for $24.99."
+    )
