@@ -207,7 +207,8 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
     Reasons: "first_person" (a reviewer's voice), "meta" (text about the page or
     the prompt), "copies_example" (4+ words borrowed from a few-shot example),
     "repeats_name" (only the product's name again, or one of its `features`), "generic" (an invitation
-    and at most one word about the product: "See the Costume", which a blind reader never counted as usable).
+    and at most one word about the product: "See the Costume", which a blind reader never counted as usable),
+    "fragment" (an ending a reader reads as cut off: "See William T.", "Explore a Life Ring in 20").
     """
     name_words = set(_WORD.findall(product_name.lower()))
     # "My Little Pony" is a name, not a reviewer talking
@@ -221,7 +222,20 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
         return "repeats_name"
     if product_name and len([w for w in _content_words(text) if w not in _CTA_VERBS]) <= 1:
         return "generic"
+    if _FRAGMENT_END.search(text):
+        return "fragment"
     return None
+
+
+# Endings a blind reader counted as cut off, although the model ended the line there itself: a first name and
+# an initial ("See William T."; case matters: "28 g." and "sizes S to L." are fine), a bare number after a
+# preposition that needs its noun ("Explore a Life Ring in 20"; not "Pack of 12", "Ages 3 to 5" or "for 2"),
+# a measurement standing in for its noun ("See the 6.75-in.").
+_FRAGMENT_END = re.compile(
+    r"(?:\b[A-Z][a-z]+ [A-Z]\."
+    r"|\b(?i:in|with|from|at|by|on)\s+\d[\d.,/-]*"
+    r"|\b(?i:the|a|an)\s+\d[\d.,/]*-?(?i:in|ft|cm|mm|m|oz|lbs?|ml|l|g|kg)\.?)$"
+)
 
 
 # Invitations and asks that lead a line; what follows them must say what the product is.

@@ -129,3 +129,12 @@ def test_a_repeated_three_word_phrase_is_rejected_as_the_transformers_sampler_wo
     assert not repeats_phrase("Cold for hours, hot for days") and not repeats_phrase("Cold cold cold")  # 3-grams differ
     assert clean_one("Stays cold for hours and stays cold for hours\n", "headline") is None
     assert clean_one("Stays cold for 24 hours with a leak-proof lid\n", "headline") is not None
+
+
+def test_endings_a_reader_reads_as_cut_off_are_fragments():
+    for text in ("See William T.", "Explore a Life Ring in 20", "See the 6.75-in."):
+        assert rejection_reason(text, "Some Product Name") == "fragment", text
+    # whole phrases that end the same way on the surface
+    for text in ("Crayons, Pack of 12", "Puzzle for Ages 3 to 5", "Board Game for 2", "Hydra Bottle for $24.99",
+                 "Headphones that weigh 28 g.", "Socks in sizes S to L.", "Made in USA"):
+        assert rejection_reason(text, "Some Product Name") is None, text
