@@ -253,6 +253,18 @@ def repeats_phrase(text: str, n: int = 3) -> bool:
     return len(set(grams)) < len(grams)
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, without surrounding space; a stop ends one only before a space
+    or the end (_SENT_END, as fit_to_limit cuts), so "$24.99" and "4.5 in" stay inside their sentence."""
+    bounds = [0, *(m.end() for m in _SENT_END.finditer(text)), len(text)]
+    spans = []
+    for a, b in zip(bounds, bounds[1:]):
+        piece = text[a:b]
+        if piece.strip():
+            spans.append((a + len(piece) - len(piece.lstrip()), a + len(piece.rstrip())))
+    return spans
+
+
 def first_line(raw: str) -> str:
     """The piece of copy in a raw continuation: its first line, before any prompt separator."""
     return raw.split(SEPARATOR)[0].strip().split("\n")[0].strip()

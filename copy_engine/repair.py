@@ -21,6 +21,7 @@ import re
 from typing import TYPE_CHECKING
 
 from copy_engine.channels import get_channel
+from copy_engine.postprocess import sentence_spans
 
 if TYPE_CHECKING:
     from copy_engine.product import Product
@@ -29,7 +30,6 @@ PRICE_TOLERANCE = 0.15  # a quoted amount this close to the product's price is t
 LONG_COPY_CHARS = 150  # channels whose limit is at least this long are cut sentence by sentence
 
 _MONEY = re.compile(r"(?P<cur>[$€£])\s?(?P<num>\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?![\d.,]*\d)")
-_SENTENCE = re.compile(r"\S.*?(?:[.!?]+(?=\s|$)|$)", re.S)  # a stop ends a sentence only before a space: "$24.99"
 
 
 def product_price(price: str) -> tuple[str, float] | None:
@@ -66,11 +66,11 @@ def drop_invented_sentences(text: str, product: Product, channel: str) -> str:
     flags = [f for f in find_unsupported(text, fact_index(product.facts_text())) if f.kind in FAITHFULNESS_KINDS]
     if not flags:
         return text
-    sentences = [m for m in _SENTENCE.finditer(text) if m.group(0).strip()]
-    bad = {i for i, s in enumerate(sentences) for f in flags if f.start < s.end() and f.end > s.start()}
+    sentences = sentence_spans(text)
+    bad = {i for i, (start, end) in enumerate(sentences) for f in flags if f.start < end and f.end > start}
     if not bad or 0 in bad:
         return text  # the opening sentence carries the copy: without it nothing reads right
-    kept = " ".join(s.group(0).strip() for i, s in enumerate(sentences) if i not in bad)
+    kept = " ".join(text[start:end] for i, (start, end) in enumerate(sentences) if i not in bad)
     return kept if len(kept) >= ch.min_chars else text
 
 

@@ -138,3 +138,10 @@ def test_endings_a_reader_reads_as_cut_off_are_fragments():
     for text in ("Crayons, Pack of 12", "Puzzle for Ages 3 to 5", "Board Game for 2", "Hydra Bottle for $24.99",
                  "Headphones that weigh 28 g.", "Socks in sizes S to L.", "Made in USA"):
         assert rejection_reason(text, "Some Product Name") is None, text
+
+
+def test_sentences_end_only_at_a_stop_before_a_space():
+    from copy_engine.postprocess import sentence_spans
+
+    text = " Now $24.99 only... Wow! Fits 4.5 in. cups "
+    assert [text[a:b] for a, b in sentence_spans(text)] == ["Now $24.99 only...", "Wow!", "Fits 4.5 in.", "cups"]
