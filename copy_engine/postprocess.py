@@ -24,7 +24,10 @@ _LABEL = re.compile(
 _BULLET = re.compile(r"^\s*(?:[-*•·>]+|\d+[.)])\s+")
 _QUOTES = "\"'“”‘’«»`"
 _SPACE = re.compile(r"\s+")
-_SENT_END = re.compile(r"[.!?…](?=\s|$)")
+# A stop that closes an abbreviation ("U.S.", "vs.", "Dr.") ends no sentence: cut there, "See the U.S." was kept.
+_ABBREVIATIONS = ("vs", "Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "No", "Vol", "approx", "U.S", "U.K", "e.g", "i.e")
+_NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)})" for a in _ABBREVIATIONS)
+_SENT_END = re.compile(_NOT_AFTER + r"[.!?…](?=\s|$)")
 # A phrase cut at a word boundary is only kept when it does not end on a word
 # that needs a continuation ("Shop the", "made with", "and").
 _DANGLING_WORDS = """
@@ -230,11 +233,13 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
 # Endings a blind reader counted as cut off, although the model ended the line there itself: a first name and
 # an initial ("See William T."; case matters: "28 g." and "sizes S to L." are fine), a bare number after a
 # preposition that needs its noun ("Explore a Life Ring in 20"; not "Pack of 12", "Ages 3 to 5" or "for 2"),
-# a measurement standing in for its noun ("See the 6.75-in.").
+# a measurement standing in for its noun ("See the 6.75-in."), a title cut at its abbreviation ("See the U.S.",
+# "See Goku vs.").
 _FRAGMENT_END = re.compile(
     r"(?:\b[A-Z][a-z]+ [A-Z]\."
     r"|\b(?i:in|with|from|at|by|on)\s+\d[\d.,/-]*"
-    r"|\b(?i:the|a|an)\s+\d[\d.,/]*-?(?i:in|ft|cm|mm|m|oz|lbs?|ml|l|g|kg)\.?)$"
+    r"|\b(?i:the|a|an)\s+\d[\d.,/]*-?(?i:in|ft|cm|mm|m|oz|lbs?|ml|l|g|kg)\.?"
+    r"|\b(?:vs|Mr|Mrs|Ms|Dr|St|U\.S|U\.K)\.)$"
 )
 
 

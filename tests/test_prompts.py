@@ -45,13 +45,15 @@ def test_labels():
 
 
 def test_every_example_is_faithful_to_its_own_product():
-    """The model copies what the examples do: an invented number or claim there teaches inventing."""
+    """The model copies what the examples do: an invented number or claim there teaches inventing. (Not
+    unsupported_word: like the copy deck's, our examples' word choices are ours, copy_deck.problems.)"""
     from copy_engine.scoring.faithfulness import find_unsupported
 
     deck = load_examples()
     for ex in deck["examples"]:
         facts = Product(**deck["products"][ex["product"]]).facts_text()
-        assert [f.text for f in find_unsupported(ex["text"], facts)] == [], ex["text"]
+        flags = [f.text for f in find_unsupported(ex["text"], facts) if f.kind != "unsupported_word"]
+        assert flags == [], ex["text"]
 
 
 def test_examples_are_not_first_person_or_name_only():

@@ -24,7 +24,7 @@ def test_a_price_a_few_cents_off_is_the_products_price():
 
 def test_an_invented_sentence_leaves_long_copy_when_enough_stays():
     text = ("The Hydra bottle keeps drinks cold for 24 hours with a leak-proof lid. It measures 75 cm across. "
-            "It fits most cup holders, so it rides along on every commute. See it for $24.99.")
+            "It fits most cup holders and keeps drinks cold. See it for $24.99.")
     fixed = drop_invented_sentences(text, BOTTLE, "description")
     assert "75 cm" not in fixed and fixed.startswith("The Hydra bottle keeps") and fixed.endswith("See it for $24.99.")
     assert drop_invented_sentences(text, BOTTLE, "headline") == text  # short copy is never cut into

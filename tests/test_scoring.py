@@ -12,6 +12,7 @@ from copy_engine.controls import Controls
 from copy_engine.errors import InputError, ModelLoadError
 from copy_engine.product import Product
 from copy_engine.scoring import SCORE_KEYS, ScoreCard, score_one, score_variants
+from copy_engine.scoring.flags import HARD_KINDS
 from copy_engine.scoring.banned import find_banned
 from copy_engine.scoring.channel_fit import score_channel_fit
 from copy_engine.scoring.cta import find_false_urgency, score_cta
@@ -64,7 +65,8 @@ def bottle():
 
 
 def flag_texts(text, facts, kind=None):
-    return [f.text for f in find_unsupported(text, facts) if kind is None or f.kind == kind]
+    """Flagged texts; plain words the facts lack (unsupported_word, tests/test_vocabulary.py) only by kind."""
+    return [f.text for f in find_unsupported(text, facts) if f.kind == kind or (kind is None and f.kind != "unsupported_word")]
 
 
 # --- sentiment -------------------------------------------------------------------------------------------------
@@ -165,7 +167,7 @@ def test_diversity_of_set_and_distinctness():
 
 def test_invented_discount_flagged_with_offsets(bottle):
     text = "Keep it cold: now 50% off!"
-    flags = find_unsupported(text, bottle.facts_text())
+    flags = [f for f in find_unsupported(text, bottle.facts_text()) if f.kind != "unsupported_word"]
     assert [(f.start, f.end, f.text, f.kind) for f in flags] == [(18, 21, "50%", "unsupported_number")]
     assert "50%" in flags[0].reason
 
@@ -308,7 +310,7 @@ def test_invented_facts_and_banned_words_do_not_win(bottle, fake_embedder):
 
 def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake_embedder):
     safe = bottle.description + " Shop now."  # reuses the description, strong CTA, high predicted CTR
-    creative = "AquaPure Bottle: summit sips, frost intact."  # fresh wording, no CTA, low predicted CTR
+    creative = "AquaPure Bottle: cold for 24 hours, leak-proof, organic bamboo."  # fresh wording, no CTA, low predicted CTR
     texts = [safe, creative]
     # the judge would rightly reject a one-line "description"; this test is about the slider's weighting
     conv = _score(
@@ -331,8 +333,9 @@ def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake
     )
     assert conv[0].overall > conv[1].overall
     assert crea[1].overall > crea[0].overall
-    assert conv[0].overall == pytest.approx(conv[0].scores["conversion"])
-    assert crea[1].overall == pytest.approx(crea[1].scores["creativity"])
+    # at the ends of the slider the overall is conversion or creativity alone, weighted by the judge
+    assert conv[0].overall == pytest.approx(conv[0].scores["conversion"] * conv[0].scores["quality"])
+    assert crea[1].overall == pytest.approx(crea[1].scores["creativity"] * crea[1].scores["quality"])
 
 
 def test_off_topic_copy_is_halved(bottle, fake_embedder):
@@ -340,8 +343,10 @@ def test_off_topic_copy_is_halved(bottle, fake_embedder):
     cards = _score([on, off], bottle, Controls(creativity=1.0), embedder=fake_embedder)
     assert "barely relates to the product" in cards[1].explanations["overall"]
     assert "barely relates" not in cards[0].explanations["overall"]
-    judged = 0.2 if cards[1].scores["quality"] < 0.5 else 1.0  # the usable-copy judge may sink it further
-    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5 * judged)
+    q = cards[1].scores["quality"]
+    judged = q * (0.2 if q < 0.5 else 1.0)  # weighted by the usable-copy judge, which may sink it further
+    hard = 0.3 ** sum(f.kind in HARD_KINDS for f in cards[1].flags)  # "yard", "bed": not in the facts
+    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5 * judged * hard)
 
 
 def test_cta_slider_sets_how_much_a_call_to_action_counts(bottle, fake_embedder):
@@ -372,7 +377,7 @@ def test_bad_input_raises_input_error(bottle, fake_embedder):
 def test_banned_words_default_to_settings(bottle, fake_embedder, monkeypatch):
     monkeypatch.setenv("COPYLAB_BANNED", "icy, frosty")
     card = score_variants(
-        ["Icy AquaPure for frosty days."],
+        ["Icy AquaPure for frosty drinks."],
         bottle,
         "headline",
         Controls(),

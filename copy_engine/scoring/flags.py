@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 # Kinds a flag can have; the UI colours spans by kind.
-FLAG_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "off_product", "banned", "false_urgency")
+FLAG_KINDS = (
+    "unsupported_number",
+    "unsupported_name",
+    "unsupported_claim",
+    "unsupported_word",
+    "off_product",
+    "banned",
+    "false_urgency",
+)
 
 # When two flags overlap, the one earlier in this order is kept (a banned phrase
 # matters more than the claim inside it, a claim more than a name inside it).
@@ -16,6 +24,7 @@ _PRIORITY = {
     "unsupported_number": 3,
     "unsupported_name": 4,
     "false_urgency": 5,
+    "unsupported_word": 6,  # any other word: the more specific kinds explain the same span better
 }
 
 
@@ -40,9 +49,9 @@ class Flag:
                    str(d.get("kind") or ""), str(d.get("reason") or ""))  # fmt: skip
 
 
-HARD_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "off_product", "banned")
+HARD_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "unsupported_word", "off_product", "banned")
 # Kinds that count against faithfulness: details the facts do not support, and a different kind of product.
-FAITHFULNESS_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "off_product")
+FAITHFULNESS_KINDS = ("unsupported_number", "unsupported_name", "unsupported_claim", "unsupported_word", "off_product")
 
 
 def resolve_overlaps(flags: list[Flag]) -> list[Flag]:

@@ -7,7 +7,7 @@ on features of (product facts, copy):
 - MiniLM: cosine of the copy to the product line and to the product's features, and the elementwise
   product of the copy's and the product line's embeddings (what the copy says against what the product is);
 - cheap text features: a dangling last word or open bracket (fragments), the faithfulness flags (invented
-  numbers, names, claims; off-product kinds), filler phrases, the share of words the facts do not contain,
+  numbers, names, claims; off-product kinds; words neither the facts nor ordinary copywriting account for), filler phrases, the share of words the facts do not contain,
   how much of the product's name it uses, length against the channel's range, "!" and sentence ends.
 
 It is learned (copy_engine/scoring/judge_train.py, `python -m copy_engine train-judge`) from our copy deck
@@ -74,6 +74,7 @@ TEXT_FEATURES = (
     "question",
     "filler",
     "unsupported",
+    "unbacked_words",
     "off_product",
     "first_person",
     "novel_share",
@@ -114,6 +115,7 @@ def text_features(product: Product, channel: str, text: str, facts: str | None =
     quotes = t.count('"') + t.count("“") + t.count("”")
     flags = find_unsupported(t, facts)
     off = sum(1 for fl in flags if fl.kind == "off_product")
+    unbacked = sum(1 for fl in flags if fl.kind == "unsupported_word")
     f = {
         "len_ratio": len(t) / ch.limit,
         "too_short": float(len(t) < ch.min_chars),
@@ -126,7 +128,8 @@ def text_features(product: Product, channel: str, text: str, facts: str | None =
         "exclaim": float("!" in t),
         "question": float("?" in t),
         "filler": float(len(_FILLER.findall(t))),
-        "unsupported": float(len(flags) - off),
+        "unsupported": float(len(flags) - off - unbacked),
+        "unbacked_words": float(unbacked),
         "off_product": float(off),
         "first_person": float(bool(_FIRST_PERSON.search(t))),
         "novel_share": len(novel) / len(content) if content else 1.0,
@@ -182,6 +185,8 @@ def rule_reason(product: Product, channel: str, text: str, x_text: np.ndarray) -
         return "filler"
     if f["too_short"] or f["too_long"] or f["short_exclaim"]:
         return "wrong channel"
+    if f["unbacked_words"] > 0:  # after the surer rules: a plain word the facts lack is only likely invented
+        return "invented fact"
     return None
 
 

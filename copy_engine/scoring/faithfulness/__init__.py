@@ -1,4 +1,4 @@
-"""Faithfulness: numbers, names and claims in a variant that the product's facts don't support.
+"""Faithfulness: numbers, names, claims and words in a variant that the product's facts don't support.
 
 Small models invent facts ("now 50% off", "by Sony", "clinically proven"); each
 such span is returned as a Flag so the UI can highlight it. Matching is
@@ -10,8 +10,9 @@ number counting something ("2 different sounds") needs the same number near
 the same word in the facts.
 
 The product's facts are normalised once into a `FactIndex` (facts.py, cached per facts string, so every
-variant of a product shares it) that the three checks read: quantities.py (numbers), claims.py and names.py;
-words.py holds the singular forms and the normalisation they share.
+variant of a product shares it) that the checks read: quantities.py (numbers), claims.py, names.py and
+vocabulary.py (any other word neither the facts nor ordinary copywriting account for: "a sturdy steel frame"
+for a plastic bed); words.py holds the singular forms and the normalisation they share.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from copy_engine.scoring.faithfulness.claims import find_claims
 from copy_engine.scoring.faithfulness.facts import FactIndex, fact_index
 from copy_engine.scoring.faithfulness.names import find_names
 from copy_engine.scoring.faithfulness.quantities import Quantity, find_numbers, find_quantities
+from copy_engine.scoring.faithfulness.vocabulary import find_unbacked_words
 from copy_engine.scoring.flags import FAITHFULNESS_KINDS, Flag, resolve_overlaps
 
 __all__ = [
@@ -30,14 +32,15 @@ __all__ = [
     "find_names",
     "find_numbers",
     "find_quantities",
+    "find_unbacked_words",
     "find_unsupported",
     "score_faithfulness",
 ]
 
 
 def find_unsupported(text: str, facts: str | FactIndex) -> list[Flag]:
-    """All unsupported numbers, names and claims in `text`, and kinds of product the facts never mention
-    (off_product), by position; of overlapping spans an off-product kind wins, then a claim.
+    """All unsupported numbers, names, claims and other words in `text`, and kinds of product the facts never
+    mention (off_product), by position; of overlapping spans an off-product kind wins, then a claim.
 
     `facts` is the product's facts text (Product.facts_text()) or its FactIndex.
     """
@@ -49,6 +52,7 @@ def find_unsupported(text: str, facts: str | FactIndex) -> list[Flag]:
         + find_names(text, index)
         + find_claims(text, index)
         + find_off_product(text, index.text)
+        + find_unbacked_words(text, index)
     )
 
 
