@@ -270,6 +270,27 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# A leading invitation and its article ("Discover the", "Explore a"): the one-word edits a copywriter makes to
+# bring a headline a few characters over its limit within it.
+_LEADING_ASK = re.compile(r"^(?P<verb>See|Discover|Explore|Browse|Shop|Meet)(?P<article> (?:the|a|an))? (?=\S)")
+
+
+def tighten(text: str, limit: int) -> str:
+    """`text` over `limit` brought within it by a copywriter's one-word edits of its opening invitation: the
+    article dropped ("See the SpongeBob SquarePants Bed" -> "See SpongeBob SquarePants Bed"), then a long verb
+    made "See" ("Discover the Funko Pop Iron Spider" -> "See Funko Pop Iron Spider"); as is when that is not
+    enough. The model cannot count characters: 99 of 288 ad headlines sampled for 12 catalog products were
+    over 30 characters, many by a word like these."""
+    m = _LEADING_ASK.match(text)
+    if len(text) <= limit or not m:
+        return text
+    rest = text[m.end() :]
+    for shorter in (f"{m.group('verb')} {rest}", f"See {rest}"):
+        if len(shorter) <= limit:
+            return shorter
+    return text
+
+
 def first_line(raw: str) -> str:
     """The piece of copy in a raw continuation: its first line, before any prompt separator."""
     return raw.split(SEPARATOR)[0].strip().split("\n")[0].strip()
@@ -295,6 +316,8 @@ def clean_one(raw: str, channel: str, product_name: str = "", features: Sequence
     text = _sentence_case_if_shouting(text)
     text = text[0].upper() + text[1:]
     fitted, trimmed = fit_to_limit(text, ch.limit, ch.min_chars, ended)
+    if fitted is None and ended and len(tight := tighten(text, ch.limit)) < len(text):
+        fitted, trimmed = tight, True  # no phrase of it fits, but a one-word edit does
     if fitted is None or len(fitted) < ch.min_chars or repeats_phrase(fitted):
         return None
     if rejection_reason(fitted, product_name, features):

@@ -18,6 +18,16 @@ def diversity_weight_for(lam: float) -> float:
     return DEFAULT_DIVERSITY_WEIGHT + 0.3 * min(1.0, max(0.0, float(lam)))
 
 
+def acceptable(card) -> bool:
+    """A candidate worth showing: no invented or banned detail, and the usable-copy judge does not reject it."""
+    from copy_engine.scoring.flags import HARD_KINDS
+    from copy_engine.scoring.judge import THRESHOLD
+
+    scores = getattr(card, "scores", {}) or {}
+    flags = getattr(card, "flags", []) or []
+    return scores.get("quality", 1.0) >= THRESHOLD and not any(f.kind in HARD_KINDS for f in flags)
+
+
 def _norm_text(t: str) -> str:
     return re.sub(r"\s+", " ", t.casefold()).strip(" .!?,;:\"'")
 
@@ -36,7 +46,9 @@ def mmr_select(
     The first pick is the best overall; with w = 0 the result is the top n by
     overall. Exact duplicates (same text up to case/spacing/end punctuation, or
     cosine >= DUPLICATE_SIM) of a picked variant are only taken once nothing
-    else remains. embeddings None: use each card's `embedding`, else compare texts only.
+    else remains, and so are candidates that are not `acceptable` (an invented detail, or the judge rejects
+    them): diversity never buys a worse tier ("See a Blue Boy" shown over "See the 3-Piece Comforter Set",
+    which resembled one already picked). embeddings None: use each card's `embedding`, else compare texts only.
     Ties go to the lower index, so the result is deterministic.
     """
     count = len(texts)
@@ -60,11 +72,12 @@ def mmr_select(
     else:
         sims = same.astype(float)  # without embeddings only identical copy counts as similar
 
+    good = [acceptable(c) for c in cards]
     chosen: list[int] = []
     remaining = list(range(count))
     while remaining and len(chosen) < n:
         fresh = [i for i in remaining if not any(same[i, j] for j in chosen)]
-        pool = fresh or remaining
+        pool = [i for i in fresh if good[i]] or fresh or remaining
         if chosen:
             penalty = sims[np.ix_(pool, chosen)].max(axis=1)
             gain = (1.0 - diversity_weight) * overall[pool] - diversity_weight * penalty

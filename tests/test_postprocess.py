@@ -145,3 +145,18 @@ def test_sentences_end_only_at_a_stop_before_a_space():
 
     text = " Now $24.99 only... Wow! Fits 4.5 in. cups "
     assert [text[a:b] for a, b in sentence_spans(text)] == ["Now $24.99 only...", "Wow!", "Fits 4.5 in.", "cups"]
+
+
+def test_a_headline_a_word_over_its_limit_is_tightened_as_a_copywriter_would():
+    from copy_engine.postprocess import tighten
+
+    # the article goes first, then a long invitation becomes "See"; the rest of the copy is never touched
+    assert tighten("See the SpongeBob SquarePants Bed", 30) == "See SpongeBob SquarePants Bed"
+    assert tighten("Discover the Funko Pop Iron Spider", 30) == "Discover Funko Pop Iron Spider"
+    assert tighten("Discover the Iron Spider Pop Vinyls", 30) == "See Iron Spider Pop Vinyls"
+    assert tighten("See the Dora Costume", 30) == "See the Dora Costume"  # within the limit: as is
+    assert tighten("Explore the Accretion Servitor Model Kit", 30) == "Explore the Accretion Servitor Model Kit"
+    assert tighten("Stainless steel bottle keeps drinks cold", 30) == "Stainless steel bottle keeps drinks cold"
+    # in cleaning: a finished line no phrase of which fits is tightened; an unfinished one is not rescued this way
+    assert clean_one("See the SpongeBob SquarePants Bed\n", "ad_headline").text == "See SpongeBob SquarePants Bed"
+    assert clean_one("See the SpongeBob SquarePants Bed", "ad_headline") is None
