@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     from copy_engine.adapters.data import is_training_product
     from copy_engine.catalog import read_products
     from copy_engine.channels import CHANNELS
+    from copy_engine.copy_deck import visible_product
     from copy_engine.controls import Controls
     from copy_engine.evaluation.sampling import sample_products
     from copy_engine.generate import GenerateOptions, generate
@@ -67,8 +68,10 @@ def main(argv=None) -> int:
             p = sp.product
             # The product's title only: the catalog's rows (facts, descriptions) stay in ../shared and out of
             # the repository; `--with-facts` adds them for a reading copy written outside it (e.g. out/).
-            facts = "; ".join(p.features[:4]) or p.description[:200]
-            lines.append(f"**{p.name[:90]}**" + (f" — {facts[:300]}" if args.with_facts else ""))
+            # the facts as the prompt shows them (price included): a reader judges the copy against what the
+            # model was given, not a cut-down summary of it
+            facts = " | ".join(line.strip() for line in visible_product(p).facts_text().splitlines() if line.strip())
+            lines.append(f"**{p.name[:90]}**" + (f" — {facts}" if args.with_facts else ""))
             lines.append("")
             try:
                 r = generate(p, channel, controls, GenerateOptions(n=4, seed=args.seed, pipeline=args.pipeline),

@@ -43,6 +43,19 @@ def test_diversity_weight_prefers_a_different_variant():
     assert mmr_select(["a", "b", "c"], cards_for(overall), emb, 2, 0.5) == [0, 2]
 
 
+def test_diversity_never_buys_a_candidate_with_an_invented_detail_or_a_judge_rejection():
+    from copy_engine.scoring.flags import Flag
+
+    emb = unit([[1, 0], [1, 0.2], [0, 1], [0.2, 1]])  # 1 paraphrases 0; 2 and 3 differ from both
+    cards = cards_for([0.9, 0.85, 0.2, 0.1], emb)
+    cards[2].scores["quality"] = 0.3  # the judge rejects it
+    cards[3].flags = [Flag(0, 3, "Red", "unsupported_word", "not in the facts")]
+    assert mmr_select(["a", "b", "c", "d"], cards, None, 2, 0.6) == [0, 1]
+    # once the acceptable ones are shown, the rest still fill the set, in MMR order
+    assert mmr_select(["a", "b", "c", "d"], cards, None, 4, 0.6)[:2] == [0, 1]
+    assert sorted(mmr_select(["a", "b", "c", "d"], cards, None, 4, 0.6)) == [0, 1, 2, 3]
+
+
 def test_exact_duplicates_skipped_while_others_remain():
     texts = ["Cold drinks all day.", "cold  drinks all day", "Shop the bottle", "Icy sips"]
     overall = [0.9, 0.9, 0.1, 0.05]
