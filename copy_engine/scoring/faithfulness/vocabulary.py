@@ -12,6 +12,7 @@ to names.py, which explains them better.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -52,9 +53,20 @@ def _stem(word: str) -> str:
     return _stemmer().stem(word)
 
 
-def _stems_meet(a: str, b: str) -> bool:
-    short, long = sorted((a, b), key=len)
-    return short == long or (len(short) >= MIN_PREFIX and long.startswith(short) and len(long) - len(short) <= MAX_EXTRA)
+def _stem_backed(stem: str, stems: frozenset[str], ordered: tuple[str, ...]) -> bool:
+    """True when a fact stem is `stem`, begins it or is begun by it (MIN_PREFIX, MAX_EXTRA), without a scan of
+    every fact stem: a catalog description can hold thousands of words."""
+    if stem in stems:
+        return True
+    if any(stem[:k] in stems for k in range(max(MIN_PREFIX, len(stem) - MAX_EXTRA), len(stem))):
+        return True  # "easi" in the facts backs "easili"
+    if len(stem) >= MIN_PREFIX:
+        i = bisect.bisect_left(ordered, stem)  # fact stems that begin with `stem` sort right after it
+        while i < len(ordered) and ordered[i].startswith(stem):
+            if len(ordered[i]) - len(stem) <= MAX_EXTRA:
+                return True  # "accur" in the copy is backed by "accuraci"
+            i += 1
+    return False
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,8 +77,9 @@ def free_words() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=64)
-def _fact_stems(index: FactIndex) -> frozenset[str]:
-    return frozenset(_stem(w) for w in index.name_words if len(w) >= MIN_LETTERS)
+def _fact_stems(index: FactIndex) -> tuple[frozenset[str], tuple[str, ...]]:
+    stems = frozenset(_stem(w) for w in index.name_words if len(w) >= MIN_LETTERS)
+    return stems, tuple(sorted(stems))
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,7 @@ class CopyWord:
         if singular_forms(self.base) & index.name_words:
             return True
         stem = _stem(self.base)
-        return any(_stems_meet(stem, s) for s in _fact_stems(index))
+        return _stem_backed(stem, *_fact_stems(index))
 
 
 def copy_words(text: str) -> list[CopyWord]:
