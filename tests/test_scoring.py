@@ -346,7 +346,8 @@ def test_off_topic_copy_is_halved(bottle, fake_embedder):
     q = cards[1].scores["quality"]
     judged = q * (0.2 if q < 0.5 else 1.0)  # weighted by the usable-copy judge, which may sink it further
     hard = 0.3 ** sum(f.kind in HARD_KINDS for f in cards[1].flags)  # "yard", "bed": not in the facts
-    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5 * judged * hard)
+    assert "never says what the product is" in cards[1].explanations["overall"]  # a headline without "bottle"
+    assert cards[1].overall == pytest.approx(cards[1].scores["creativity"] * 0.5 * judged * hard * 0.5)
 
 
 def test_cta_slider_sets_how_much_a_call_to_action_counts(bottle, fake_embedder):

@@ -8,6 +8,7 @@ faithfulness, banned, channel_fit, predicted_ctr); this module combines them:
     creativity = weighted mean of novelty and diversity   (weights: weights.CreativityWeights)
     overall    = ((1 - λ) * conversion + λ * creativity) * penalties for flags
                  * quality * (x0.2 when the usable-copy judge rejects it: quality < 0.5)
+                 * (x0.5 for a headline that never says what the product is: scoring/product_kind.py)
 
 λ follows the creativity slider (copy_engine.controls.map_controls(...).lam). `quality` is the usable-copy
 judge's (copy_engine/scoring/judge.py) probability that a copywriter would publish the variant as it stands;
@@ -35,6 +36,7 @@ from copy_engine.scoring.judge import THRESHOLD as JUDGE_THRESHOLD
 from copy_engine.scoring.judge import facts_lines
 from copy_engine.scoring.novelty import product_line, references, score_novelty
 from copy_engine.scoring.predicted_ctr import explain_ctr, predict_percentiles
+from copy_engine.scoring.product_kind import HEADLINE_CHANNELS, says_what_it_is
 from copy_engine.scoring.readability import score_readability
 from copy_engine.scoring.sentiment import score_sentiment
 from copy_engine.scoring.weights import (
@@ -236,6 +238,8 @@ def _score(
         # reader-labelled candidates, predicted CTR and novelty rank unusable copy first (within a product their
         # ROC AUC against "usable" is 0.37-0.47), and this product ranks usable copy first (see README).
         s["overall"] *= s["quality"] * (penalties.rejected if rejected else 1.0)
+        no_kind = ch.name in HEADLINE_CHANNELS and not says_what_it_is(text, product)
+        s["overall"] *= penalties.no_kind if no_kind else 1.0
         e["overall"] = f"{1 - lam:.0%} conversion and {lam:.0%} creativity (from the creativity slider)"
         if verdicts is not None and not rejected:
             e["overall"] += f", weighted by the usable-copy judge's {s['quality']:.0%}"
@@ -244,6 +248,8 @@ def _score(
             e["overall"] += f", sunk because the usable-copy judge rejects it ({why}) whatever its predicted clicks"
         if off_topic:
             e["overall"] += f", halved because it barely relates to the product ({relevance[i]:.0%} similar)"
+        if no_kind:
+            e["overall"] += ", halved because it never says what the product is"
         if hard:
             e["overall"] += f", cut sharply for {hard} invented or banned detail{'s' if hard > 1 else ''}"
         if soft:

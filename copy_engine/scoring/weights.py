@@ -52,6 +52,8 @@ class Penalties:
     # A variant the usable-copy judge rejects (quality < 0.5) is multiplied by this, so it sinks below
     # every accepted clean variant whatever its predicted CTR: at most 0.2 overall.
     rejected: float = 0.2
+    # A headline that never says what the product is (scoring/product_kind.py): readers call it filler.
+    no_kind: float = 0.5
 
 
 CONVERSION = ConversionWeights()

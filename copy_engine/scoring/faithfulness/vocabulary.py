@@ -48,22 +48,23 @@ def _stemmer():
 
 
 @functools.lru_cache(maxsize=8192)
-def _stem(word: str) -> str:
-    """The Snowball stem: "colorful" and "colors" -> "color"."""
+def stem(word: str) -> str:
+    """The Snowball stem of a lower-case word: "colorful" and "colors" -> "color"."""
     return _stemmer().stem(word)
 
 
-def _stem_backed(stem: str, stems: frozenset[str], ordered: tuple[str, ...]) -> bool:
-    """True when a fact stem is `stem`, begins it or is begun by it (MIN_PREFIX, MAX_EXTRA), without a scan of
+
+def _stem_backed(word_stem: str, stems: frozenset[str], ordered: tuple[str, ...]) -> bool:
+    """True when a fact stem is `word_stem`, begins it or is begun by it (MIN_PREFIX, MAX_EXTRA), without a scan of
     every fact stem: a catalog description can hold thousands of words."""
-    if stem in stems:
+    if word_stem in stems:
         return True
-    if any(stem[:k] in stems for k in range(max(MIN_PREFIX, len(stem) - MAX_EXTRA), len(stem))):
+    if any(word_stem[:k] in stems for k in range(max(MIN_PREFIX, len(word_stem) - MAX_EXTRA), len(word_stem))):
         return True  # "easi" in the facts backs "easili"
-    if len(stem) >= MIN_PREFIX:
-        i = bisect.bisect_left(ordered, stem)  # fact stems that begin with `stem` sort right after it
-        while i < len(ordered) and ordered[i].startswith(stem):
-            if len(ordered[i]) - len(stem) <= MAX_EXTRA:
+    if len(word_stem) >= MIN_PREFIX:
+        i = bisect.bisect_left(ordered, word_stem)  # fact stems that begin with `word_stem` sort right after it
+        while i < len(ordered) and ordered[i].startswith(word_stem):
+            if len(ordered[i]) - len(word_stem) <= MAX_EXTRA:
                 return True  # "accur" in the copy is backed by "accuraci"
             i += 1
     return False
@@ -78,7 +79,7 @@ def free_words() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=64)
 def _fact_stems(index: FactIndex) -> tuple[frozenset[str], tuple[str, ...]]:
-    stems = frozenset(_stem(w) for w in index.name_words if len(w) >= MIN_LETTERS)
+    stems = frozenset(stem(w) for w in index.name_words if len(w) >= MIN_LETTERS)
     return stems, tuple(sorted(stems))
 
 
@@ -95,8 +96,7 @@ class CopyWord:
         """True when the facts hold this word (a singular form of it, or its stem)."""
         if singular_forms(self.base) & index.name_words:
             return True
-        stem = _stem(self.base)
-        return _stem_backed(stem, *_fact_stems(index))
+        return _stem_backed(stem(self.base), *_fact_stems(index))
 
 
 def copy_words(text: str) -> list[CopyWord]:
