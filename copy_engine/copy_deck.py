@@ -131,10 +131,10 @@ def problems(example: DeckExample, product: Product, others: Sequence[str] = ())
     if "\n" in text or text != text.strip():
         out.append("one line, no surrounding spaces")
     facts = visible_product(product).facts_text()
-    flags = find_unsupported(text, facts) + find_banned(text, DEFAULT_BANNED) + find_false_urgency(text, facts)
     # Not unsupported_word: its free vocabulary is read off this deck (scripts/free_words.py), and a word our
     # writers chose in one or two products only is theirs to choose.
-    for flag in (f for f in flags if f.kind != "unsupported_word"):
+    unsupported = find_unsupported(text, facts, words=False)
+    for flag in unsupported + find_banned(text, DEFAULT_BANNED) + find_false_urgency(text, facts):
         out.append(f"{flag.kind}: {flag.text!r}")
     reason = rejection_reason(text, product.name, product.features)
     if reason:

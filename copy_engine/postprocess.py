@@ -25,7 +25,10 @@ _BULLET = re.compile(r"^\s*(?:[-*•·>]+|\d+[.)])\s+")
 _QUOTES = "\"'“”‘’«»`"
 _SPACE = re.compile(r"\s+")
 # A stop that closes an abbreviation ("U.S.", "vs.", "Dr.") ends no sentence: cut there, "See the U.S." was kept.
-_ABBREVIATIONS = ("vs", "Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "No", "Vol", "approx", "U.S", "U.K", "e.g", "i.e")
+# The first ones also leave a line cut off when it ends on them (_FRAGMENT_END: "See Goku vs."); "Jr." or "No."
+# can end a sentence.
+_TITLE_ABBREVIATIONS = ("vs", "Mr", "Mrs", "Ms", "Dr", "St", "U.S", "U.K")
+_ABBREVIATIONS = (*_TITLE_ABBREVIATIONS, "Jr", "Sr", "No", "Vol", "approx", "e.g", "i.e")
 _NOT_AFTER = "".join(rf"(?<!\b{re.escape(a)})" for a in _ABBREVIATIONS)
 _SENT_END = re.compile(_NOT_AFTER + r"[.!?…](?=\s|$)")
 # A phrase cut at a word boundary is only kept when it does not end on a word
@@ -239,7 +242,7 @@ _FRAGMENT_END = re.compile(
     r"(?:\b[A-Z][a-z]+ [A-Z]\."
     r"|\b(?i:in|with|from|at|by|on)\s+\d[\d.,/-]*"
     r"|\b(?i:the|a|an)\s+\d[\d.,/]*-?(?i:in|ft|cm|mm|m|oz|lbs?|ml|l|g|kg)\.?"
-    r"|\b(?:vs|Mr|Mrs|Ms|Dr|St|U\.S|U\.K)\.)$"
+    r"|\b(?:" + "|".join(map(re.escape, _TITLE_ABBREVIATIONS)) + r")\.)$"
 )
 
 

@@ -23,9 +23,7 @@ def acceptable(card) -> bool:
     from copy_engine.scoring.flags import HARD_KINDS
     from copy_engine.scoring.judge import THRESHOLD
 
-    scores = getattr(card, "scores", {}) or {}
-    flags = getattr(card, "flags", []) or []
-    return scores.get("quality", 1.0) >= THRESHOLD and not any(f.kind in HARD_KINDS for f in flags)
+    return card.scores.get("quality", 1.0) >= THRESHOLD and not any(f.kind in HARD_KINDS for f in card.flags)
 
 
 def _norm_text(t: str) -> str:

@@ -190,7 +190,7 @@ def _faithful(text: str, product: Product) -> bool:
 
     # Numbers, names, claims and other kinds of product only: the creative objective wants words the facts
     # don't hold (its novelty), so plain unsupported_word flags would leave it nothing to learn from.
-    return not [f for f in find_unsupported(text, product.facts_text()) if f.kind != "unsupported_word"]
+    return not find_unsupported(text, product.facts_text(), words=False)
 
 
 def objective_score(objective: str, text: str, product: Product) -> float | None:

@@ -7,8 +7,9 @@ on features of (product facts, copy):
 - MiniLM: cosine of the copy to the product line and to the product's features, and the elementwise
   product of the copy's and the product line's embeddings (what the copy says against what the product is);
 - cheap text features: a dangling last word or open bracket (fragments), the faithfulness flags (invented
-  numbers, names, claims; off-product kinds; words neither the facts nor ordinary copywriting account for), filler phrases, the share of words the facts do not contain,
-  how much of the product's name it uses, length against the channel's range, "!" and sentence ends.
+  numbers, names, claims; off-product kinds; words neither the facts nor ordinary copywriting account for),
+  filler phrases, the share of words the facts do not contain, how much of the product's name it uses, length
+  against the channel's range, "!" and sentence ends.
 
 It is learned (copy_engine/scoring/judge_train.py, `python -m copy_engine train-judge`) from our copy deck
 (positives), real model candidates labelled by reading them (copy_engine/examples/judge_labels.jsonl) and

@@ -38,11 +38,13 @@ __all__ = [
 ]
 
 
-def find_unsupported(text: str, facts: str | FactIndex) -> list[Flag]:
+def find_unsupported(text: str, facts: str | FactIndex, *, words: bool = True) -> list[Flag]:
     """All unsupported numbers, names, claims and other words in `text`, and kinds of product the facts never
     mention (off_product), by position; of overlapping spans an off-product kind wins, then a claim.
 
-    `facts` is the product's facts text (Product.facts_text()) or its FactIndex.
+    `facts` is the product's facts text (Product.facts_text()) or its FactIndex. `words=False` leaves plain
+    words out (unsupported_word): for our own writing, whose word choices define the free words, and for
+    training targets that are meant to be new wording.
     """
     from copy_engine.scoring.off_product import find_off_product
 
@@ -52,7 +54,7 @@ def find_unsupported(text: str, facts: str | FactIndex) -> list[Flag]:
         + find_names(text, index)
         + find_claims(text, index)
         + find_off_product(text, index.text)
-        + find_unbacked_words(text, index)
+        + (find_unbacked_words(text, index) if words else [])
     )
 
 
