@@ -1,8 +1,8 @@
 """The public `generate()`: product + channel + sliders -> N scored, distinct variants.
 
 Flow: controls mapping -> prompt -> K candidates sampled in one batch (more
-rounds if cleaning leaves too few) -> post-processing and repairs -> scorers
--> MMR reranking -> N variants, each with scores, explanations and flags.
+rounds if cleaning leaves too few) -> post-processing and repairs (descriptions
+also composed from the batch's clean sentences) -> scorers -> MMR reranking -> N variants, each with scores, explanations and flags.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 from copy_engine.channels import get_channel
+from copy_engine.compose import COMPOSED_CHANNELS, compose
 from copy_engine.controls import AdapterWeights, Controls, map_controls
 from copy_engine.errors import InputError
 from copy_engine.postprocess import clean_batch, dedupe, first_line
@@ -151,6 +152,10 @@ def generate(
             candidates += dedupe([repair(t, product, channel) for t in cleaned], against=candidates)
         else:
             candidates += [t for t in map(first_line, raws) if t][: k - len(candidates)]
+    if options.postprocess and channel in COMPOSED_CHANNELS:
+        # long copy also as the batch's clean sentences put together (copy_engine/compose.py)
+        drafts = list(candidates)
+        candidates = dedupe(compose(drafts, product, channel, 2 * options.n, banned_words or ()), against=drafts) + drafts
     if not candidates:
         raise InputError(
             "the model produced no usable copy for this product; add features or a description and try again"

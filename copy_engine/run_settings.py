@@ -34,7 +34,7 @@ class GenerateOptions:
     overgenerate: int = 3  # K = overgenerate * n candidates are sampled and reranked
     rerank: bool = True  # False: keep the first N clean candidates (baseline)
     use_adapters: bool = True  # False: adapters off whatever the sliders say
-    postprocess: bool = True  # False: raw first line of each sample, no cleanup or de-duplication (baseline)
+    postprocess: bool = True  # False: raw first line of each sample, no cleanup, repairs, composition or de-duplication (baseline)
     decoding: DecodingParams | None = None  # overrides the sliders' decoding (e.g. library defaults for a baseline)
     # "copywriter": the fine-tuned copywriter with its short prompt; "fewshot": the base model with four
     # examples (the earlier pipeline, kept for comparison); "auto": copywriter when its adapter is loaded.
@@ -51,7 +51,7 @@ class RunSettings:
     n: int = 4  # variants asked for
     overgenerate: int = 3  # candidates sampled per variant before reranking
     rerank: bool = True  # MMR reranking on (False: first N clean candidates)
-    postprocess: bool = True  # cleanup and de-duplication on
+    postprocess: bool = True  # cleanup, repairs, composition (compose.py) and de-duplication on
     audience: str = ""  # who the copy speaks to
     brand_voice: str = ""  # the voice asked for
     pipeline: str = "auto"  # "copywriter" or "fewshot" once resolved; "auto" only for unknown old rows

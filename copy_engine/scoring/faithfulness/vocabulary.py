@@ -35,6 +35,8 @@ FUNCTION_WORDS = frozenset(
 # Whole tokens, so "LOSB3130" is not read as the word "LOSB"; tokens with digits are left to quantities.py and
 # names.py.
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*")
+# Words the facts may give as a symbol: "100 percent polyester" is backed by "100% Polyester".
+_SYMBOL_WORDS = {"percent": "%", "degrees": "°", "inches": '"'}
 MIN_LETTERS = 3  # shorter words ("go", "up", "x") say nothing a reader could check
 MIN_PREFIX = 4  # a stem backs a longer one it begins ("easi" backs "easili")...
 MAX_EXTRA = 3  # ...when that one has at most this many more letters ("accur" backs "accuraci", not "accurately")
@@ -116,7 +118,7 @@ def find_unbacked_words(text: str, facts: FactIndex) -> list[Flag]:
     free = free_words()
     flags = []
     for w in copy_words(text):
-        if w.base in free or w.backed_by(facts):
+        if w.base in free or w.backed_by(facts) or _SYMBOL_WORDS.get(w.base, "\0") in facts.text:
             continue
         reason = f'"{w.text}" is not in the product facts; check that it is true of this product.'
         flags.append(Flag(w.start, w.end, w.text, "unsupported_word", reason))
