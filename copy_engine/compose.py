@@ -11,11 +11,13 @@ learning with a key scientific tool."). A copywriter handed eight drafts keeps t
     by the facts (numbers, names, claims and plain words: scoring.faithfulness), it is not filler or cut
     off (postprocess.rejection_reason) and it repeats no phrase;
   * each kept sentence has a role: an *opener* (a sample's first sentence that says what the product is),
-    a *body* sentence (any later one) or an *ask* (one that opens with an invitation: "See it for $11.24.");
+    a *body* sentence (any later one) or an *ask* (one that opens with an invitation and names the price or
+    the product: "See it for $11.24.");
   * sentences are ranked by how much of what they say other samples say too (agreement across samples,
     as in minimum-Bayes-risk decoding): a detail one sample garbles rarely recurs, a true one does;
-  * each variant is one opener, then body sentences that add something not yet said, up to the deck's
-    usual length, then an ask when the samples ask for one (the CTA slider decides that through the prompt).
+  * each variant is one opener, then body sentences that add something not yet said (no content word pair
+    said twice: "spinning shells ... spinning shells") while it is short (TARGET_CHARS), then an ask when the
+    CTA slider wants one and a draft wrote a clean one.
 
 Every sentence is the model's own; the composed variants join the whole samples and are scored and
 reranked with them.
@@ -34,11 +36,12 @@ if TYPE_CHECKING:
     from copy_engine.product import Product
 
 COMPOSED_CHANNELS = frozenset({"description"})  # channels whose variants are also composed from sentences
-TARGET_CHARS = 200  # stop adding body sentences once this long (the deck's descriptions: median 208 characters)
+# Stop adding body sentences once this long: every sentence more is one more chance of a garble no check sees,
+# and readers found the usable descriptions nearly all short (two to three sentences with the ask).
+TARGET_CHARS = 130
 MAX_BODY = 2  # body sentences in one variant at most, between the opener and the ask
 MAX_REPEAT = 0.5  # a body sentence whose content words are more than this share already said adds nothing
 MIN_WORDS = 4  # a shorter sentence ("Vroom, Vroom!") says nothing about the product
-ASK_SHARE = 0.5  # an ask closes the variants when at least this share of samples ends with one
 
 _WORD = re.compile(r"[A-Za-z0-9$][A-Za-z0-9.$%'’-]*")
 _LITTLE = frozenset(
@@ -46,6 +49,7 @@ _LITTLE = frozenset(
     be was has have had as at so can will while into our".""".split()
 )
 _END = re.compile(r"[.!?…]$")
+_MONEY = re.compile(r"[$€£]\s?\d")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,12 @@ def content_words(text: str) -> frozenset[str]:
     """Lower-case words of `text` that carry content (not articles, pronouns, linking verbs), a trailing stop cut."""
     words = (w.lower().rstrip(".").replace("’", "'") for w in _WORD.findall(text))
     return frozenset(w for w in words if w and w not in _LITTLE)
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    """Adjacent content words of `text` ("spinning shells"), to catch a detail said twice."""
+    words = [w for w in (w.lower().rstrip(".").replace("’", "'") for w in _WORD.findall(text)) if w not in _LITTLE]
+    return set(zip(words, words[1:]))
 
 
 def _f1(a: frozenset[str], b: frozenset[str]) -> float:
@@ -101,6 +111,8 @@ def sentences(drafts: Sequence[str], product: Product, banned_words: Sequence[st
             if not words or not _keep(text, product, facts, banned_words):
                 continue
             if _is_ask(text):
+                if not (_MONEY.search(text) or says_what_it_is(text, product)):
+                    continue  # an ask says what to see or its price ("See it for $18.59."), not "See it from Red."
                 role = "ask"
             elif j == 0:
                 if not says_what_it_is(text, product):
@@ -124,10 +136,17 @@ def _distinct(items: list[Sentence]) -> list[Sentence]:
 
 
 def compose(
-    drafts: Sequence[str], product: Product, channel: str, n: int, banned_words: Sequence[str] = ()
+    drafts: Sequence[str],
+    product: Product,
+    channel: str,
+    n: int,
+    banned_words: Sequence[str] = (),
+    *,
+    ask: bool = True,
 ) -> list[str]:
-    """Up to `n` variants for `channel`, each assembled from kept sentences of `drafts` (see module docstring);
-    [] for a channel that is not composed or when no draft has a kept opener."""
+    """Up to `n` variants for `channel`, each assembled from kept sentences of `drafts` (see module docstring),
+    closed by a drafted ask when `ask` (the CTA slider wants one); [] for a channel that is not composed or
+    when no draft has a kept opener."""
     if channel not in COMPOSED_CHANNELS or n <= 0:
         return []
     ch = get_channel(channel)
@@ -135,23 +154,28 @@ def compose(
     openers = _distinct([s for s in kept if s.role == "opener"])
     bodies = _distinct([s for s in kept if s.role == "body"])
     asks = _distinct([s for s in kept if s.role == "ask"])
-    ending = sum(1 for t in drafts if (spans := sentence_spans(t)) and _is_ask(t[spans[-1][0] : spans[-1][1]]))
-    want_ask = bool(asks) and ending >= ASK_SHARE * len(drafts)
+    want_ask = ask and bool(asks)
     used = {id(b): 0 for b in bodies}  # bodies already used by earlier variants go last: variants should differ
     out = []
     for v, opener in enumerate(openers[:n]):
-        ask = asks[v % len(asks)] if want_ask else None
+        # the price is said once: in the ask, unless the opener already says it (then an ask without it)
+        fresh = [a for a in asks[v:] + asks[:v] if not (_MONEY.search(a.text) and _MONEY.search(opener.text))]
+        ask = fresh[0] if want_ask and fresh else None
         room = ch.limit - (len(ask.text) + 1 if ask else 0)
-        parts, said = [opener], set(opener.words)
+        parts, said, pairs = [opener], set(opener.words), _pairs(opener.text)
         for b in sorted(bodies, key=lambda b: (used[id(b)], -b.agreement)):
             if len(parts) > MAX_BODY or len(" ".join(p.text for p in parts)) >= TARGET_CHARS:
                 break
-            if len(b.words & said) > MAX_REPEAT * len(b.words):
+            if len(b.words & said) > MAX_REPEAT * len(b.words) or _pairs(b.text) & pairs:
+                continue
+            priced = any(_MONEY.search(p.text) for p in [*parts, *([ask] if ask else [])])
+            if priced and _MONEY.search(b.text):
                 continue
             if len(" ".join(p.text for p in [*parts, b])) > room:
                 continue
             parts.append(b)
             said |= b.words
+            pairs |= _pairs(b.text)
             used[id(b)] += 1
         text = " ".join(p.text for p in [*parts, *([ask] if ask else [])])
         if ch.min_chars <= len(text) <= ch.limit:

@@ -19,7 +19,13 @@ from copy_engine.errors import InputError
 from copy_engine.postprocess import clean_batch, dedupe, first_line
 from copy_engine.product import Product
 from copy_engine.repair import repair
-from copy_engine.prompts import COPYWRITER_PROMPT_VERSION, PROMPT_VERSION, build_copywriter_prompt, build_prompt
+from copy_engine.prompts import (
+    COPYWRITER_PROMPT_VERSION,
+    PROMPT_VERSION,
+    build_copywriter_prompt,
+    build_prompt,
+    cta_label,
+)
 from copy_engine.run_settings import NO_ADAPTERS, GenerateOptions, RunSettings
 
 if TYPE_CHECKING:  # scoring pulls in numpy; Variant only names these types
@@ -29,9 +35,10 @@ if TYPE_CHECKING:  # scoring pulls in numpy; Variant only names these types
 PIPELINES = ("auto", "copywriter", "fewshot")
 
 MAX_VARIANTS = 8
-# New tokens the first round may ask for: 24 ad headlines (288) or 14 headlines (448) fit; 4 descriptions get 8
-# samples instead of 13 (80 tokens each: 4.7 s vs 7.3 s of sampling), since nearly all of them survive cleaning.
-TOKEN_BUDGET = 640
+# New tokens the first round may ask for: 24 ad headlines (288) or 14 headlines (448) fit; 4 descriptions get 10
+# drafts of 48 tokens, whose clean sentences compose them (channels.py): 3.5 s of sampling on the benchmark
+# product, as 8 drafts of 80 tokens took before (3.8 s), where 13 take 5.6 s.
+TOKEN_BUDGET = 480
 MAX_ROUNDS = 4  # sampling rounds before giving up on filling N
 MAX_BATCH = 24  # samples per batched call: below the server's 32 slots (at 32 a seed stopped reproducing across products)
 
@@ -154,8 +161,10 @@ def generate(
             candidates += [t for t in map(first_line, raws) if t][: k - len(candidates)]
     if options.postprocess and channel in COMPOSED_CHANNELS:
         # long copy also as the batch's clean sentences put together (copy_engine/compose.py)
-        drafts = list(candidates)
-        candidates = dedupe(compose(drafts, product, channel, 2 * options.n, banned_words or ()), against=drafts) + drafts
+        # (composed first: a draft that a composed variant nearly repeats goes, not the variant, which is clean)
+        ask = cta_label(controls.cta) != "none"
+        composed = compose(candidates, product, channel, 2 * options.n, banned_words or (), ask=ask)
+        candidates = composed + dedupe(candidates, against=composed)
     if not candidates:
         raise InputError(
             "the model produced no usable copy for this product; add features or a description and try again"

@@ -90,7 +90,7 @@ def test_first_batch_follows_the_channels_yield_and_retries_only_fill_the_shown(
     # ad headlines survive cleaning about a quarter of the time: as many as one batch allows
     assert first_batch(12, 4, "ad_headline") == MAX_BATCH == 24
     assert first_batch(12, 4, "headline") == 14 and first_batch(3, 1, "email_subject") == 4
-    assert first_batch(12, 4, "description") == 8  # long copy: within the token budget (nearly all survive)
+    assert first_batch(12, 4, "description") == 10  # long copy: within the token budget (nearly all survive)
     assert first_batch(24, 8, "social") == 8  # never fewer than the variants to show
     assert retry_batch(0, "ad_headline") == 0 and retry_batch(-2, "headline") == 0
     assert retry_batch(1, "ad_headline") == 9  # twice the missing at the expected yield
