@@ -145,15 +145,15 @@ def compose(
     for v, opener in enumerate(openers[:n]):
         # the price is said once: in the ask, unless the opener already says it (then an ask without it)
         fresh = [a for a in asks[v:] + asks[:v] if not (_MONEY.search(a.text) and _MONEY.search(opener.text))]
-        ask = fresh[0] if want_ask and fresh else None
-        room = ch.limit - (len(ask.text) + 1 if ask else 0)
+        closing = fresh[0] if want_ask and fresh else None
+        room = ch.limit - (len(closing.text) + 1 if closing else 0)
         parts, said, pairs = [opener], set(opener.words), _pairs(opener.text)
         for b in sorted(bodies, key=lambda b: (used[id(b)], -b.agreement)):
             if len(parts) > MAX_BODY or len(" ".join(p.text for p in parts)) >= TARGET_CHARS:
                 break
             if len(b.words & said) > MAX_REPEAT * len(b.words) or _pairs(b.text) & pairs:
                 continue
-            priced = any(_MONEY.search(p.text) for p in [*parts, *([ask] if ask else [])])
+            priced = any(_MONEY.search(p.text) for p in [*parts, *([closing] if closing else [])])
             if priced and _MONEY.search(b.text):
                 continue
             if len(" ".join(p.text for p in [*parts, b])) > room:
@@ -162,7 +162,7 @@ def compose(
             said |= b.words
             pairs |= _pairs(b.text)
             used[id(b)] += 1
-        text = " ".join(p.text for p in [*parts, *([ask] if ask else [])])
+        text = " ".join(p.text for p in [*parts, *([closing] if closing else [])])
         if ch.min_chars <= len(text) <= ch.limit:
             out.append(text)
     return out
