@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Sequence
 
 from copy_engine.channels import get_channel
 from copy_engine.postprocess import rejection_reason, repeats_phrase, sentence_spans
-from copy_engine.scoring.consensus import content_sequence, content_words, overlap
 
 if TYPE_CHECKING:
     from copy_engine.product import Product
@@ -44,6 +43,11 @@ MAX_BODY = 2  # body sentences in one variant at most, between the opener and th
 MAX_REPEAT = 0.5  # a body sentence whose content words are more than this share already said adds nothing
 MIN_WORDS = 4  # a shorter sentence ("Vroom, Vroom!") says nothing about the product
 
+_WORD = re.compile(r"[A-Za-z0-9$][A-Za-z0-9.$%'’-]*")
+_LITTLE = frozenset(
+    """a an the and or of for with from in on by to your you it its it's this that these they them their is are
+    be was has have had as at so can will while into our".""".split()
+)
 _END = re.compile(r"[.!?…]$")
 _MONEY = re.compile(r"[$€£]\s?\d")
 
@@ -59,10 +63,21 @@ class Sentence:
     agreement: float = 0.0  # mean over the other drafts of its best word overlap (F1) with one of their sentences
 
 
+def content_words(text: str) -> frozenset[str]:
+    """Lower-case words of `text` that carry content (not articles, pronouns, linking verbs), a trailing stop cut."""
+    words = (w.lower().rstrip(".").replace("’", "'") for w in _WORD.findall(text))
+    return frozenset(w for w in words if w and w not in _LITTLE)
+
+
 def _pairs(text: str) -> set[tuple[str, str]]:
     """Adjacent content words of `text` ("spinning shells"), to catch a detail said twice."""
-    words = content_sequence(text)
+    words = [w for w in (w.lower().rstrip(".").replace("’", "'") for w in _WORD.findall(text)) if w not in _LITTLE]
     return set(zip(words, words[1:]))
+
+
+def _f1(a: frozenset[str], b: frozenset[str]) -> float:
+    both = len(a & b)
+    return 0.0 if not both else 2 * both / (len(a) + len(b))
 
 
 def _is_ask(text: str) -> bool:
@@ -76,7 +91,7 @@ def _keep(text: str, product: Product, facts, banned_words: Sequence[str]) -> bo
     from copy_engine.scoring.banned import find_banned
     from copy_engine.scoring.faithfulness import find_unsupported
 
-    if not _END.search(text) or len(text.split()) < MIN_WORDS or repeats_phrase(text):
+    if not _END.search(text) or len(_WORD.findall(text)) < MIN_WORDS or repeats_phrase(text):
         return False
     if find_unsupported(text, facts) or find_banned(text, banned_words):
         return False
@@ -105,7 +120,7 @@ def sentences(drafts: Sequence[str], product: Product, banned_words: Sequence[st
                 role = "opener"
             else:
                 role = "body"
-            others = [max((overlap(words, w) for _, w in ps), default=0.0) for e, ps in enumerate(every) if e != d]
+            others = [max((_f1(words, w) for _, w in ps), default=0.0) for e, ps in enumerate(every) if e != d]
             agreement = sum(others) / len(others) if others else 0.0
             kept.append(Sentence(text, role, d, words, agreement))
     return kept
@@ -115,7 +130,7 @@ def _distinct(items: list[Sentence]) -> list[Sentence]:
     """`items` best first, without a sentence that says what one before it said (same content words)."""
     out: list[Sentence] = []
     for s in sorted(items, key=lambda s: -s.agreement):
-        if all(overlap(s.words, o.words) < 0.8 for o in out):
+        if all(_f1(s.words, o.words) < 0.8 for o in out):
             out.append(s)
     return out
 

@@ -142,7 +142,6 @@ def generate(
     k = options.n * max(1, options.overgenerate) if options.rerank else options.n
 
     candidates: list[str] = []
-    drafts: list[str] = []  # every sample's copy as written: their consensus weights the ranking (scoring/consensus.py)
     sampled = 0
     for round_ in range(MAX_ROUNDS):
         # The first round is sized to bring k candidates at the channel's usual yield; later rounds (another
@@ -153,7 +152,6 @@ def generate(
         report(0.1 + 0.6 * round_ / MAX_ROUNDS, f"Writing {batch} candidates…")
         raws = generator.complete(prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters)
         sampled += len(raws)
-        drafts += [t for t in map(first_line, raws) if t]
         if options.postprocess:
             cleaned = clean_batch(raws, channel, already=candidates, product_name=product.name, features=product.features)
             # all of them (more choice for the reranker at no extra sampling), prices quoted exactly and
@@ -176,7 +174,6 @@ def generate(
 
     report(0.75, f"Scoring {len(candidates)} candidates…")
     kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words, judge=judge)
-    kw["drafts"] = drafts if options.rerank else None
     cards = score_variants(candidates, product, channel, controls, **kw)
     unflagged = sum(1 for c in cards if not any(f.kind in HARD_KINDS for f in c.flags))
     if options.rerank:

@@ -28,7 +28,6 @@ from copy_engine.errors import InputError
 from copy_engine.product import Product
 from copy_engine.scoring.banned import find_banned
 from copy_engine.scoring.channel_fit import score_channel_fit
-from copy_engine.scoring.consensus import consensus_factors
 from copy_engine.scoring.cta import find_false_urgency, score_cta
 from copy_engine.scoring.diversity import distinctness, explain_distinctness, set_diversity
 from copy_engine.scoring.faithfulness import find_unsupported, score_faithfulness
@@ -160,7 +159,6 @@ def _score(
     ctr_predictor,
     banned_words: Sequence[str] | None,
     judge=None,
-    drafts: Sequence[str] | None = None,
     conversion_weights: ConversionWeights = CONVERSION,
     creativity_weights: CreativityWeights = CREATIVITY,
     penalties: Penalties = PENALTIES,
@@ -197,7 +195,6 @@ def _score(
     distinct = distinctness(shown)[:n]
     set_div = set_diversity(shown)
     ctr, ctr_missing = predict_percentiles(texts, ctr_predictor)
-    consensus = consensus_factors(texts, drafts)
     facts = product.facts_text()
 
     cw = dict(vars(conversion_weights))
@@ -243,7 +240,6 @@ def _score(
         s["overall"] *= s["quality"] * (penalties.rejected if rejected else 1.0)
         no_kind = ch.name in HEADLINE_CHANNELS and not says_what_it_is(text, product)
         s["overall"] *= penalties.no_kind if no_kind else 1.0
-        s["overall"] *= consensus[i]  # what the other drafts also say is more likely true (scoring/consensus.py)
         e["overall"] = f"{1 - lam:.0%} conversion and {lam:.0%} creativity (from the creativity slider)"
         if verdicts is not None and not rejected:
             e["overall"] += f", weighted by the usable-copy judge's {s['quality']:.0%}"
@@ -254,8 +250,6 @@ def _score(
             e["overall"] += f", halved because it barely relates to the product ({relevance[i]:.0%} similar)"
         if no_kind:
             e["overall"] += ", halved because it never says what the product is"
-        if consensus[i] < 0.95:
-            e["overall"] += f", lowered to {consensus[i]:.0%} because the model's other drafts rarely say the same"
         if hard:
             e["overall"] += f", cut sharply for {hard} invented or banned detail{'s' if hard > 1 else ''}"
         if soft:
@@ -280,7 +274,6 @@ def score_variants(
     ctr_predictor=None,
     banned_words: Sequence[str] | None = None,
     judge=None,
-    drafts: Sequence[str] | None = None,
 ) -> list[ScoreCard]:
     """Score variants shown together (diversity is measured within `texts`).
 
@@ -288,8 +281,7 @@ def score_variants(
     and the product's description and features). embedder None: the MiniLM
     embedder; ctr_predictor None: copy_engine.ctr's default predictor;
     banned_words None: Settings.from_env().banned_words; judge None: the shipped
-    usable-copy judge (copy_engine.scoring.judge.get_default_judge); drafts: the model's samples of the
-    request the variants come from (their consensus weights the overall: scoring/consensus.py; None: not used).
+    usable-copy judge (copy_engine.scoring.judge.get_default_judge).
     """
     return _score(
         texts,
@@ -302,7 +294,6 @@ def score_variants(
         ctr_predictor=ctr_predictor,
         banned_words=banned_words,
         judge=judge,
-        drafts=drafts,
     )
 
 
