@@ -63,15 +63,19 @@ class Sentence:
     agreement: float = 0.0  # mean over the other drafts of its best word overlap (F1) with one of their sentences
 
 
+def _content_sequence(text: str) -> list[str]:
+    words = (w.lower().rstrip(".").replace("’", "'") for w in _WORD.findall(text))
+    return [w for w in words if w and w not in _LITTLE]
+
+
 def content_words(text: str) -> frozenset[str]:
     """Lower-case words of `text` that carry content (not articles, pronouns, linking verbs), a trailing stop cut."""
-    words = (w.lower().rstrip(".").replace("’", "'") for w in _WORD.findall(text))
-    return frozenset(w for w in words if w and w not in _LITTLE)
+    return frozenset(_content_sequence(text))
 
 
 def _pairs(text: str) -> set[tuple[str, str]]:
     """Adjacent content words of `text` ("spinning shells"), to catch a detail said twice."""
-    words = [w for w in (w.lower().rstrip(".").replace("’", "'") for w in _WORD.findall(text)) if w not in _LITTLE]
+    words = _content_sequence(text)
     return set(zip(words, words[1:]))
 
 
