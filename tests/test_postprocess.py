@@ -160,3 +160,17 @@ def test_a_headline_a_word_over_its_limit_is_tightened_as_a_copywriter_would():
     # in cleaning: a finished line no phrase of which fits is tightened; an unfinished one is not rescued this way
     assert clean_one("See the SpongeBob SquarePants Bed\n", "ad_headline").text == "See SpongeBob SquarePants Bed"
     assert clean_one("See the SpongeBob SquarePants Bed", "ad_headline") is None
+
+
+def test_habitual_misreadings_of_a_fact_are_garbled():
+    from copy_engine.postprocess import misreads_fact, rejection_reason
+
+    for text in ("The curtain panel measures 100% polyester.", "They measure 4x magnification.",
+                 "A wide fit measures 85A.", "The wig comes in a hand wash.", "It is made of polyester with a hand wash."):
+        assert misreads_fact(text), text
+    assert rejection_reason("The Rubie's wig comes in a hand wash and is made of polyester.", "Rubie's Wig") == "garbled"
+    # measurements, care instructions and the noun "measure" are fine
+    for text in ('Each panel measures 42" wide.', "It measures about 6 inches tall.", "It measures 10 x 1.5 x 24 inches.",
+                 "It measures under an inch on each side.", "Hand wash only.", "Machine wash cold.",
+                 "Order a 25 ft tape measure with a magnetic hook", "Made of polyester with hand wash care."):
+        assert not misreads_fact(text), text
