@@ -8,6 +8,8 @@ across."). Both made otherwise good copy unusable. Here:
   * `fix_prices`: an amount of money within 15 % of the product's own price is
     that price misquoted, and is replaced by it; any other amount is left for
     faithfulness to flag (it is not the product's price and not near it).
+  * `fix_articles`: "an 9x12 canvas" -> "a 9x12 canvas", "a iconic" -> "an iconic" (readers allow it as a
+    one-word edit; a copywriter should not have to make it);
   * `drop_invented_sentences`: in long copy, a sentence with an unsupported
     number, name, claim or another kind of product is removed when what stays
     is still long enough for the channel and keeps its first sentence.
@@ -74,6 +76,19 @@ def drop_invented_sentences(text: str, product: Product, channel: str) -> str:
     return kept if len(kept) >= ch.min_chars else text
 
 
+# "an 9x12 canvas", "an 100% polyester wig", "a iconic figure": the small model picks the article before it
+# knows the next word. Only clear cases are changed: digits (not 8, 11, 18: "an 8-inch"), lower-case words
+# after "an" (capitals may be spoken letters: "an LED", "an SUV"; h-words may be silent: "an hour") and
+# a/e/i words after "a" ("o" and "u" are often spoken otherwise: "a one-piece", "a unique").
+_AN_BEFORE_CONSONANT = re.compile(r"\b([Aa])n (?=(?:(?!8|11\b|11[^\d]|18\b|18[^\d])\d|[bcdfgjklmnpqrstvwxyz][a-z]))")
+_A_BEFORE_VOWEL = re.compile(r"\b([Aa]) (?=[aeiAEI][a-z])")
+
+
+def fix_articles(text: str) -> str:
+    """`text` with "an" before a consonant sound and "a" before a vowel sound where that is clear."""
+    return _A_BEFORE_VOWEL.sub(lambda m: m.group(1) + "n ", _AN_BEFORE_CONSONANT.sub(lambda m: m.group(1) + " ", text))
+
+
 def repair(text: str, product: Product, channel: str) -> str:
-    """Both repairs: the price quoted exactly, then invented sentences of long copy removed."""
-    return drop_invented_sentences(fix_prices(text, product.price), product, channel)
+    """The repairs: articles and the price quoted exactly, then invented sentences of long copy removed."""
+    return drop_invented_sentences(fix_prices(fix_articles(text), product.price), product, channel)

@@ -44,3 +44,15 @@ def test_repair_does_both():
         "The Hydra bottle keeps drinks cold for 24 hours with a leak-proof lid and fits most cup holders. "
         "See it for $24.99."
     )
+
+
+def test_articles_agree_with_the_next_sound_where_that_is_clear():
+    from copy_engine.repair import fix_articles
+
+    assert fix_articles("It comes as an 9x12 canvas, an 100% polyester wig.") == "It comes as a 9x12 canvas, a 100% polyester wig."
+    assert fix_articles("A iconic figure with a easy grip") == "An iconic figure with an easy grip"
+    assert fix_articles("An polyester wig") == "A polyester wig"
+    for fine in ("an 8-inch doll", "an 11-piece set", "an 18\" doll", "an 80-page book", "an LED light", "an hour",
+                 "a one-piece suit", "a unique gift", "an elastic strap", "a 3-piece set"):
+        assert fix_articles(fine) == fine
+    assert repair("See an 9x12 board for $24.19.", BOTTLE, "headline") == "See a 9x12 board for $24.99."
