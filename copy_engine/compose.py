@@ -160,8 +160,8 @@ def compose(
     asks = _distinct([s for s in kept if s.role == "ask"])
     want_ask = ask and bool(asks)
     used = {id(b): 0 for b in bodies}  # bodies already used by earlier variants go last: variants should differ
-
-    def assemble(v: int, opener: Sentence, fresh_bodies: bool) -> str | None:
+    out = []
+    for v, opener in enumerate(openers[:n]):
         # the price is said once: in the ask, unless the opener already says it (then an ask without it)
         fresh = [a for a in asks[v:] + asks[:v] if not (_MONEY.search(a.text) and _MONEY.search(opener.text))]
         closing = fresh[0] if want_ask and fresh else None
@@ -170,8 +170,6 @@ def compose(
         for b in sorted(bodies, key=lambda b: (used[id(b)], -b.agreement)):
             if len(parts) > MAX_BODY or len(" ".join(p.text for p in parts)) >= TARGET_CHARS:
                 break
-            if fresh_bodies and used[id(b)]:
-                continue
             if len(b.words & said) > MAX_REPEAT * len(b.words) or _pairs(b.text) & pairs:
                 continue
             priced = any(_MONEY.search(p.text) for p in [*parts, *([closing] if closing else [])])
@@ -183,18 +181,7 @@ def compose(
             said |= b.words
             pairs |= _pairs(b.text)
             used[id(b)] += 1
-        if fresh_bodies and len(parts) == 1:
-            return None  # a second variant from an opener needs a body sentence of its own
         text = " ".join(p.text for p in [*parts, *([closing] if closing else [])])
-        return text if ch.min_chars <= len(text) <= ch.limit else None
-
-    out = [t for v, opener in enumerate(openers[:n]) if (t := assemble(v, opener, False))]
-    # Fewer openers than variants wanted: the best openers again, each with body sentences not used yet (a clean
-    # variant that shares its opening beats a draft with an invented detail in the shown set).
-    for opener in openers:
-        if len(out) >= n:
-            break
-        text = assemble(len(out), opener, True)
-        if text and text not in out:
+        if ch.min_chars <= len(text) <= ch.limit:
             out.append(text)
     return out
