@@ -170,3 +170,27 @@ def test_variant_flags_are_typed_and_serialise_as_before():
     d = v.to_dict()
     assert d["flags"] == [{"start": 0, "end": 3, "text": "Buy", "kind": "banned", "reason": "a banned word"}]
     assert Variant.from_dict(d) == v and v.run_row(2)["flags"] == d["flags"]
+
+
+def test_descriptions_are_also_composed_from_the_drafts_clean_sentences():
+    tea = Product(name="Leafwell Organic Green Tea", brand="Leafwell", category="Grocery | Tea | Green Tea",
+                  features=["20 pyramid bags", "Organic", "Grown in Japan", "Resealable tin"], price="$6.49")
+
+    class Drafts(FakeGenerator):  # every draft invents one detail, in a different sentence
+        def complete(self, prompt, n, decoding, **kw):
+            self.calls.append(n)
+            drafts = [
+                "Leafwell organic green tea is grown in Japan and packed in 20 pyramid bags. It is made by Sony. "
+                "See it for $6.49.",
+                "The Leafwell green tea comes in 75 flavors for your morning. It keeps in a resealable tin. "
+                "Explore it for $6.49.",
+            ]
+            return [drafts[i % 2] for i in range(n)]
+
+    r = generate(tea, "description", Controls(0.5, 0.5, 0.5), GenerateOptions(n=2, seed=1), generator=Drafts(),
+                 embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor(), banned_words=[])
+    best = r.variants[0]
+    assert "Sony" not in best.text and "75 flavors" not in best.text
+    assert best.text.startswith("Leafwell organic green tea is grown in Japan")
+    assert "resealable tin" in best.text  # a body sentence from the other draft
+    assert not any(f.kind.startswith("unsupported") for f in best.flags)
