@@ -4,7 +4,7 @@ Read on unseen products, nearly every product description the copywriter fine-tu
 sentence that invents or garbles ("made of 100% polyester with a 10% polyurethane coating", "comes complete
 with a synthetic hair trimmer"): two readers found 3-6 % of sampled descriptions usable. Yet most samples
 hold one or two sentences that are true and well made ("They are lightweight, ready for hands-on STEM
-learning with a key scientific tool."). A copywriter handed eight drafts keeps those and drops the rest;
+learning with a key scientific tool."). A copywriter handed ten drafts keeps those and drops the rest;
 `compose` does the same over the batch:
 
   * every sampled description is cut into sentences; a sentence is kept when nothing in it is unsupported
@@ -46,7 +46,7 @@ MIN_WORDS = 4  # a shorter sentence ("Vroom, Vroom!") says nothing about the pro
 _WORD = re.compile(r"[A-Za-z0-9$][A-Za-z0-9.$%'’-]*")
 _LITTLE = frozenset(
     """a an the and or of for with from in on by to your you it its it's this that these they them their is are
-    be was has have had as at so can will while into our".""".split()
+    be was has have had as at so can will while into our""".split()
 )
 _END = re.compile(r"[.!?…]$")
 _MONEY = re.compile(r"[$€£]\s?\d")
