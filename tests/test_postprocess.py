@@ -166,7 +166,8 @@ def test_habitual_misreadings_of_a_fact_are_garbled():
     from copy_engine.postprocess import misreads_fact, rejection_reason
 
     for text in ("The curtain panel measures 100% polyester.", "They measure 4x magnification.",
-                 "A wide fit measures 85A.", "The wig comes in a hand wash.", "It is made of polyester with a hand wash."):
+                 "A wide fit measures 85A.", "The wig comes in a hand wash.", "It is made of polyester with a hand wash.",
+                 "It brings a hand wash for your fingers."):
         assert misreads_fact(text), text
     assert rejection_reason("The Rubie's wig comes in a hand wash and is made of polyester.", "Rubie's Wig") == "garbled"
     # measurements, care instructions and the noun "measure" are fine
