@@ -58,7 +58,6 @@ class Sentence:
 
     text: str
     role: str  # "opener", "body" or "ask"
-    sample: int  # which draft it came from
     words: frozenset[str]  # its content words, lower-case, for agreement and repetition
     agreement: float = 0.0  # mean over the other drafts of its best word overlap (F1) with one of their sentences
 
@@ -90,8 +89,9 @@ def _is_ask(text: str) -> bool:
     return any(start == 0 for start, _, _ in find_ctas(text))
 
 
-def _keep(text: str, product: Product, facts, banned_words: Sequence[str]) -> bool:
-    """True when the sentence is complete, states nothing unsupported, is not filler and repeats no phrase."""
+def _keep(text: str, product: Product, facts, banned_words: Sequence[str], is_ask: bool) -> bool:
+    """True when the sentence is complete, states nothing unsupported, is not filler (an ask may be short on
+    content) and repeats no phrase."""
     from copy_engine.scoring.banned import find_banned
     from copy_engine.scoring.faithfulness import find_unsupported
 
@@ -99,7 +99,7 @@ def _keep(text: str, product: Product, facts, banned_words: Sequence[str]) -> bo
         return False
     if find_unsupported(text, facts) or find_banned(text, banned_words):
         return False
-    return _is_ask(text) or rejection_reason(text, product.name, product.features) is None
+    return is_ask or rejection_reason(text, product.name, product.features) is None
 
 
 def sentences(drafts: Sequence[str], product: Product, banned_words: Sequence[str] = ()) -> list[Sentence]:
@@ -112,9 +112,10 @@ def sentences(drafts: Sequence[str], product: Product, banned_words: Sequence[st
     kept = []
     for d, parts in enumerate(every):
         for j, (text, words) in enumerate(parts):
-            if not words or not _keep(text, product, facts, banned_words):
+            is_ask = _is_ask(text)
+            if not words or not _keep(text, product, facts, banned_words, is_ask):
                 continue
-            if _is_ask(text):
+            if is_ask:
                 if not (_MONEY.search(text) or says_what_it_is(text, product)):
                     continue  # an ask says what to see or its price ("See it for $18.59."), not "See it from Red."
                 role = "ask"
@@ -126,7 +127,7 @@ def sentences(drafts: Sequence[str], product: Product, banned_words: Sequence[st
                 role = "body"
             others = [max((_f1(words, w) for _, w in ps), default=0.0) for e, ps in enumerate(every) if e != d]
             agreement = sum(others) / len(others) if others else 0.0
-            kept.append(Sentence(text, role, d, words, agreement))
+            kept.append(Sentence(text, role, words, agreement))
     return kept
 
 

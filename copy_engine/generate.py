@@ -2,7 +2,8 @@
 
 Flow: controls mapping -> prompt -> K candidates sampled in one batch (more
 rounds if cleaning leaves too few) -> post-processing and repairs (descriptions
-also composed from the batch's clean sentences) -> scorers -> MMR reranking -> N variants, each with scores, explanations and flags.
+also composed from the batch's clean sentences) -> scorers -> MMR reranking
+-> N variants, each with scores, explanations and flags.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from copy_engine.product import Product
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -23,6 +25,16 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # model lives in the machine-wide cache (Settings.cache_dir), so one conversion
 # (about a minute) serves every test run, the app and the CLI. Databases stay in tmp dirs.
 REAL_HOME = Path(os.environ.get("COPYLAB_TEST_HOME") or Path(__file__).resolve().parents[1] / ".cache" / "copylab-test")
+
+
+# A product with a few checkable facts (a number with a unit, a brand, a price), for tests of cleaning and repairs.
+BOTTLE = Product(
+    name="Stainless Steel Insulated Water Bottle, 750 ml",
+    brand="Hydra",
+    category="Sports & Outdoors | Water Bottles",
+    features=["Keeps drinks cold for 24 hours", "Leak-proof lid", "Fits most cup holders"],
+    price="$24.99",
+)
 
 
 def _stable(text: str) -> int:

@@ -1,15 +1,7 @@
 """Composition: long copy put together from the batch's clean sentences, each the model's own."""
 
 from copy_engine.compose import compose, content_words, sentences
-from copy_engine.product import Product
-
-BOTTLE = Product(
-    name="Stainless Steel Insulated Water Bottle, 750 ml",
-    brand="Hydra",
-    category="Sports & Outdoors | Water Bottles",
-    features=["Keeps drinks cold for 24 hours", "Leak-proof lid", "Fits most cup holders"],
-    price="$24.99",
-)
+from conftest import BOTTLE
 
 DRAFTS = [
     # an opener that invents (Sony), then a good body sentence and an ask

@@ -1,15 +1,7 @@
 """Repairs: a misquoted price is quoted exactly; a sentence of long copy that invents a fact is removed."""
 
-from copy_engine.product import Product
 from copy_engine.repair import drop_invented_sentences, fix_prices, product_price, repair
-
-BOTTLE = Product(
-    name="Stainless Steel Insulated Water Bottle, 750 ml",
-    brand="Hydra",
-    category="Sports & Outdoors | Water Bottles",
-    features=["Keeps drinks cold for 24 hours", "Leak-proof lid", "Fits most cup holders"],
-    price="$24.99",
-)
+from conftest import BOTTLE
 
 
 def test_a_price_a_few_cents_off_is_the_products_price():
