@@ -69,7 +69,8 @@ class ControlMapping:
     """Everything the sliders decide for one request."""
 
     decoding: DecodingParams
-    adapters: AdapterWeights
+    adapters: AdapterWeights  # slider adapter weights of the few-shot pipeline
+    copywriter_adapters: AdapterWeights  # of the copywriter pipeline: zero at the default sliders, copywriter on
     lam: float  # creativity weight λ of the overall score (1-λ goes to conversion)
 
 
@@ -77,6 +78,7 @@ class ControlMapping:
 # measurements behind it). A negative tone weight switches on the `calm`
 # adapter at that magnitude (adapters/mixing.py).
 ADAPTER_SCALE = 0.5
+DEFAULT_CONTROLS = Controls()  # the app's starting sliders
 
 
 def _lerp(lo: float, hi: float, t: float) -> float:
@@ -105,7 +107,17 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         creative=round(ADAPTER_SCALE * c, 4),
         cta=round(ADAPTER_SCALE * float(controls.cta), 4),
     )
-    return ControlMapping(decoding=decoding, adapters=adapters, lam=round(c, 4))
+    # On the copywriter the prompt's Tone/Call-to-action wishes already follow the sliders, and its copy at the
+    # default sliders is what the blind reads measured; its slider adapters only reach further from there:
+    # 0 at the default, ADAPTER_SCALE at the slider's end (sentiment either way, CTA and creativity upward).
+    beyond = lambda v, default: max(0.0, (v - default) / (1.0 - default))  # noqa: E731
+    on_copywriter = AdapterWeights(
+        tone=round(ADAPTER_SCALE * float(controls.sentiment), 4),
+        creative=round(ADAPTER_SCALE * beyond(c, DEFAULT_CONTROLS.creativity), 4),
+        cta=round(ADAPTER_SCALE * beyond(float(controls.cta), DEFAULT_CONTROLS.cta), 4),
+        copywriter=1.0,
+    )
+    return ControlMapping(decoding=decoding, adapters=adapters, copywriter_adapters=on_copywriter, lam=round(c, 4))
 
 
 def validate_slider(name: str, value: float) -> float:

@@ -133,9 +133,9 @@ def generate(
     pipeline = resolve_pipeline(options.pipeline, generator)
     adapters = mapping.adapters if options.use_adapters else None
     if pipeline == "copywriter":
-        # The slider adapters were trained on the base model's few-shot prompt; on the copywriter the
-        # sliders act through the prompt's tone/CTA wishes (learned from the deck) and decoding.
-        adapters = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
+        # The sliders act through the prompt's tone/CTA wishes (learned from the deck), decoding, and beyond
+        # the default sliders the copywriter's own slider adapters (the few-shot ones stay off).
+        adapters = mapping.copywriter_adapters if options.use_adapters else AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
         prompt = build_copywriter_prompt(product, channel, controls, options.audience, options.brand_voice)
     else:
         prompt = build_prompt(product, channel, controls, options.audience, options.brand_voice)

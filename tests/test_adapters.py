@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
@@ -20,6 +21,8 @@ from copy_engine.adapters.losses import IGNORE, LossWeights
 from copy_engine.controls import AdapterWeights
 from copy_engine.errors import InputError, ModelLoadError
 from copy_engine.product import Product
+
+from conftest import FakeGenerator
 
 # ---------------------------------------------------------------- losses on tiny tensors
 
@@ -724,3 +727,71 @@ def test_fluent_keeps_texts_under_the_perplexity_cap(tiny):
     cap = min(ppl) + 1e-6
     kept = fluent(loaded, texts, product, "headline", cap)
     assert kept == [texts[ppl.index(min(ppl))]]
+
+
+# ---------------------------------------------------------------- slider adapters on the copywriter
+
+
+def test_copywriter_requests_route_slider_weights_to_the_copywriters_own_adapters():
+    from copy_engine.adapters.mixing import slider_scales
+    from copy_engine.controls import AdapterWeights
+
+    names = ["tone", "calm", "cta", "creative", "copywriter", "copywriter-tone", "copywriter-calm", "copywriter-cta", "copywriter-creative"]
+    on = slider_scales(names, AdapterWeights(tone=0.4, creative=0.2, cta=0.3, copywriter=1.0))
+    assert on == {**dict.fromkeys(names, 0.0), "copywriter": 1.0, "copywriter-tone": 0.4, "copywriter-creative": 0.2, "copywriter-cta": 0.3}
+    calm = slider_scales(names, AdapterWeights(tone=-0.5, creative=0.0, cta=0.0, copywriter=1.0))
+    assert calm["copywriter-calm"] == 0.5 and calm["copywriter-tone"] == 0.0 and calm["calm"] == 0.0
+    # The few-shot pipeline keeps its own set, and the copywriter's stay off.
+    few = slider_scales(names, AdapterWeights(tone=0.4, creative=0.2, cta=0.3))
+    assert few["tone"] == 0.4 and few["copywriter"] == 0.0 and not any(few[n] for n in names if n.startswith("copywriter-"))
+    # Without the copywriter's own adapters, the few-shot ones (trained on the base model) are never used on it.
+    assert slider_scales(names[:5], AdapterWeights(0.4, 0.2, 0.3, copywriter=1.0)) == {**dict.fromkeys(names[:5], 0.0), "copywriter": 1.0}
+
+
+def test_copywriter_adapter_weights_are_zero_at_the_default_sliders_and_reach_half_at_the_ends():
+    from copy_engine.controls import ADAPTER_SCALE, AdapterWeights, Controls, map_controls
+
+    assert map_controls(Controls(), "headline").copywriter_adapters == AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
+    end = map_controls(Controls(sentiment=1.0, creativity=1.0, cta=1.0), "headline").copywriter_adapters
+    assert (end.tone, end.creative, end.cta) == (ADAPTER_SCALE,) * 3
+    assert map_controls(Controls(sentiment=-1.0), "headline").copywriter_adapters.tone == -ADAPTER_SCALE
+    low = map_controls(Controls(creativity=0.0, cta=0.0), "headline").copywriter_adapters
+    assert low.creative == 0.0 and low.cta == 0.0  # below the default the prompt and decoding do it alone
+    weights = [map_controls(Controls(cta=a / 10), "headline").copywriter_adapters.cta for a in range(11)]
+    assert weights == sorted(weights)
+
+
+class FactsCtaFake(FakeGenerator):
+    """Copy made of the product's own name and a call to action, some of it with an invented detail."""
+
+    def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
+        super().complete(prompt, n, decoding, seed=seed, adapter_weights=adapter_weights)
+        name = re.findall(r"Product: (.+)", prompt)[-1].strip()
+        outs = [f"Order the {name} now.", f"Get {name} now!", f"Shop the {name} with golden unicorns now."]
+        return [outs[i % len(outs)] + "\n" for i in range(n)]
+
+
+def test_distill_on_the_copywriter_uses_its_prompt_and_keeps_what_the_judge_passes(fake_embedder):
+    fake_generator = FactsCtaFake()
+    products = data.load_training_catalog()[:3]
+    ex = data.distill("cta", products, fake_generator, n_candidates=6, keep=2, on_copywriter=True, embedder=fake_embedder)
+    assert fake_generator.calls
+    assert not any("unicorn" in e.target for e in ex)  # every word backed by the facts, or free
+    for c in fake_generator.calls:
+        assert "###" not in c["prompt"] and c["prompt"].endswith("Copy:") and "Call to action: strong" in c["prompt"]
+        assert c["adapters"].copywriter == 1.0 and (c["adapters"].tone, c["adapters"].cta) == (0.0, 0.0)
+    assert ex and all("###" not in e.prompt and "Call to action: none" in e.prompt for e in ex)
+    from copy_engine.scoring.judge import THRESHOLD, get_default_judge, judge_with
+
+    product = {p.name: p for p in products}
+    for e in ex:
+        assert judge_with(get_default_judge(), product[e.product], e.channel, [e.target], fake_embedder)[0].quality >= THRESHOLD
+
+
+def test_evaluation_of_the_copywriters_adapters_keeps_the_copywriter_on(fake_generator):
+    from copy_engine.adapters.evaluate import SETTINGS, sample_settings
+
+    s = sample_settings(fake_generator, [Product(name="Rain Jacket")], "headline", n_variants=2, on_copywriter=True)
+    assert set(s.texts) == set(SETTINGS)
+    assert all(c["adapters"].copywriter == 1.0 and "###" not in c["prompt"] for c in fake_generator.calls)
+    assert {c["adapters"].tone for c in fake_generator.calls} == {-1.0, 0.0, 1.0}

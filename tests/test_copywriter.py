@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from copy_engine.controls import Controls
+from copy_engine.controls import AdapterWeights, Controls
 from copy_engine.copy_deck import DeckExample, deck_dir, load_deck, own_products, problems, product_key, read_examples
 from copy_engine.errors import InputError
 from copy_engine.generate import GenerateOptions, generate, resolve_pipeline
@@ -185,9 +185,14 @@ def test_copywriter_pipeline_sends_its_prompt_and_switches_its_adapter_per_reque
     r = generate(MUG, "headline", Controls(sentiment=0.8, cta=0.9), GenerateOptions(n=2), **kw)
     call = gen.calls[0]
     assert "###" not in call["prompt"] and call["prompt"].endswith("Copy:")
-    assert call["adapters"].copywriter == 1.0 and call["adapters"].tone == 0.0  # sliders act through the prompt
+    # The sliders act through the prompt and, beyond their defaults, the copywriter's own slider adapters.
+    assert call["adapters"] == AdapterWeights(tone=0.4, creative=0.0, cta=0.4, copywriter=1.0)
     assert r.settings.pipeline == "copywriter" and r.settings.prompt_version == "copywriter-v1"
     assert r.sampled >= 2 and 0 <= r.clean_unflagged <= r.candidates
+
+    gen.calls.clear()
+    generate(MUG, "headline", Controls(), GenerateOptions(n=2), **kw)  # default sliders: the copywriter alone
+    assert gen.calls[0]["adapters"] == AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
 
     gen.calls.clear()
     r = generate(MUG, "headline", Controls(sentiment=0.8, cta=0.9), GenerateOptions(n=2, pipeline="fewshot"), **kw)

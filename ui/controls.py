@@ -15,29 +15,29 @@ def _decoding_text(d) -> str:
 def slider_help(name: str, channel: str) -> str:
     """Help text for one slider: what its two ends map to (decoding parameters, adapter weights, λ)."""
     if name == "sentiment":
-        lo = map_controls(Controls(sentiment=-1.0), channel).adapters
-        hi = map_controls(Controls(sentiment=1.0), channel).adapters
+        lo, hi = map_controls(Controls(sentiment=-1.0), channel), map_controls(Controls(sentiment=1.0), channel)
         return (
             "−1 calm and serious · 0 neutral · +1 enthusiastic. "
-            f"Sets the tone adapter weight ({lo.tone:+g} at −1, {hi.tone:+g} at +1) and the tone asked for in the prompt; "
+            "Sets the tone asked for in the prompt and the tone adapter weight "
+            f"({lo.copywriter_adapters.tone:+g} at −1, {hi.copywriter_adapters.tone:+g} at +1; the calm adapter below 0); "
             "the tone score checks the copy reads the way you asked."
         )
     if name == "creativity":
         lo, hi = map_controls(Controls(creativity=0.0), channel), map_controls(Controls(creativity=1.0), channel)
         return (
             "0 safe and literal · 1 bold and surprising. "
-            f"At 0: {_decoding_text(lo.decoding)}, creative adapter {lo.adapters.creative:g}. "
-            f"At 1: {_decoding_text(hi.decoding)}, creative adapter {hi.adapters.creative:g}. "
+            f"At 0: {_decoding_text(lo.decoding)}. At 1: {_decoding_text(hi.decoding)}, "
+            f"creative adapter {hi.copywriter_adapters.creative:g} (none up to the middle). "
             "It is also λ, the creativity share of the overall score (1 − λ goes to conversion), "
             "and it makes the reranker favour more different variants."
         )
     if name == "cta":
-        lo, hi = map_controls(Controls(cta=0.0), channel), map_controls(Controls(cta=1.0), channel)
+        hi = map_controls(Controls(cta=1.0), channel)
         return (
             "0 no call to action · 1 strong call to action. "
-            f"Sets the CTA adapter weight ({lo.adapters.cta:g} at 0, {hi.adapters.cta:g} at 1), asks for a call "
-            "to action in the prompt, and decides how much the CTA score counts in conversion "
-            "(not at all at 0, double at 1)."
+            "Asks for a call to action in the prompt (none, soft, strong), sets the CTA adapter weight "
+            f"(none up to the middle, {hi.copywriter_adapters.cta:g} at 1), and decides how much the CTA score "
+            "counts in conversion (not at all at 0, double at 1)."
         )
     raise ValueError(f"no slider called {name!r}")
 
@@ -45,16 +45,20 @@ def slider_help(name: str, channel: str) -> str:
 def mapping_caption(controls: Controls, channel: str, copywriter: bool = False) -> str:
     """The current slider settings as the engine will use them (one line, for a caption).
 
-    With the copywriter fine-tune the slider adapters are off and the wishes go into its prompt.
+    With the copywriter fine-tune the wishes go into its prompt and, beyond the default sliders, its own
+    slider adapters take the weights (copywriter_adapters).
     """
     from copy_engine.prompts import cta_label, tone_label
 
     m = map_controls(controls, channel)
-    a = m.adapters
     if copywriter:
+        a = m.copywriter_adapters
         steer = (f"copywriter fine-tune, asked for tone “{tone_label(controls.sentiment)}” and call to action "
                  f"“{cta_label(controls.cta)}”")  # fmt: skip
+        if a.tone or a.creative or a.cta:
+            steer += f"; its adapters: tone {a.tone:+g}, creative {a.creative:g}, CTA {a.cta:g}"
     else:
+        a = m.adapters
         steer = f"adapters: tone {a.tone:+g}, creative {a.creative:g}, CTA {a.cta:g}"
     return (
         f"Decoding: {_decoding_text(m.decoding)}, up to {m.decoding.max_new_tokens} new tokens · "

@@ -60,6 +60,9 @@ TEACHER_WISHES = {
 # (at x1.22); novelty is words the facts do not contain, which the base
 # model, reading the facts, finds less likely whatever their source.
 CANDIDATE_SOURCE = {"tone": "own", "calm": "teacher", "cta": "teacher", "creative": "teacher"}
+# On the copywriter fine-tune every wish is its own: it learned the Tone and Call-to-action lines from the
+# copy deck, so a teacher prompt samples text it finds natural, and the adapter learns to write it unasked.
+COPYWRITER_SOURCE = {"tone": "teacher", "calm": "teacher", "cta": "teacher", "creative": "teacher"}
 TRAIN_CHANNELS = ("headline", "ad_description")
 # Targets must read naturally to the base model: a calm candidate above this
 # perplexity (under the base model, given the product's lines without the
@@ -185,23 +188,40 @@ def overlap_with_facts(text: str, product: Product) -> float:
     return len(words & _words(product.facts_text())) / len(words)
 
 
-def _faithful(text: str, product: Product) -> bool:
+def _faithful(text: str, product: Product, words: bool = False) -> bool:
     from copy_engine.scoring.faithfulness import find_unsupported
 
-    # Numbers, names, claims and other kinds of product only: the creative objective wants words the facts
-    # don't hold (its novelty), so plain unsupported_word flags would leave it nothing to learn from.
-    return not find_unsupported(text, product.facts_text(), words=False)
+    # Without `words`: numbers, names, claims and other kinds of product only (the few-shot creative objective
+    # wants words the facts don't hold, its novelty). With it also plain words the facts don't back, which
+    # leaves novelty only in the free words a copywriter may always use ("enjoy", "your", "ready").
+    return not find_unsupported(text, product.facts_text(), words=words)
 
 
-def objective_score(objective: str, text: str, product: Product) -> float | None:
-    """How well one candidate serves the objective (higher is better); None = not eligible."""
+def own_words_compound(text: str, product: Product) -> float:
+    """VADER compound of `text` with the product's own fact words left out.
+
+    "Fragrance free", "fresh linen" or "easy care" are facts, not enthusiasm; a tone target must be warm
+    in the words the copy adds.
+    """
+    from copy_engine.scoring.sentiment import compound
+
+    facts = _words(product.facts_text())
+    return compound(" ".join(w for w in re.findall(r"[\w'!?.,-]+", text) if w.lower().strip("!?.,-") not in facts))
+
+
+def objective_score(objective: str, text: str, product: Product, strict: bool = False) -> float | None:
+    """How well one candidate serves the objective (higher is better); None = not eligible.
+
+    `strict` (the copywriter's adapters): every word backed by the facts or free, and tone measured on the
+    words the copy adds to the facts (`own_words_compound`).
+    """
     from copy_engine.scoring.cta import find_ctas, score_cta
     from copy_engine.scoring.sentiment import compound
 
-    if not _faithful(text, product):
+    if not _faithful(text, product, words=strict):
         return None
     if objective == "tone":
-        c = compound(text)
+        c = own_words_compound(text, product) if strict else compound(text)
         # Tone targets stay CTA-free so the tone adapter does not also push CTAs.
         # >= 0.5: with 0.3 the adapter raised VADER by 0.145 on unseen products, with 0.5 by 0.238.
         return c if c >= 0.5 and not find_ctas(text) else None
@@ -217,11 +237,13 @@ def objective_score(objective: str, text: str, product: Product) -> float | None
     raise InputError(f"unknown objective {objective!r}")
 
 
-def select_candidates(objective: str, candidates: Sequence[str], product: Product, keep: int) -> list[tuple[str, float]]:
-    """Best `keep` eligible candidates by the objective's score, near-duplicates removed."""
+def select_candidates(
+    objective: str, candidates: Sequence[str], product: Product, keep: int, strict: bool = False
+) -> list[tuple[str, float]]:
+    """Best `keep` eligible candidates by the objective's score (`strict`: see objective_score), near-duplicates removed."""
     from copy_engine.postprocess import near_duplicate
 
-    scored = [(t, s) for t in candidates if (s := objective_score(objective, t, product)) is not None]
+    scored = [(t, s) for t in candidates if (s := objective_score(objective, t, product, strict)) is not None]
     scored.sort(key=lambda ts: -ts[1])
     picked: list[tuple[str, float]] = []
     for t, s in scored:
@@ -265,6 +287,8 @@ def distill(
     progress: Callable[[int, int, str], None] | None = None,
     raw_log: Callable[[dict], None] | None = None,
     adapter_weights=None,
+    on_copywriter: bool = False,
+    embedder=None,
 ) -> list[TrainingExample]:
     """Over-generate (CANDIDATE_SOURCE: own samples or teacher wishes), keep the best, pair them with NEUTRAL prompts.
 
@@ -272,17 +296,33 @@ def distill(
     the candidates are an adapter's own NEUTRAL samples: a second
     rejection-sampling round on a trained adapter's outputs.
 
+    `on_copywriter`: the data for a slider adapter on top of the copywriter
+    fine-tune: its prompts (no few-shot examples), sampled with the copywriter
+    on (COPYWRITER_SOURCE says own or teacher wishes), and only candidates
+    the usable-copy judge passes (with `embedder`'s embeddings; MiniLM when
+    None) instead of the perplexity cap: a teacher wish such as creativity 1
+    also samples inventions and nonsense, which an adapter must not learn.
+
     For objectives in MAX_TARGET_PERPLEXITY, candidates the base model finds
     unnatural are dropped first (under `generator.base_model()`; skipped when there is none).
 
     Channels rotate over products (product i gets channels[i % len]) so the
     data covers several channels without multiplying generation time.
     """
+    from copy_engine.controls import AdapterWeights
     from copy_engine.postprocess import clean_batch
-    from copy_engine.prompts import build_prompt
+    from copy_engine.prompts import build_copywriter_prompt, build_prompt
 
-    own = adapter_weights is not None or CANDIDATE_SOURCE.get(objective, "teacher") == "own"
+    sources = COPYWRITER_SOURCE if on_copywriter else CANDIDATE_SOURCE
+    own = adapter_weights is not None or sources.get(objective, "teacher") == "own"
     wishes = NEUTRAL if own else TEACHER_WISHES[objective]
+    if on_copywriter:
+        from copy_engine.embeddings import get_embedder
+        from copy_engine.scoring.judge import THRESHOLD, get_default_judge, judge_with
+
+        build_prompt = build_copywriter_prompt  # noqa: F811 - the copywriter's prompt, everywhere below
+        adapter_weights = adapter_weights or AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
+        judge, embedder = get_default_judge(), embedder or get_embedder()
     examples: list[TrainingExample] = []
     seen: set[str] = set()
     for i, product in enumerate(products):
@@ -291,11 +331,14 @@ def distill(
         raws = generator.complete(build_prompt(product, channel, wishes), n_candidates, decoding, seed=seed * 7919 + i,
                                   adapter_weights=adapter_weights)  # fmt: skip
         cands = clean_batch(raws, channel)
-        cap = MAX_TARGET_PERPLEXITY.get(objective)
+        if on_copywriter and cands:
+            verdicts = judge_with(judge, product, channel, cands, embedder)
+            cands = [c for c, v in zip(cands, verdicts) if v.quality >= THRESHOLD]
+        cap = None if on_copywriter else MAX_TARGET_PERPLEXITY.get(objective)
         if cap is not None and generator.has_base_model():
             with generator.base_model() as base:  # perplexity under the base model
                 cands = fluent(base, cands, product, channel, cap)
-        picked = select_candidates(objective, cands, product, keep)
+        picked = select_candidates(objective, cands, product, keep, strict=on_copywriter)
         if raw_log:
             raw_log({"objective": objective, "product": product.name, "channel": channel, "candidates": cands,
                      "picked": [t for t, _ in picked]})  # fmt: skip

@@ -10,9 +10,10 @@ reranking: the first cleaned line of each sample counts. Metrics per setting:
     distinct_2      distinct-2 of each product's set of variants, averaged
     novelty         1 - share of a variant's words found in the product facts
     faithfulness    share of variants with nothing unsupported by the facts
-    perplexity      of the variants under the base model (adapters off),
+    perplexity      of the variants under the base model (adapters off; the
+                    copywriter for the copywriter pipeline's adapters),
                     given the product's lines of the prompt minus the wish
-                    lines (see `fluency_prefix`)
+                    lines (see `fluency_prefix`), and of the copy alone
 
 `summarize` turns them into the CONTRACT object of `evaluate-adapters
 --format json` and a 3x3 table of each slider's effect on each metric.
@@ -77,14 +78,22 @@ def sample_settings(
     seed: int = 0,
     settings: dict | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    on_copywriter: bool = False,
 ) -> EvalSamples:
-    """Sample every product under every setting with identical prompts, decoding and seeds."""
-    from copy_engine.prompts import build_prompt
+    """Sample every product under every setting with identical prompts, decoding and seeds.
+
+    `on_copywriter`: the copywriter pipeline's adapters (its prompt, the copywriter on in every setting).
+    """
+    import dataclasses
+
+    from copy_engine.prompts import build_copywriter_prompt, build_prompt
 
     settings = settings or SETTINGS
+    if on_copywriter:
+        settings = {k: dataclasses.replace(w, copywriter=1.0) for k, w in settings.items()}
     decoding = map_controls(NEUTRAL, channel).decoding
     out = EvalSamples(channel, list(products))
-    prompts = [build_prompt(p, channel, NEUTRAL) for p in products]
+    prompts = [(build_copywriter_prompt if on_copywriter else build_prompt)(p, channel, NEUTRAL) for p in products]
     out.prefixes = [fluency_prefix(pr) for pr in prompts]
     total, done = len(settings) * len(products), 0
     for name, weights in settings.items():
@@ -205,6 +214,8 @@ def format_tables(summary: dict, metrics: dict) -> str:
         if key in se:
             lines.append(f"perplexity ratio {label}: " + ", ".join(f"{a} x{r:.2f}" for a, r in se[key].items()))
     lines.append("targets met: " + ", ".join(f"{k}={'yes' if v else 'NO'}" for k, v in summary["targets_met"].items()))
+    if summary.get("missing_adapters"):
+        lines.append("not loaded (measured as no change): " + ", ".join(summary["missing_adapters"]))
     return "\n".join(lines)
 
 
@@ -216,11 +227,25 @@ def evaluate(
     seed: int = 0,
     with_perplexity: bool = True,
     progress=None,
+    on_copywriter: bool = False,
 ) -> tuple[dict, dict, EvalSamples]:
-    """(summary, per-setting metrics, samples) for the generator's loaded adapters."""
-    samples = sample_settings(generator, products, channel, n_variants, seed, progress=progress)
+    """(summary, per-setting metrics, samples) for the generator's loaded adapters.
+
+    `on_copywriter`: the copywriter pipeline's adapters, with perplexity under the copywriter (the
+    model they run on top of) instead of the base model.
+    """
+    samples = sample_settings(generator, products, channel, n_variants, seed, progress=progress,
+                              on_copywriter=on_copywriter)  # fmt: skip
     if with_perplexity and generator.adapter_names and generator.has_base_model():
-        with generator.base_model() as base:  # perplexity under the base model
+        with generator.base_model() as base:  # perplexity under the base model (or the copywriter)
+            if on_copywriter:
+                import copy
+
+                from copy_engine.adapters.lora_run import load_copywriter_base
+
+                base = copy.copy(base)
+                base.model = load_copywriter_base(base.source, "cuda" if base.device == "cuda" else "cpu").eval()
+                base.dtype = "float32"
             metrics = {s: setting_metrics(samples, s, base) for s in samples.texts}
     else:
         metrics = {s: setting_metrics(samples, s, None) for s in samples.texts}

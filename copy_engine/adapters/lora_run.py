@@ -99,6 +99,21 @@ def load_training_base(source: str, device: str):
     return model.to(device)
 
 
+def load_copywriter_base(source: str, device: str):
+    """A separate fp32 copy of the base model with the copywriter fine-tune merged into its weights.
+
+    What the copywriter pipeline's slider adapters train on and are measured against. LoRA updates add
+    up, so an adapter trained on these weights runs on llama.cpp as one more LoRA beside the
+    copywriter's (base + copywriter + adapter), exactly as it was trained.
+    """
+    from copy_engine.adapters.mixing import merge_adapter
+    from copy_engine.adapters.registry import SHIPPED_DIR
+
+    model = load_training_base(source, device)
+    merge_adapter(model, SHIPPED_DIR / "copywriter.safetensors")
+    return model
+
+
 class LoraRun:
     """One LoRA training run: the model with its LoRA layers, AdamW and its schedule, early stopping, the history."""
 

@@ -10,6 +10,11 @@ calm adapter on at that magnitude instead. With no weights, or all zero,
 the LoRA layers are disabled and the model is exactly the base model.
 Switching settings never reloads anything.
 
+The copywriter pipeline has its own slider adapters, trained on top of the
+copywriter fine-tune and named with the `copywriter-` prefix (`copywriter-tone`,
+…): when the request's copywriter weight is on, the slider weights go to
+them, and the few-shot ones (trained on the base model) stay off.
+
 An adapter whose metadata says `"always_on": true` (or one named `copywriter`,
 the house fine-tune) is not mixed: it is applied at 1.0 on every request. The
 transformers backend merges it into the weights at load; the llama.cpp
@@ -27,6 +32,7 @@ from copy_engine.errors import InputError, ModelLoadError
 log = logging.getLogger(__name__)
 
 SLIDER_ADAPTERS = ("tone", "creative", "cta")  # AdapterWeights fields, in order
+ON_COPYWRITER = "copywriter-"  # name prefix of the slider adapters trained on top of the copywriter fine-tune
 CALM = "calm"  # adapter that a negative tone weight switches on (at the weight's magnitude)
 USER_SLOT = "user"  # adapter name of the user's default adapter inside the model
 COPYWRITER = "copywriter"  # the copywriter fine-tune: per request, 1 in the copywriter pipeline and 0 in the few-shot one
@@ -50,16 +56,18 @@ def slider_scales(names, weights: AdapterWeights | None) -> dict[str, float]:
     scales = {n: 0.0 for n in names}
     if weights is None or weights.is_zero():
         return scales
+    # Slider adapters learn on top of what runs beneath them: on the copywriter, its own set (when loaded).
+    prefix = ON_COPYWRITER if weights.copywriter else ""
     for field in SLIDER_ADAPTERS:
-        if field in scales:
-            scales[field] = float(getattr(weights, field))
-    if weights.tone < 0 and CALM in scales:
+        if prefix + field in scales:
+            scales[prefix + field] = float(getattr(weights, field))
+    if weights.tone < 0 and prefix + CALM in scales:
         # A trained calm adapter beats negating the tone adapter (measured:
         # task arithmetic at -1 gave degenerate copy); without one, fall
         # back to the negative tone weight.
-        scales[CALM] = -float(weights.tone)
-        if "tone" in scales:
-            scales["tone"] = 0.0
+        scales[prefix + CALM] = -float(weights.tone)
+        if prefix + "tone" in scales:
+            scales[prefix + "tone"] = 0.0
     if USER_SLOT in scales:
         scales[USER_SLOT] = 1.0
     if COPYWRITER in scales:

@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-metrics", action="store_true", help="store the measured effects in the shipped adapters' metadata")
     parser.add_argument("--samples-out", help="write every sampled text (JSON) here for inspection")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    parser.add_argument("--pipeline", choices=("auto", "copywriter", "fewshot"), default="auto",
+                        help="whose slider adapters: the copywriter's (copywriter-tone, ...; on top of the fine-tune) "
+                             "or the few-shot pipeline's (on the base model); auto = the copywriter's when loaded")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,9 +52,20 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     from copy_engine.generator import get_default_generator
 
+    from copy_engine.adapters.mixing import ON_COPYWRITER
+
     gen = get_default_generator()
-    missing = [n for n in ("tone", "cta", "creative") if n not in gen.adapter_names]
-    if missing:
+    sliders = ("tone", "calm", "cta", "creative")
+    on_copywriter = args.pipeline == "copywriter" or (
+        args.pipeline == "auto" and any(ON_COPYWRITER + n in gen.adapter_names for n in sliders))
+    prefix = ON_COPYWRITER if on_copywriter else ""
+    missing = [prefix + n for n in sliders if prefix + n not in gen.adapter_names]
+    if on_copywriter:
+        # The copywriter's set may be partial (README: tone and creative found too little to learn from);
+        # a missing adapter is measured as what it is, no change, and named in the result.
+        if "copywriter" not in gen.adapter_names or len(missing) == len(sliders):
+            raise InputError("the copywriter pipeline's adapters are missing (see scripts/train_copywriter_adapters.sh)")
+    elif any(n in missing for n in ("tone", "cta", "creative")):
         raise InputError(f"shipped adapters missing or unusable: {', '.join(missing)} (see scripts/train_shipped_adapters.sh)")
 
     def progress(done, total, name):
@@ -59,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{done}/{total} ({name})", file=sys.stderr, flush=True)
 
     summary, metrics, samples = evaluate(gen, products, args.channel, args.variants, args.seed,
-                                         with_perplexity=not args.no_perplexity, progress=progress)  # fmt: skip
+                                         with_perplexity=not args.no_perplexity, progress=progress,
+                                         on_copywriter=on_copywriter)  # fmt: skip
+    summary["pipeline"] = "copywriter" if on_copywriter else "fewshot"
+    summary["missing_adapters"] = missing
     if args.samples_out:
         Path(args.samples_out).write_text(json.dumps(
             {"products": [p.name for p in samples.products], "texts": samples.texts, "metrics": metrics}, indent=1))
@@ -68,12 +85,14 @@ def run(args: argparse.Namespace) -> int:
 
         common = {"n_products": summary["n_products"], "channel": args.channel, "side_effects": summary["side_effects"]}
         for name in ("tone", "cta", "creative"):
-            update_metrics(SHIPPED_DIR / f"{name}.safetensors", {**summary[name], **common, "matrix": summary["matrix"][name]})
-        if (SHIPPED_DIR / "calm.safetensors").is_file() and "calm" in gen.adapter_names:
+            if prefix + name in missing:
+                continue
+            update_metrics(SHIPPED_DIR / f"{prefix}{name}.safetensors", {**summary[name], **common, "matrix": summary["matrix"][name]})
+        if (SHIPPED_DIR / f"{prefix}calm.safetensors").is_file() and prefix + "calm" in gen.adapter_names:
             # The calm adapter is what tone -1 switches on: its effect is the tone row's neg_delta.
             off, delta = summary["tone"]["off"], summary["tone"]["neg_delta"]
             calm = {"metric": "vader_compound", "off": off, "on": round(off + delta, 4), "delta": delta}
-            update_metrics(SHIPPED_DIR / "calm.safetensors", {**calm, **common})
+            update_metrics(SHIPPED_DIR / f"{prefix}calm.safetensors", {**calm, **common})
     if args.format == "json":
         print(json.dumps(summary))
     else:

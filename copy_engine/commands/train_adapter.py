@@ -38,11 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kl", type=float, default=None,
                         help="weight of the KL-to-base-model fluency term (default: the objective's)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    parser.add_argument("--on", choices=("base", "copywriter"), default="base",
+                        help="train on top of the base model (the few-shot pipeline's adapters) or of the copywriter "
+                             "fine-tune (the copywriter pipeline's; name them copywriter-tone, ...)")  # fmt: skip
 
 
 def _distill_generator(args, loaded):
-    """(generator, adapter weights): the base model, or with --sample-with that adapter at weight 1."""
-    from copy_engine.generator import LocalGenerator
+    """(generator, adapter weights): the base model, or with --sample-with that adapter at weight 1.
+
+    On the copywriter: the default generator (llama.cpp on a CPU: distillation in minutes), copywriter on.
+    """
+    from copy_engine.generator import LocalGenerator, get_default_generator
+
+    if args.on == "copywriter":
+        return get_default_generator(), None
 
     if not args.sample_with:
         return LocalGenerator(loaded), None
@@ -88,9 +97,9 @@ def _examples(args, settings, progress_line):
                 raise InputError(f"--catalog-rows must be between 0 and 10000, got {rows}")
             products = data.distill_products(args.objective, data.distill_pool(args.catalog, rows), args.per_objective)
             seed = data.SHIPPED_OBJECTIVES.index(args.objective) if args.objective in data.SHIPPED_OBJECTIVES else 0
-            generator, weights = _distill_generator(args, get_loaded_model(settings))
+            generator, weights = _distill_generator(args, None if args.on == "copywriter" else get_loaded_model(settings))
             examples = data.distill(args.objective, products, generator, n_candidates=args.candidates, keep=4,
-                                    seed=seed, adapter_weights=weights,
+                                    seed=seed, adapter_weights=weights, on_copywriter=args.on == "copywriter",
                                     progress=lambda i, n, m: progress_line(f"distilling {i}/{n}: {m}"))  # fmt: skip
             if cache is not None:
                 cache.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +113,8 @@ def _examples(args, settings, progress_line):
                 "mean_score": round(sum(e.score for e in examples) / max(1, len(examples)), 4)}  # fmt: skip
         if args.sample_with:
             info["sampled_with"] = Path(args.sample_with).name
+        if args.on == "copywriter":
+            info["on"] = "copywriter"
         return examples, info
     path = Path(src)
     if path.suffix.lower() != ".csv":
@@ -122,6 +133,13 @@ def run(args: argparse.Namespace) -> int:
     from copy_engine.settings import get_settings
 
     check_training_request(args.name, args.objective, args.steps, args.batch_size, args.rank, user_folder=not args.out)
+    if args.on == "copywriter":
+        from copy_engine.adapters.registry import copywriter_installed
+
+        if not copywriter_installed():
+            raise InputError("--on copywriter needs the copywriter fine-tune (copy_engine/adapters/shipped/copywriter.*)")
+        if args.sample_with:
+            raise InputError("--sample-with is not supported with --on copywriter")
     settings = get_settings()
     out_dir = Path(args.out) if args.out else settings.adapters_dir
     if args.threads:
@@ -147,7 +165,14 @@ def run(args: argparse.Namespace) -> int:
         val = f" val={rec['val_loss']:.3f}" if "val_loss" in rec else ""
         say(f"step {rec['step']}/{rec['steps']} loss={rec['loss']:.3f} ({terms}){val} lr={rec['lr']:.2e} eta {rec['eta_s']:.0f}s")
 
-    result = train_adapter(loaded, examples, cfg, out_dir / f"{args.name}.safetensors", progress=progress, data_info=info)
+    base = None
+    if args.on == "copywriter":
+        from copy_engine.adapters.lora_run import load_copywriter_base
+
+        base = load_copywriter_base(loaded.source, "cuda" if loaded.device == "cuda" else "cpu")
+    result = train_adapter(loaded, examples, cfg, out_dir / f"{args.name}.safetensors", progress=progress,
+                           data_info=info, base_model=base)  # fmt: skip
     print(f"saved {result.path} ({result.steps_done} steps, best step {result.best_step}, "
           f"stopped: {result.stopped}, {result.seconds:.0f}s, {len(examples)} examples)")  # fmt: skip
     return 0
+

@@ -264,6 +264,16 @@ class Judge:
         return out
 
 
+def judge_with(judge: "Judge", product: Product, channel: str, texts: Sequence[str], embedder=None) -> list[Verdict]:
+    """Verdicts for `texts`, embedding them and the product's lines with `embedder` (None: the text-only head)."""
+    texts = list(texts)
+    if embedder is None or not texts:
+        return judge.judge(product, channel, texts)
+    line, feats = facts_lines(product)
+    emb = np.asarray(embedder.encode(texts + [line, feats]), dtype=np.float32)
+    return judge.judge(product, channel, texts, text_emb=emb[:-2], line_emb=emb[-2], feats_emb=emb[-1])
+
+
 def weights_path() -> Path:
     """Where the shipped judge weights live."""
     return Path(str(files("copy_engine").joinpath("scoring/judge_weights.npz")))

@@ -35,6 +35,7 @@ from copy_engine.scoring.judge import (
     Judge,
     embedding_features,
     facts_lines,
+    judge_with,
     text_features,
 )
 
@@ -344,12 +345,7 @@ def evaluate(judge: Judge, test_ex: Sequence[Example], embedder) -> TrainReport:
         product = test_ex[idx[0]].product
         texts = [test_ex[i].text for i in idx]
         text_v = judge.judge(product, channel, texts)
-        if embedder is not None:
-            line, feats = facts_lines(product)
-            emb = np.asarray(embedder.encode(texts + [line, feats]), dtype=np.float32)
-            full_v = judge.judge(product, channel, texts, text_emb=emb[:-2], line_emb=emb[-2], feats_emb=emb[-1])
-        else:
-            full_v = text_v
+        full_v = judge_with(judge, product, channel, texts, embedder) if embedder is not None else text_v
         for j, i in enumerate(idx):
             full_q[i], text_q[i] = full_v[j].quality, text_v[j].quality
             if not test_ex[i].usable:
