@@ -41,5 +41,5 @@ TABLE
 nice -n 10 "$PY" -m copy_engine train-adapter --name cta --objective cta --from distill --catalog "$CATALOG" \
   --data-cache "$DATA_CACHE/round2" --out copy_engine/adapters/shipped --sample-with copy_engine/adapters/shipped/cta.safetensors \
   --per-objective 60 --steps 40 --lr "$LR" --seed "$SEED" --threads "$THREADS" </dev/null
-nice -n 10 "$PY" -m copy_engine evaluate-adapters --catalog "$CATALOG" --n-products "${EVAL_PRODUCTS:-50}" \
+nice -n 10 "$PY" -m copy_engine evaluate-adapters --pipeline fewshot --catalog "$CATALOG" --n-products "${EVAL_PRODUCTS:-50}" \
   --save-metrics --format table
