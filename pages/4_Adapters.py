@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from copy_engine.adapters.losses import TERMS
-from copy_engine.adapters.registry import default_adapter, list_adapters, set_default_adapter
+from copy_engine.adapters.registry import copywriter_fits, default_adapter, list_adapters, set_default_adapter
 from copy_engine.adapters.requests import OBJECTIVES, check_training_request
 from ui.db import get_db
 from ui.feedback import flash, show_flashes, user_errors
@@ -89,11 +89,15 @@ if start:
         # The command's checks, with the batch size and rank the page trains with (AdapterTrainConfig's defaults).
         cfg = AdapterTrainConfig(name=check_training_request(name, objective, int(steps)), objective=objective,
                                  steps=int(steps))  # fmt: skip
-        examples = examples_from_favourites(db)
+        # On top of the copywriter fine-tune when it is installed (and fits the model): the pipeline the app writes with.
+        loaded = get_loaded_model()
+        on_copywriter = copywriter_fits(loaded.model)
+        examples = examples_from_favourites(db, on_copywriter=on_copywriter)
         if len(examples) < MIN_EXAMPLES:
             raise InputError(f"approve at least {MIN_EXAMPLES} favourites first (there are {len(examples)})")
         out = get_settings().adapters_dir / f"{cfg.name}.safetensors"
-        ss[JOB] = TrainingJob(get_loaded_model(), examples, cfg, out, {"source": "favourites", "n": len(examples)})
+        ss[JOB] = TrainingJob(loaded, examples, cfg, out, {"source": "favourites", "n": len(examples)},
+                              on_copywriter=on_copywriter)  # fmt: skip
     if done.ok:
         st.rerun()
 

@@ -27,7 +27,7 @@ PY="${PYTHON:-.venv/bin/python}"
 export HF_HUB_OFFLINE=1
 # objective  steps (60 products each: the training catalog + 24 training-split rows of CATALOG_CSV)
 while read -r objective steps; do
-  nice -n 10 "$PY" -m copy_engine train-adapter --name "$objective" --objective "$objective" --from distill \
+  nice -n 10 "$PY" -m copy_engine train-adapter --on base --name "$objective" --objective "$objective" --from distill \
     --catalog "$CATALOG" --data-cache "$DATA_CACHE" --out copy_engine/adapters/shipped --per-objective 60 \
     --steps "$steps" --lr "$LR" --seed "$SEED" --threads "$THREADS" </dev/null
 done <<'TABLE'
@@ -38,7 +38,7 @@ creative  60
 TABLE
 # CTA, second round: the first cta adapter's own neutral samples with a CTA (best 4 of 20 per
 # product) train the shipped one (CTA rate +0.26 after round 1; see README).
-nice -n 10 "$PY" -m copy_engine train-adapter --name cta --objective cta --from distill --catalog "$CATALOG" \
+nice -n 10 "$PY" -m copy_engine train-adapter --on base --name cta --objective cta --from distill --catalog "$CATALOG" \
   --data-cache "$DATA_CACHE/round2" --out copy_engine/adapters/shipped --sample-with copy_engine/adapters/shipped/cta.safetensors \
   --per-objective 60 --steps 40 --lr "$LR" --seed "$SEED" --threads "$THREADS" </dev/null
 nice -n 10 "$PY" -m copy_engine evaluate-adapters --pipeline fewshot --catalog "$CATALOG" --n-products "${EVAL_PRODUCTS:-50}" \

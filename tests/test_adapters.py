@@ -795,3 +795,41 @@ def test_evaluation_of_the_copywriters_adapters_keeps_the_copywriter_on(fake_gen
     assert set(s.texts) == set(SETTINGS)
     assert all(c["adapters"].copywriter == 1.0 and "###" not in c["prompt"] for c in fake_generator.calls)
     assert {c["adapters"].tone for c in fake_generator.calls} == {-1.0, 0.0, 1.0}
+
+
+def test_an_adapter_trained_on_the_copywriter_says_so_and_rides_only_on_copywriter_requests(tiny, tmp_home):
+    """A user's default adapter is used in the pipeline it was trained for, never on the other one."""
+    from copy_engine.adapters import mixing
+    from copy_engine.adapters.registry import read_metadata, set_default_adapter, trained_on
+    from copy_engine.adapters.train import train_adapter
+    from copy_engine.settings import get_settings
+
+    loaded, _ = tiny
+    settings = get_settings()
+    settings.adapters_dir.mkdir(parents=True, exist_ok=True)
+    res = train_adapter(loaded, _examples(), _cfg(name="voice", steps=2), settings.adapters_dir / "voice.safetensors",
+                        base_model=_copy(tiny), on_copywriter=True)  # fmt: skip
+    meta = read_metadata(res.path)
+    assert trained_on(meta) == "copywriter" and trained_on({"training": {"data": {}}}) == "base"
+    set_default_adapter("voice", settings)
+    # Without a model (llama.cpp) only the metadata's base sizes are checked: make them the embedded model's.
+    meta["base"].update(hidden_size=640, num_hidden_layers=18, vocab_size=262144)
+    res.path.with_suffix(".json").write_text(json.dumps(meta))
+    mixed, _ = mixing.adapter_files(settings)
+    assert mixed["copywriter-user"] == res.path and "user" not in mixed
+    names = ["copywriter", "copywriter-cta", "copywriter-user", "user"]
+    on_cw = mixing.slider_scales(names, AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0))
+    assert on_cw["copywriter-user"] == 1.0 and on_cw["user"] == 0.0
+    few = mixing.slider_scales(names, AdapterWeights(0.0, 0.0, 0.3))
+    assert few["user"] == 1.0 and few["copywriter-user"] == 0.0
+
+
+def test_user_copy_trains_in_the_copywriters_prompt_when_asked(tmp_path):
+    f = tmp_path / "past.csv"
+    f.write_text("product_name,channel,text,ctr\nOat Milk,headline,Creamy oat milk for coffee,0.02\n"
+                 "Rain Jacket,headline,A jacket for wet days,0.01\n")  # fmt: skip
+    few = data.examples_from_csv(f)
+    cw = data.examples_from_csv(f, on_copywriter=True)
+    assert all("###" in e.prompt for e in few)
+    assert all("###" not in e.prompt and e.prompt.endswith("Copy:") for e in cw)
+    assert [e.target for e in cw] == [e.target for e in few]

@@ -61,3 +61,38 @@ def test_copywriter_writes_about_the_product(real_generator):
     texts = [v.text for v in r.variants]
     assert sum(any(w in t.lower() for w in words) for t in texts) >= 3, texts
     assert r.settings.pipeline == "copywriter"
+
+
+def test_copywriter_cta_adapter_writes_calls_to_action_unasked(real_generator):
+    """copywriter-cta at weight 1 puts a call to action into copy whose prompt asks for none."""
+    from copy_engine.adapters.data import NEUTRAL
+    from copy_engine.controls import AdapterWeights
+    from copy_engine.postprocess import clean_batch
+    from copy_engine.prompts import build_copywriter_prompt
+    from copy_engine.textmetrics import cta_rate
+
+    assert "copywriter-cta" in real_generator.adapter_names
+    prompt, decoding = build_copywriter_prompt(TEA, "headline", NEUTRAL), map_controls(NEUTRAL, "headline").decoding
+    rates = {}
+    for w in (0.0, 1.0):
+        raws = real_generator.complete(prompt, 12, decoding, seed=2, adapter_weights=AdapterWeights(0, 0, w, copywriter=1.0))
+        rates[w] = cta_rate(clean_batch(raws, "headline"))
+    assert rates[1.0] >= rates[0.0] + 0.5, rates
+
+
+def test_an_adapter_trains_on_top_of_the_real_copywriter(real_settings, tmp_path):
+    """Two steps on the merged copywriter: the saved adapter records it and fits the real model."""
+    from copy_engine.adapters.data import NEUTRAL, TrainingExample
+    from copy_engine.adapters.registry import load_validated, read_metadata, trained_on
+    from copy_engine.adapters.train import AdapterTrainConfig, train_adapter
+    from copy_engine.model import get_loaded_model
+    from copy_engine.prompts import build_copywriter_prompt
+
+    loaded = get_loaded_model(real_settings)
+    prompt = build_copywriter_prompt(TEA, "headline", NEUTRAL)
+    examples = [TrainingExample(prompt, t) for t in ("Organic green tea in 20 pyramid bags", "Leafwell green tea, smooth and grassy",
+                                                     "Smooth organic green tea with no bitterness", "Green tea in pyramid bags for $5.99")]  # fmt: skip
+    cfg = AdapterTrainConfig(name="voice", objective="brand", steps=2, batch_size=2, eval_every=10)
+    res = train_adapter(loaded, examples, cfg, tmp_path / "voice.safetensors", on_copywriter=True)
+    assert trained_on(read_metadata(res.path)) == "copywriter" and res.steps_done == 2
+    load_validated(res.path, loaded.model)

@@ -362,17 +362,21 @@ def distill(
 # ---------------------------------------------------------------- user copy
 
 
-def _user_example(product: Product, channel: str, text: str, weight: float) -> TrainingExample:
+def _user_example(product: Product, channel: str, text: str, weight: float, on_copywriter: bool = False) -> TrainingExample:
     from copy_engine.channels import get_channel
-    from copy_engine.prompts import build_prompt
+    from copy_engine.prompts import build_copywriter_prompt, build_prompt
 
     channel = get_channel(channel).name
     text = " ".join(str(text).split())
-    return TrainingExample(build_prompt(product, channel, NEUTRAL), text, weight, cta_spans(text), product.name, channel)
+    prompt = (build_copywriter_prompt if on_copywriter else build_prompt)(product, channel, NEUTRAL)
+    return TrainingExample(prompt, text, weight, cta_spans(text), product.name, channel)
 
 
-def examples_from_favourites(db) -> list[TrainingExample]:
-    """Approved favourites as training pairs (neutral prompt for their product and channel -> the copy)."""
+def examples_from_favourites(db, on_copywriter: bool = False) -> list[TrainingExample]:
+    """Approved favourites as training pairs (neutral prompt for their product and channel -> the copy).
+
+    `on_copywriter`: in the copywriter's prompt, for an adapter trained on top of the copywriter.
+    """
     from copy_engine.store.favourites import list_favourites
     from copy_engine.store.products import get_product
 
@@ -380,12 +384,12 @@ def examples_from_favourites(db) -> list[TrainingExample]:
     out = []
     for f in favs:
         product = get_product(db, f["product_id"])
-        out.append(_user_example(product, f["channel"], f["text"], 1.0))
+        out.append(_user_example(product, f["channel"], f["text"], 1.0, on_copywriter))
     return out
 
 
-def examples_from_csv(path: str | Path, db=None) -> list[TrainingExample]:
-    """Past copy from a CSV (product_name, channel, text, optional ctr).
+def examples_from_csv(path: str | Path, db=None, on_copywriter: bool = False) -> list[TrainingExample]:
+    """Past copy from a CSV (product_name, channel, text, optional ctr); `on_copywriter` as for favourites.
 
     Product facts come from the catalog in `db` when a product of that name is
     stored, else the prompt holds the name only. CTR, when present, becomes the
@@ -422,7 +426,7 @@ def examples_from_csv(path: str | Path, db=None) -> list[TrainingExample]:
 
             product = find_product(db, name)
         try:
-            out.append(_user_example(product or Product(name=name), channel, text, 1.0))
+            out.append(_user_example(product or Product(name=name), channel, text, 1.0, on_copywriter))
         except InputError as exc:
             raise InputError(f"{p.name} row {n}: {exc}") from None
         ctrs.append(ctr)

@@ -51,7 +51,8 @@ def slider_scales(names, weights: AdapterWeights | None) -> dict[str, float]:
 
     tone/creative/cta take their slider weight; a negative tone switches the
     calm adapter on at that magnitude (when one is loaded); the user's default
-    adapter rides at 1 when anything is on. All zero (or None) = base model.
+    adapter rides at 1 when anything is on. On a copywriter request the same
+    goes to the `copywriter-` named ones. All zero (or None) = base model.
     """
     scales = {n: 0.0 for n in names}
     if weights is None or weights.is_zero():
@@ -68,8 +69,8 @@ def slider_scales(names, weights: AdapterWeights | None) -> dict[str, float]:
         scales[prefix + CALM] = -float(weights.tone)
         if prefix + "tone" in scales:
             scales[prefix + "tone"] = 0.0
-    if USER_SLOT in scales:
-        scales[USER_SLOT] = 1.0
+    if prefix + USER_SLOT in scales:  # the user's default adapter, in the pipeline it was trained for
+        scales[prefix + USER_SLOT] = 1.0
     if COPYWRITER in scales:
         scales[COPYWRITER] = float(weights.copywriter)
     return scales
@@ -182,7 +183,15 @@ def adapter_files(settings=None, model=None) -> tuple[dict[str, Path], dict[str,
     without it. Without a model (llama.cpp) only the metadata's base model
     is compared with the embedded model's sizes.
     """
-    from copy_engine.adapters.registry import SHIPPED_DIR, SHIPPED_NAMES, default_adapter, get_adapter, load_validated, read_metadata
+    from copy_engine.adapters.registry import (
+        SHIPPED_DIR,
+        SHIPPED_NAMES,
+        default_adapter,
+        get_adapter,
+        load_validated,
+        read_metadata,
+        trained_on,
+    )
     from copy_engine.settings import get_settings
 
     settings = settings or get_settings()
@@ -216,7 +225,9 @@ def adapter_files(settings=None, model=None) -> tuple[dict[str, Path], dict[str,
         try:
             info = get_adapter(user, settings)
             if usable(Path(info.file)):
-                mixed[USER_SLOT] = Path(info.file)
+                # Trained on the copywriter: used on copywriter requests only, as its slider adapters are.
+                slot = ON_COPYWRITER + USER_SLOT if trained_on(info.meta) == "copywriter" else USER_SLOT
+                mixed[slot] = Path(info.file)
         except Exception as exc:  # noqa: BLE001 - a broken user file must not stop the app
             log.warning("default adapter %s not used: %s", user, exc)
     return mixed, always

@@ -54,9 +54,25 @@ class AdapterInfo:
         return d
 
 
+def trained_on(meta: dict) -> str:
+    """What an adapter was trained on top of: "copywriter" (the fine-tune, its prompt) or "base" (few-shot prompt)."""
+    return str(((meta.get("training") or {}).get("data") or {}).get("on") or "base")
+
+
 def copywriter_installed() -> bool:
     """True when the copywriter fine-tune ships with this install (the app then runs the copywriter pipeline)."""
     return (SHIPPED_DIR / "copywriter.safetensors").is_file()
+
+
+def copywriter_fits(model) -> bool:
+    """True when the copywriter fine-tune is installed and fits `model` (not so for another COPYLAB_MODEL)."""
+    if not copywriter_installed():
+        return False
+    try:
+        load_validated(SHIPPED_DIR / "copywriter.safetensors", model)
+    except (ModelLoadError, InputError):
+        return False
+    return True
 
 
 def check_name(name: str) -> str:

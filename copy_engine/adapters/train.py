@@ -317,6 +317,7 @@ def train_adapter(
     should_stop: Callable[[], bool] | None = None,
     data_info: dict | None = None,
     base_model=None,
+    on_copywriter: bool = False,
 ) -> TrainResult:
     """Train one LoRA adapter on `examples` and save it (safetensors + json) at `out_path`.
 
@@ -324,9 +325,16 @@ def train_adapter(
     `base_model` (tests) replaces the fp32 copy loaded from loaded.source.
     `progress(record)` receives each step's record (step, steps, lr, loss
     terms, val_loss when measured, eta_s). `should_stop()` returning True
-    cancels the run: nothing is saved.
+    cancels the run: nothing is saved. `on_copywriter`: train on top of the copywriter fine-tune (merged
+    into the fp32 copy; the examples then carry its prompt), recorded as the metadata's training.data.on.
     """
     _check_run(config, examples)
+    if on_copywriter:
+        from copy_engine.adapters.lora_run import load_copywriter_base
+
+        if base_model is None:
+            base_model = load_copywriter_base(loaded.source, "cuda" if loaded.device == "cuda" else "cpu")
+        data_info = {**(data_info or {}), "on": "copywriter"}
     run = LoraRun(loaded, config, base_model)
     train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed)
     if len(train_ex) < MIN_EXAMPLES:
@@ -375,6 +383,7 @@ class TrainingJob:
         config: AdapterTrainConfig,
         out_path,
         data_info: dict | None = None,
+        on_copywriter: bool = False,  # train on top of the copywriter fine-tune (see train_adapter)
     ):
         import threading
 
@@ -384,11 +393,11 @@ class TrainingJob:
         self.result: TrainResult | None = None
         self.error = ""
         self._cancel = threading.Event()
-        args = (loaded, list(examples), out_path, data_info)
+        args = (loaded, list(examples), out_path, data_info, on_copywriter)
         self._thread = threading.Thread(target=self._run, args=args, daemon=True, name=f"train-{config.name}")
         self._thread.start()
 
-    def _run(self, loaded, examples, out_path, data_info) -> None:
+    def _run(self, loaded, examples, out_path, data_info, on_copywriter) -> None:
         from copy_engine.errors import CopyLabError
 
         try:
@@ -400,6 +409,7 @@ class TrainingJob:
                 progress=self.records.append,
                 should_stop=self._cancel.is_set,
                 data_info=data_info,
+                on_copywriter=on_copywriter,
             )
             self.status = "cancelled" if self.result.stopped == "cancelled" else "done"
         except CopyLabError as exc:

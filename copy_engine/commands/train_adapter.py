@@ -38,9 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kl", type=float, default=None,
                         help="weight of the KL-to-base-model fluency term (default: the objective's)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
-    parser.add_argument("--on", choices=("base", "copywriter"), default="base",
+    parser.add_argument("--on", choices=("auto", "base", "copywriter"), default="auto",
                         help="train on top of the base model (the few-shot pipeline's adapters) or of the copywriter "
-                             "fine-tune (the copywriter pipeline's; name them copywriter-tone, ...)")  # fmt: skip
+                             "fine-tune (the copywriter pipeline's; shipped ones are named copywriter-cta, ...); "
+                             "auto = the copywriter when it is installed, as the app writes with it")  # fmt: skip
 
 
 def _distill_generator(args, loaded):
@@ -79,7 +80,7 @@ def _examples(args, settings, progress_line):
     if src == "favourites":
         from copy_engine.store.db import open_db
 
-        examples = data.examples_from_favourites(open_db(settings.db_path))
+        examples = data.examples_from_favourites(open_db(settings.db_path), on_copywriter=args.on == "copywriter")
         if not examples:
             raise InputError("there are no approved favourites to train on; approve some copy first")
         return examples, {"source": "favourites", "n": len(examples)}
@@ -113,8 +114,6 @@ def _examples(args, settings, progress_line):
                 "mean_score": round(sum(e.score for e in examples) / max(1, len(examples)), 4)}  # fmt: skip
         if args.sample_with:
             info["sampled_with"] = Path(args.sample_with).name
-        if args.on == "copywriter":
-            info["on"] = "copywriter"
         return examples, info
     path = Path(src)
     if path.suffix.lower() != ".csv":
@@ -122,7 +121,7 @@ def _examples(args, settings, progress_line):
     from copy_engine.store.db import open_db
 
     db = open_db(settings.db_path) if settings.db_path.exists() else None
-    examples = data.examples_from_csv(path, db)
+    examples = data.examples_from_csv(path, db, on_copywriter=args.on == "copywriter")
     return examples, {"source": f"csv:{path.name}", "n": len(examples)}
 
 
@@ -133,14 +132,18 @@ def run(args: argparse.Namespace) -> int:
     from copy_engine.settings import get_settings
 
     check_training_request(args.name, args.objective, args.steps, args.batch_size, args.rank, user_folder=not args.out)
-    if args.on == "copywriter":
-        from copy_engine.adapters.registry import copywriter_installed
+    from copy_engine.adapters.registry import copywriter_fits, copywriter_installed
+    from copy_engine.model import get_loaded_model
 
+    settings = get_settings()
+    loaded = get_loaded_model(settings)
+    if args.on == "auto":  # the pipeline the app writes with
+        args.on = "copywriter" if copywriter_fits(loaded.model) and not args.sample_with else "base"
+    if args.on == "copywriter":
         if not copywriter_installed():
             raise InputError("--on copywriter needs the copywriter fine-tune (copy_engine/adapters/shipped/copywriter.*)")
         if args.sample_with:
             raise InputError("--sample-with is not supported with --on copywriter")
-    settings = get_settings()
     out_dir = Path(args.out) if args.out else settings.adapters_dir
     if args.threads:
         import torch
@@ -148,9 +151,6 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     say = lambda msg: print(msg, file=sys.stderr, flush=True)
     examples, info = _examples(args, settings, say)
-    from copy_engine.model import get_loaded_model
-
-    loaded = get_loaded_model(settings)
     cfg = AdapterTrainConfig(name=args.name, objective=args.objective, steps=args.steps, batch_size=args.batch_size,
                              lr=args.lr, r=args.rank, alpha=2.0 * args.rank, seed=args.seed)  # fmt: skip
     if args.kl is not None:
@@ -165,13 +165,8 @@ def run(args: argparse.Namespace) -> int:
         val = f" val={rec['val_loss']:.3f}" if "val_loss" in rec else ""
         say(f"step {rec['step']}/{rec['steps']} loss={rec['loss']:.3f} ({terms}){val} lr={rec['lr']:.2e} eta {rec['eta_s']:.0f}s")
 
-    base = None
-    if args.on == "copywriter":
-        from copy_engine.adapters.lora_run import load_copywriter_base
-
-        base = load_copywriter_base(loaded.source, "cuda" if loaded.device == "cuda" else "cpu")
     result = train_adapter(loaded, examples, cfg, out_dir / f"{args.name}.safetensors", progress=progress,
-                           data_info=info, base_model=base)  # fmt: skip
+                           data_info=info, on_copywriter=args.on == "copywriter")  # fmt: skip
     print(f"saved {result.path} ({result.steps_done} steps, best step {result.best_step}, "
           f"stopped: {result.stopped}, {result.seconds:.0f}s, {len(examples)} examples)")  # fmt: skip
     return 0
