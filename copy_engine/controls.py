@@ -70,7 +70,7 @@ class ControlMapping:
 
     decoding: DecodingParams
     adapters: AdapterWeights  # slider adapter weights of the few-shot pipeline
-    copywriter_adapters: AdapterWeights  # of the copywriter pipeline: zero at the default sliders, copywriter on
+    copywriter_adapters: AdapterWeights  # of the copywriter pipeline (its own slider adapters), copywriter on
     lam: float  # creativity weight λ of the overall score (1-λ goes to conversion)
 
 
@@ -107,14 +107,16 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         creative=round(ADAPTER_SCALE * c, 4),
         cta=round(ADAPTER_SCALE * float(controls.cta), 4),
     )
-    # On the copywriter the prompt's Tone/Call-to-action wishes already follow the sliders, and its copy at the
-    # default sliders is what the blind reads measured; its slider adapters only reach further from there:
-    # 0 at the default, ADAPTER_SCALE at the slider's end (sentiment either way, CTA and creativity upward).
+    # On the copywriter its own slider adapters ride with the prompt's Tone/Call-to-action wishes. CTA is linear
+    # from 0, as above: blind read 18 found copywriter-cta at 0.25 (the default slider) gave more usable
+    # headlines and ad headlines than without it (README). Creativity and tone have no copywriter adapter yet;
+    # theirs would only reach beyond the default sliders (0 there, ADAPTER_SCALE at the end), whose copy the
+    # blind reads measured.
     beyond = lambda v, default: max(0.0, (v - default) / (1.0 - default))  # noqa: E731
     on_copywriter = AdapterWeights(
         tone=round(ADAPTER_SCALE * float(controls.sentiment), 4),
         creative=round(ADAPTER_SCALE * beyond(c, DEFAULT_CONTROLS.creativity), 4),
-        cta=round(ADAPTER_SCALE * beyond(float(controls.cta), DEFAULT_CONTROLS.cta), 4),
+        cta=round(ADAPTER_SCALE * float(controls.cta), 4),
         copywriter=1.0,
     )
     return ControlMapping(decoding=decoding, adapters=adapters, copywriter_adapters=on_copywriter, lam=round(c, 4))

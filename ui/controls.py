@@ -36,7 +36,7 @@ def slider_help(name: str, channel: str) -> str:
         return (
             "0 no call to action · 1 strong call to action. "
             "Asks for a call to action in the prompt (none, soft, strong), sets the CTA adapter weight "
-            f"(none up to the middle, {hi.copywriter_adapters.cta:g} at 1), and decides how much the CTA score "
+            f"(0 at 0, {hi.copywriter_adapters.cta:g} at 1), and decides how much the CTA score "
             "counts in conversion (not at all at 0, double at 1)."
         )
     raise ValueError(f"no slider called {name!r}")
