@@ -12,7 +12,9 @@ weight, CTA spans):
    outputs stays fluent), or come from a prompt or sampler that *asks* for
    the effect (a CTA, a calm tone, bolder wording) where it does not (see
    CANDIDATE_SOURCE); `adapter_weights` runs a second round on a trained
-   adapter's own samples.
+   adapter's own samples. For an adapter on top of the copywriter fine-tune
+   (`on_copywriter`) the copywriter samples in its own prompt, and only what
+   the usable-copy judge passes and the facts fully back is learned.
 2. The user's own copy: approved favourites or an uploaded CSV of past copy
    (product_name, channel, text, optional ctr used as a reward weight).
 
@@ -300,8 +302,9 @@ def distill(
     fine-tune: its prompts (no few-shot examples), sampled with the copywriter
     on (COPYWRITER_SOURCE says own or teacher wishes), and only candidates
     the usable-copy judge passes (with `embedder`'s embeddings; MiniLM when
-    None) instead of the perplexity cap: a teacher wish such as creativity 1
-    also samples inventions and nonsense, which an adapter must not learn.
+    None) and whose every word the facts back (objective_score's `strict`),
+    instead of the perplexity cap: a teacher wish such as creativity 1 also
+    samples inventions and nonsense, which an adapter must not learn.
 
     For objectives in MAX_TARGET_PERPLEXITY, candidates the base model finds
     unnatural are dropped first (under `generator.base_model()`; skipped when there is none).
@@ -316,11 +319,11 @@ def distill(
     sources = COPYWRITER_SOURCE if on_copywriter else CANDIDATE_SOURCE
     own = adapter_weights is not None or sources.get(objective, "teacher") == "own"
     wishes = NEUTRAL if own else TEACHER_WISHES[objective]
+    prompt_for = build_copywriter_prompt if on_copywriter else build_prompt
     if on_copywriter:
         from copy_engine.embeddings import get_embedder
         from copy_engine.scoring.judge import THRESHOLD, get_default_judge, judge_with
 
-        build_prompt = build_copywriter_prompt  # noqa: F811 - the copywriter's prompt, everywhere below
         adapter_weights = adapter_weights or AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
         judge, embedder = get_default_judge(), embedder or get_embedder()
     examples: list[TrainingExample] = []
@@ -328,7 +331,7 @@ def distill(
     for i, product in enumerate(products):
         channel = channels[i % len(channels)]
         decoding = map_controls(wishes, channel).decoding
-        raws = generator.complete(build_prompt(product, channel, wishes), n_candidates, decoding, seed=seed * 7919 + i,
+        raws = generator.complete(prompt_for(product, channel, wishes), n_candidates, decoding, seed=seed * 7919 + i,
                                   adapter_weights=adapter_weights)  # fmt: skip
         cands = clean_batch(raws, channel)
         if on_copywriter and cands:
@@ -342,7 +345,7 @@ def distill(
         if raw_log:
             raw_log({"objective": objective, "product": product.name, "channel": channel, "candidates": cands,
                      "picked": [t for t, _ in picked]})  # fmt: skip
-        neutral_prompt = build_prompt(product, channel, NEUTRAL)
+        neutral_prompt = prompt_for(product, channel, NEUTRAL)
         for text, score in picked:
             key = re.sub(r"\W+", " ", text.lower()).strip()
             if key in seen:
