@@ -133,8 +133,8 @@ def generate(
     pipeline = resolve_pipeline(options.pipeline, generator)
     adapters = mapping.adapters if options.use_adapters else None
     if pipeline == "copywriter":
-        # The sliders act through the prompt's tone/CTA wishes (learned from the deck), decoding, and beyond
-        # the default sliders the copywriter's own slider adapters (the few-shot ones stay off).
+        # The sliders act through the prompt's tone/CTA wishes (learned from the deck), decoding and the
+        # copywriter's own slider adapters (map_controls: copywriter_adapters; the few-shot ones stay off).
         adapters = mapping.copywriter_adapters if options.use_adapters else AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
         prompt = build_copywriter_prompt(product, channel, controls, options.audience, options.brand_voice)
     else:

@@ -133,6 +133,11 @@ def split_head(prompt: str) -> tuple[str, str]:
     return prompt[:cut], prompt[cut:]
 
 
+def prompt_builder(copywriter: bool):
+    """`build_copywriter_prompt` for the copywriter pipeline, else the few-shot `build_prompt` (same arguments)."""
+    return build_copywriter_prompt if copywriter else build_prompt
+
+
 def build_copywriter_prompt(
     product: Product,
     channel: str,

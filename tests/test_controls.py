@@ -70,3 +70,16 @@ def test_sentiment_sign_reaches_the_tone_weight():
     assert map_controls(Controls(-1, 0.5, 0.5), "headline").adapters.tone < 0
     assert map_controls(Controls(0, 0.5, 0.5), "headline").adapters.tone == 0
     assert map_controls(Controls(1, 0.5, 0.5), "headline").adapters.tone > 0
+
+
+def test_slider_text_names_only_the_copywriter_adapters_that_ship(tmp_path, monkeypatch):
+    from copy_engine.adapters import registry
+    from ui.controls import mapping_caption, slider_help
+
+    (tmp_path / "copywriter-cta.safetensors").write_bytes(b"")  # only cta ships here
+    monkeypatch.setattr(registry, "SHIPPED_DIR", tmp_path)
+    assert "CTA adapter weight (0 at 0, 0.5 at 1)" in slider_help("cta", "headline")
+    assert "adapter" not in slider_help("sentiment", "headline") and "adapter" not in slider_help("creativity", "headline")
+    caption = mapping_caption(Controls(sentiment=1.0, creativity=1.0, cta=1.0), "headline", copywriter=True)
+    assert "its adapters: cta 0.5 ·" in caption and "tone 0.5" not in caption and "creative 0.5" not in caption
+    assert "its adapters" not in mapping_caption(Controls(cta=0.0), "headline", copywriter=True)

@@ -314,12 +314,12 @@ def distill(
     """
     from copy_engine.controls import AdapterWeights
     from copy_engine.postprocess import clean_batch
-    from copy_engine.prompts import build_copywriter_prompt, build_prompt
+    from copy_engine.prompts import prompt_builder
 
     sources = COPYWRITER_SOURCE if on_copywriter else CANDIDATE_SOURCE
     own = adapter_weights is not None or sources.get(objective, "teacher") == "own"
     wishes = NEUTRAL if own else TEACHER_WISHES[objective]
-    prompt_for = build_copywriter_prompt if on_copywriter else build_prompt
+    prompt_for = prompt_builder(on_copywriter)
     if on_copywriter:
         from copy_engine.embeddings import get_embedder
         from copy_engine.scoring.judge import THRESHOLD, get_default_judge, judge_with
@@ -367,11 +367,11 @@ def distill(
 
 def _user_example(product: Product, channel: str, text: str, weight: float, on_copywriter: bool = False) -> TrainingExample:
     from copy_engine.channels import get_channel
-    from copy_engine.prompts import build_copywriter_prompt, build_prompt
+    from copy_engine.prompts import prompt_builder
 
     channel = get_channel(channel).name
     text = " ".join(str(text).split())
-    prompt = (build_copywriter_prompt if on_copywriter else build_prompt)(product, channel, NEUTRAL)
+    prompt = prompt_builder(on_copywriter)(product, channel, NEUTRAL)
     return TrainingExample(prompt, text, weight, cta_spans(text), product.name, channel)
 
 

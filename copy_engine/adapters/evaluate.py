@@ -86,14 +86,14 @@ def sample_settings(
     """
     import dataclasses
 
-    from copy_engine.prompts import build_copywriter_prompt, build_prompt
+    from copy_engine.prompts import prompt_builder
 
     settings = settings or SETTINGS
     if on_copywriter:
         settings = {k: dataclasses.replace(w, copywriter=1.0) for k, w in settings.items()}
     decoding = map_controls(NEUTRAL, channel).decoding
     out = EvalSamples(channel, list(products))
-    prompts = [(build_copywriter_prompt if on_copywriter else build_prompt)(p, channel, NEUTRAL) for p in products]
+    prompts = [prompt_builder(on_copywriter)(p, channel, NEUTRAL) for p in products]
     out.prefixes = [fluency_prefix(pr) for pr in prompts]
     total, done = len(settings) * len(products), 0
     for name, weights in settings.items():

@@ -107,10 +107,10 @@ def load_copywriter_base(source: str, device: str):
     copywriter's (base + copywriter + adapter), exactly as it was trained.
     """
     from copy_engine.adapters.mixing import merge_adapter
-    from copy_engine.adapters.registry import SHIPPED_DIR
+    from copy_engine.adapters.registry import COPYWRITER_FILE
 
     model = load_training_base(source, device)
-    merge_adapter(model, SHIPPED_DIR / "copywriter.safetensors")
+    merge_adapter(model, COPYWRITER_FILE)
     return model
 
 

@@ -27,6 +27,7 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 # adapters (trained on top of it). New names go last: ids on a llama.cpp server follow this order.
 SHIPPED_NAMES = ("tone", "calm", "cta", "creative", "copywriter",
                  "copywriter-tone", "copywriter-calm", "copywriter-cta", "copywriter-creative")  # fmt: skip
+COPYWRITER_FILE = SHIPPED_DIR / "copywriter.safetensors"  # the copywriter fine-tune
 DEFAULT_FILE = "default.json"  # in the user adapters folder: {"name": ...}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # used with fullmatch: `$` would accept a trailing "\n"
 _KEY = re.compile(r"(?P<module>.+)\.lora_(?P<ab>[AB])\.weight")  # used with fullmatch
@@ -61,7 +62,7 @@ def trained_on(meta: dict) -> str:
 
 def copywriter_installed() -> bool:
     """True when the copywriter fine-tune ships with this install (the app then runs the copywriter pipeline)."""
-    return (SHIPPED_DIR / "copywriter.safetensors").is_file()
+    return COPYWRITER_FILE.is_file()
 
 
 def copywriter_fits(model) -> bool:
@@ -69,7 +70,7 @@ def copywriter_fits(model) -> bool:
     if not copywriter_installed():
         return False
     try:
-        load_validated(SHIPPED_DIR / "copywriter.safetensors", model)
+        load_validated(COPYWRITER_FILE, model)
     except (ModelLoadError, InputError):
         return False
     return True

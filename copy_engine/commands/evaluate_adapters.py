@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             if prefix + name in missing:
                 continue
             update_metrics(SHIPPED_DIR / f"{prefix}{name}.safetensors", {**summary[name], **common, "matrix": summary["matrix"][name]})
-        if (SHIPPED_DIR / f"{prefix}calm.safetensors").is_file() and prefix + "calm" in gen.adapter_names:
+        if prefix + "calm" not in missing:
             # The calm adapter is what tone -1 switches on: its effect is the tone row's neg_delta.
             off, delta = summary["tone"]["off"], summary["tone"]["neg_delta"]
             calm = {"metric": "vader_compound", "off": off, "on": round(off + delta, 4), "delta": delta}

@@ -132,16 +132,18 @@ def run(args: argparse.Namespace) -> int:
     from copy_engine.settings import get_settings
 
     check_training_request(args.name, args.objective, args.steps, args.batch_size, args.rank, user_folder=not args.out)
-    from copy_engine.adapters.registry import copywriter_fits, copywriter_installed
+    from copy_engine.adapters.registry import copywriter_fits
     from copy_engine.model import get_loaded_model
 
     settings = get_settings()
     loaded = get_loaded_model(settings)
+    fits = copywriter_fits(loaded.model)
     if args.on == "auto":  # the pipeline the app writes with
-        args.on = "copywriter" if copywriter_fits(loaded.model) and not args.sample_with else "base"
+        args.on = "copywriter" if fits and not args.sample_with else "base"
     if args.on == "copywriter":
-        if not copywriter_installed():
-            raise InputError("--on copywriter needs the copywriter fine-tune (copy_engine/adapters/shipped/copywriter.*)")
+        if not fits:
+            raise InputError("--on copywriter needs the copywriter fine-tune (copy_engine/adapters/shipped/copywriter.*) "
+                             "made for the configured model")  # fmt: skip
         if args.sample_with:
             raise InputError("--sample-with is not supported with --on copywriter")
     out_dir = Path(args.out) if args.out else settings.adapters_dir
@@ -170,4 +172,3 @@ def run(args: argparse.Namespace) -> int:
     print(f"saved {result.path} ({result.steps_done} steps, best step {result.best_step}, "
           f"stopped: {result.stopped}, {result.seconds:.0f}s, {len(examples)} examples)")  # fmt: skip
     return 0
-
