@@ -17,7 +17,7 @@ from copy_engine.channels import get_channel
 from copy_engine.compose import COMPOSED_CHANNELS, compose
 from copy_engine.controls import AdapterWeights, Controls, map_controls
 from copy_engine.errors import InputError
-from copy_engine.postprocess import clean_batch, dedupe, first_line
+from copy_engine.postprocess import clean_one, dedupe, first_line
 from copy_engine.product import Product
 from copy_engine.repair import repair
 from copy_engine.prompts import (
@@ -143,6 +143,7 @@ def generate(
     k = options.n * max(1, options.overgenerate) if options.rerank else options.n
 
     candidates: list[str] = []
+    confidence: dict[str, float | None] = {}  # candidate -> the sampler's confidence in the sample it came from
     sampled = 0
     for round_ in range(MAX_ROUNDS):
         # The first round is sized to bring k candidates at the channel's usual yield; later rounds (another
@@ -151,15 +152,20 @@ def generate(
         if batch <= 0:
             break
         report(0.1 + 0.6 * round_ / MAX_ROUNDS, f"Writing {batch} candidates…")
-        raws = generator.complete(prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters)
-        sampled += len(raws)
+        samples = generator.complete_scored(
+            prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters
+        )
+        sampled += len(samples)
         if options.postprocess:
-            cleaned = clean_batch(raws, channel, already=candidates, product_name=product.name, features=product.features)
             # all of them (more choice for the reranker at no extra sampling), prices quoted exactly and
             # invented sentences of long copy removed (copy_engine/repair.py)
-            candidates += dedupe([repair(t, product, channel) for t in cleaned], against=candidates)
+            new = clean_samples(samples, product, channel, already=candidates)
         else:
-            candidates += [t for t in map(first_line, raws) if t][: k - len(candidates)]
+            new = {t: s.confidence for s in samples if (t := first_line(s.text))}
+            new = dict(list(new.items())[: k - len(candidates)])
+        for text, conf in new.items():
+            confidence.setdefault(text, conf)
+        candidates += list(new)
     if options.postprocess and channel in COMPOSED_CHANNELS:
         # long copy also as the batch's clean sentences put together (copy_engine/compose.py)
         # (composed first: a draft that a composed variant nearly repeats goes, not the variant, which is clean)
@@ -175,7 +181,7 @@ def generate(
 
     report(0.75, f"Scoring {len(candidates)} candidates…")
     kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words, judge=judge)
-    cards = score_variants(candidates, product, channel, controls, **kw)
+    cards = score_variants(candidates, product, channel, controls, confidence=[confidence.get(t) for t in candidates], **kw)
     unflagged = sum(1 for c in cards if not any(f.kind in HARD_KINDS for f in c.flags))
     if options.rerank:
         from copy_engine.rerank import diversity_weight_for, mmr_select
@@ -185,7 +191,10 @@ def generate(
         picked = list(range(min(options.n, len(candidates))))
     texts = [candidates[i] for i in picked]
     # Re-score the chosen set: diversity is a property of what is shown together.
-    final = score_variants(texts, product, channel, controls, **kw) if options.rerank else [cards[i] for i in picked]
+    if options.rerank:
+        final = score_variants(texts, product, channel, controls, confidence=[confidence.get(t) for t in texts], **kw)
+    else:
+        final = [cards[i] for i in picked]
     variants = [Variant.scored(text, channel, card) for text, card in zip(texts, final)]
     report(1.0, "Done")
     version = COPYWRITER_PROMPT_VERSION if pipeline == "copywriter" else PROMPT_VERSION
@@ -194,6 +203,23 @@ def generate(
         lam=mapping.lam, pipeline=pipeline, prompt_version=version,
     )
     return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
+
+
+def clean_samples(samples: Sequence, product: Product, channel: str, already: Sequence[str] = ()) -> dict:
+    """Cleaned, repaired and new candidates of one round's samples -> the confidence of the sample each came from.
+
+    A text that several samples led to keeps its first sample's confidence; near-duplicates of `already` and of
+    each other go (postprocess.dedupe keeps the first).
+    """
+    cleaned: dict[str, float | None] = {}
+    for s in samples:
+        c = clean_one(s.text, channel, product.name, product.features)
+        if c is not None:
+            cleaned.setdefault(c.text, s.confidence)
+    repaired: dict[str, float | None] = {}
+    for text in dedupe(list(cleaned), against=list(already)):
+        repaired.setdefault(repair(text, product, channel), cleaned[text])
+    return {t: repaired[t] for t in dedupe(list(repaired), against=list(already))}
 
 
 def first_batch(k: int, n: int, channel: str) -> int:

@@ -13,7 +13,9 @@ one it gets. Training and the CTR encoder always use transformers
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
+from dataclasses import dataclass
 from typing import ContextManager, Protocol, Sequence, runtime_checkable
 
 from copy_engine.controls import AdapterWeights, DecodingParams
@@ -21,6 +23,23 @@ from copy_engine.errors import ModelLoadError
 from copy_engine.model import LoadedModel
 from copy_engine.prompts import split_head
 from copy_engine.sampling import sample
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sampled continuation and how sure the sampler was of it."""
+
+    text: str  # raw text up to its first newline (kept when the line finished), before post-processing
+    # Geometric mean of the probability the sampler gave each token it drew (after top-k, temperature and
+    # top-p), in (0, 1]; None when the backend cannot tell (test fakes). Low where the model guessed its way
+    # through a phrase: the garbled and misread lines readers reject (README, "Sampler confidence").
+    confidence: float | None = None
+
+
+def confidence(token_probs: Sequence[float]) -> float | None:
+    """Geometric mean of a sample's token probabilities (None for an empty sample)."""
+    logs = [math.log(max(p, 1e-12)) for p in token_probs]
+    return math.exp(sum(logs) / len(logs)) if logs else None
 
 
 @runtime_checkable
@@ -70,6 +89,17 @@ class TextGenerator(Protocol):
     ) -> list[str]:
         """n sampled continuations of `prompt`, each ending at its first newline (raw text, before post-processing)."""
 
+    def complete_scored(
+        self,
+        prompt: str,
+        n: int,
+        decoding: DecodingParams,
+        *,
+        seed: int = 0,
+        adapter_weights: AdapterWeights | None = None,
+    ) -> list[Sample]:
+        """The same samples as `complete` (same arguments, same texts) with the sampler's confidence in each."""
+
 
 class LocalGenerator:
     """Samples from a loaded transformers model; one batched sampling loop per request (copy_engine/sampling.py).
@@ -95,6 +125,9 @@ class LocalGenerator:
         self._prefix_cache: dict = {}  # (few-shot head, adapter mix) -> KV cache
 
     def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
+        return [s.text for s in self.complete_scored(prompt, n, decoding, seed=seed, adapter_weights=adapter_weights)]
+
+    def complete_scored(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
         import torch
 
         tok, model = self.loaded.tokenizer, self.loaded.model
@@ -106,8 +139,8 @@ class LocalGenerator:
             ids = tok([prompt], return_tensors="pt").input_ids.to(self.device)
             cache = self._prefilled_cache(prompt, ids, adapter_key)
             with torch.inference_mode():
-                outs = sample(model, tok, cache, ids[:, -1:], n, decoding, seed)
-        return [tok.decode(o, skip_special_tokens=True) for o in outs]
+                outs, probs = sample(model, tok, cache, ids[:, -1:], n, decoding, seed)
+        return [Sample(tok.decode(o, skip_special_tokens=True), confidence(p)) for o, p in zip(outs, probs)]
 
     def _prefilled_cache(self, prompt: str, ids, adapter_key):
         """KV cache of all prompt tokens but the last (the sampler feeds that one).

@@ -45,10 +45,14 @@ def _banned_by_ngrams(seq: list[int], n: int) -> set[int]:
     return banned
 
 
-def sample(model, tokenizer, cache, last_ids, n: int, decoding: DecodingParams, generator_seed: int) -> list[list[int]]:
+def sample(
+    model, tokenizer, cache, last_ids, n: int, decoding: DecodingParams, generator_seed: int
+) -> tuple[list[list[int]], list[list[float]]]:
     """Sample `n` continuations from a prompt whose cache (batch 1) holds all but its last token.
 
-    Returns the new token ids of each continuation, stop token included.
+    Returns the new token ids of each continuation, stop token included, and the probability the
+    sampler gave each drawn token (after top-k, temperature and top-p, as llama.cpp reports it with
+    `post_sampling_probs`).
     """
     import torch
 
@@ -57,6 +61,7 @@ def sample(model, tokenizer, cache, last_ids, n: int, decoding: DecodingParams, 
     cache.batch_repeat_interleave(n)
     inputs = last_ids.repeat(n, 1)  # (n, 1): the prompt's last token
     outs: list[list[int]] = [[] for _ in range(n)]
+    probs_out: list[list[float]] = [[] for _ in range(n)]
     alive = list(range(n))  # output index of each row still in the batch
     k = max(1, int(decoding.top_k))
     for _ in range(decoding.max_new_tokens):
@@ -76,12 +81,15 @@ def sample(model, tokenizer, cache, last_ids, n: int, decoding: DecodingParams, 
         # Nucleus: keep the smallest prefix of the (sorted) top-k whose mass reaches top_p.
         cum = probs.cumsum(dim=-1)
         probs = probs.masked_fill(cum - probs > decoding.top_p, 0.0)
-        choice = torch.multinomial(probs / probs.sum(dim=-1, keepdim=True), 1)
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+        choice = torch.multinomial(probs, 1)
         tokens = top_idx.gather(-1, choice).squeeze(-1)
+        chosen = probs.gather(-1, choice).squeeze(-1).tolist()
         keep_rows = []
         for row, idx in enumerate(alive):
             tok = int(tokens[row])
             outs[idx].append(tok)
+            probs_out[idx].append(float(chosen[row]))
             if not bool(stop_mask[tok]):
                 keep_rows.append(row)
         if not keep_rows:
@@ -92,4 +100,4 @@ def sample(model, tokenizer, cache, last_ids, n: int, decoding: DecodingParams, 
             tokens = tokens[sel]
             alive = [alive[r] for r in keep_rows]
         inputs = tokens.unsqueeze(-1)
-    return outs
+    return outs, probs_out

@@ -103,6 +103,12 @@ class FakeGenerator:
             outs.append(f"{opener} {name}. {closer}\n")
         return outs
 
+    def complete_scored(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
+        """`complete`'s samples (a subclass's too) with no confidence: a fake has no probabilities."""
+        from copy_engine.generator import Sample
+
+        return [Sample(t) for t in self.complete(prompt, n, decoding, seed=seed, adapter_weights=adapter_weights)]
+
 
 @pytest.fixture
 def fake_generator():

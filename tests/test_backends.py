@@ -23,7 +23,7 @@ from copy_engine.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "copy_engine" / "adapters" / "shipped"
 PROTOCOL_MEMBERS = ("name", "device", "dtype", "backend", "adapter_names", "always_on", "max_concurrency",
-                    "complete", "count_new_tokens", "has_base_model", "base_model", "fingerprint")  # fmt: skip
+                    "complete", "complete_scored", "count_new_tokens", "has_base_model", "base_model", "fingerprint")  # fmt: skip
 
 
 # ------------------------------------------------------------- Protocol and settings
@@ -54,7 +54,7 @@ def test_every_backend_has_every_protocol_method(cls_path):
 
     mod, name = cls_path.split(":")
     cls = getattr(importlib.import_module(mod), name)
-    for m in ("complete", "count_new_tokens", "has_base_model", "base_model", "fingerprint"):
+    for m in ("complete", "complete_scored", "count_new_tokens", "has_base_model", "base_model", "fingerprint"):
         assert callable(getattr(cls, m, None)), f"{name}.{m}"
 
 
@@ -167,6 +167,8 @@ def test_completion_body_maps_decoding_and_sends_every_adapter_scale():
     assert long["samplers"] == ["top_k", "penalties", "dry", "temperature", "top_p"] and long["dry_multiplier"] > 0
     assert long["dry_sequence_breakers"] == ["\n"]  # one breaker: each costs a vocabulary scan per sample
     assert body["lora"] is lora and body["seed"] == llama_seed(3)
+    # each drawn token's probability after the samplers (free; the raw-logit one sorts the vocabulary per token)
+    assert body["n_probs"] == 1 and body["post_sampling_probs"] is True
     # llama.cpp seeds the i-th sample with seed + i: consecutive request seeds must not overlap
     assert abs(llama_seed(1) - llama_seed(0)) > 1000 and llama_seed(0) != 0xFFFFFFFF
     with pytest.raises(ModelLoadError):
@@ -328,6 +330,11 @@ def test_llamacpp_loads_every_adapter_and_reproduces_with_a_seed(llamacpp):
     outs = llamacpp.complete("Product: Leafwell green tea\nHeadline:", 6, d, seed=1, adapter_weights=None)
     assert len(outs) == 6 and all("\n" not in t.rstrip("\n") for t in outs)  # one line each
     assert llamacpp.count_new_tokens(outs) > 0
+    scored = llamacpp.complete_scored("Product: Leafwell green tea\nHeadline:", 6, d, seed=1, adapter_weights=None)
+    assert [s.text for s in scored] == outs  # the same samples, with the sampler's confidence in each
+    lines = [s for s in scored if s.text.strip()]  # (a sample that stopped at once has no token of its own: None)
+    assert all(0.0 < s.confidence <= 1.0 for s in lines) and len({round(s.confidence, 6) for s in lines}) > 1
+    assert all(0.0 < v.scores["confidence"] <= 1.0 for v in a.variants)
 
 
 def _copy_tokens(tokenizer):
@@ -371,6 +378,25 @@ def test_llamacpp_and_transformers_agree_on_mixed_adapters(llamacpp, real_settin
     assert abs(hf_mix - lc_mix) < 0.05
     assert abs(hf_mix - hf_base) > 0.1 and abs(lc_mix - lc_base) > 0.1
     assert (hf_mix - hf_base) * (lc_mix - lc_base) > 0  # the mix moves both the same way
+
+
+@pytest.mark.real_model
+def test_transformers_sampler_reports_its_confidence_like_llamacpp(llamacpp, real_settings):
+    """Both backends report the probability their samplers gave each drawn token (after top-k, temperature and
+    top-p): the same kind of number, so the reranker can use it whichever backend sampled."""
+    from copy_engine.generator import get_transformers_generator
+
+    hf = get_transformers_generator(real_settings)
+    d = map_controls(Controls(), "headline").decoding
+    prompt = "Product: Leafwell green tea, 20 pyramid bags\nHeadline:"
+    scored = hf.complete_scored(prompt, 6, d, seed=3)
+    assert [s.text for s in scored] == hf.complete(prompt, 6, d, seed=3)
+    lc = llamacpp.complete_scored(prompt, 6, d, seed=3)
+    for samples in (scored, lc):  # (a sample that stopped at once has no token of its own: None)
+        assert all(0.0 < s.confidence <= 1.0 for s in samples if s.text.strip())
+    # same model, same samplers: their typical confidence is alike (measured here: medians within 0.1)
+    med = lambda xs: sorted(s.confidence for s in xs if s.confidence)[len(xs) // 2]  # noqa: E731
+    assert abs(med(scored) - med(lc)) < 0.25
 
 
 @pytest.mark.real_model

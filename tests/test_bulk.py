@@ -74,6 +74,11 @@ class CatalogFake:
             with self._lock:
                 self.active -= 1
 
+    def complete_scored(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
+        from copy_engine.generator import Sample
+
+        return [Sample(t) for t in self.complete(prompt, n, decoding, seed=seed, adapter_weights=adapter_weights)]
+
 
 @pytest.fixture
 def catalog(tmp_path):

@@ -194,3 +194,32 @@ def test_descriptions_are_also_composed_from_the_drafts_clean_sentences():
     assert best.text.startswith("Leafwell organic green tea is grown in Japan")
     assert "resealable tin" in best.text  # a body sentence from the other draft
     assert not any(f.kind.startswith("unsupported") for f in best.flags)
+
+
+def test_the_samplers_confidence_reaches_the_scores_and_ranks_guessed_lines_lower():
+    from copy_engine.generator import Sample
+    from copy_engine.scoring.weights import PENALTIES
+
+    lines = ["Leafwell Green Tea in 20 pyramid bags", "Organic green tea from Leafwell, 20 bags"]
+
+    class Sure(FakeGenerator):  # the same two lines; the sampler was sure of one and guessed the other
+        def __init__(self, sure_of):
+            super().__init__()
+            self.sure_of = sure_of
+
+        def complete_scored(self, prompt, n, decoding, **kw):
+            self.calls.append({"n": n})
+            return [Sample(lines[i % 2] + "\n", 0.9 if i % 2 == self.sure_of else 0.3) for i in range(n)]
+
+    overall = {}
+    for sure_of in (0, 1):
+        r = run(n=2, generator=Sure(sure_of))
+        assert [v.text for v in r.variants] == [lines[sure_of], lines[1 - sure_of]]  # the sure one first
+        for v in r.variants:
+            sure = v.text == lines[sure_of]
+            assert v.scores["confidence"] == pytest.approx(0.9 if sure else 0.3)
+            overall[(v.text, sure)] = v.scores["overall"]
+    for line in lines:  # each line loses what the sampler's doubt says when it was the guessed one
+        assert overall[(line, False)] == pytest.approx(overall[(line, True)] * 0.3 / PENALTIES.confident, rel=1e-3)
+    fake = run(n=2)  # a generator that cannot tell: confidence 1.0, nothing changed
+    assert all(v.scores["confidence"] == 1.0 for v in fake.variants)

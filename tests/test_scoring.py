@@ -439,3 +439,21 @@ def test_spelled_out_counts_are_checked_with_offsets():
     facts = "Tea sampler, 3 flavours, 20 bags"
     flags = find_unsupported("Three flavours, twelve bags", facts)
     assert [(f.start, f.end, f.text) for f in flags] == [(16, 22, "twelve")]
+
+
+def test_sampler_confidence_lowers_unsure_headlines_only(bottle, fake_embedder):
+    from copy_engine.scoring.weights import PENALTIES
+
+    text = "AquaPure bottle keeps drinks cold for 24 hours"
+    sure, unsure, unknown = _score([text] * 3, bottle, embedder=fake_embedder, confidence=[0.9, 0.35, None])
+    assert sure.scores["confidence"] == pytest.approx(0.9) and unknown.scores["confidence"] == 1.0
+    assert "Not sampled" in unknown.explanations["confidence"]
+    # at or above `confident` nothing changes; below it the overall scales by confidence / confident
+    assert sure.overall == pytest.approx(unknown.overall)
+    assert unsure.overall == pytest.approx(unknown.overall * 0.35 / PENALTIES.confident, rel=1e-6)
+    assert "unsure of its wording (35%)" in unsure.explanations["overall"]
+    # long copy: shown, not counted (on descriptions it did not tell usable from unusable)
+    d_unsure, d_unknown = _score([text] * 2, bottle, channel="description", embedder=fake_embedder, confidence=[0.2, None])
+    assert d_unsure.scores["confidence"] == pytest.approx(0.2) and d_unsure.overall == pytest.approx(d_unknown.overall)
+    with pytest.raises(ValueError, match="confidences"):
+        _score([text], bottle, embedder=fake_embedder, confidence=[0.5, 0.5])

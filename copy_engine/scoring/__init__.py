@@ -9,6 +9,7 @@ faithfulness, banned, channel_fit, predicted_ctr); this module combines them:
     overall    = ((1 - λ) * conversion + λ * creativity) * penalties for flags
                  * quality * (x0.2 when the usable-copy judge rejects it: quality < 0.5)
                  * (x0.5 for a headline that never says what the product is: scoring/product_kind.py)
+                 * min(1, confidence / 0.7) on headline channels (the sampler's confidence in a fresh sample)
 
 λ follows the creativity slider (copy_engine.controls.map_controls(...).lam). `quality` is the usable-copy
 judge's (copy_engine/scoring/judge.py) probability that a copywriter would publish the variant as it stands;
@@ -72,6 +73,7 @@ SCORE_KEYS = (
     "channel_fit",
     "predicted_ctr",
     "quality",
+    "confidence",
     "conversion",
     "creativity",
     "overall",
@@ -136,6 +138,21 @@ def _judge(judge, product, channel, texts, text_emb, line_emb, feats_emb):
         return None, str(exc)
 
 
+# Channels whose overall follows the sampler's confidence: measured on labelled headline and ad-headline
+# candidates only (on descriptions it told usable from unusable no better than chance).
+CONFIDENCE_CHANNELS = HEADLINE_CHANNELS
+
+
+def _confidence(value: float | None) -> tuple[float, str]:
+    """(score, explanation) for the sampler's confidence in a candidate; 1.0 when it was not sampled here."""
+    if value is None:
+        return 1.0, "Not sampled in this run (edited, saved or composed copy): no sampler confidence; not counted."
+    return float(value), (
+        f"The model gave the words it chose {value:.0%} probability on average (geometric mean per token); "
+        "garbled or misread lines are usually the ones it guessed."
+    )
+
+
 def _weighted(parts: dict[str, float], weights: dict[str, float], what: str) -> tuple[float, str]:
     """(weighted mean over the parts with positive weight, a sentence naming its strongest and weakest part)."""
     used = {k: w for k, w in weights.items() if w > 0}
@@ -162,6 +179,7 @@ def _score(
     conversion_weights: ConversionWeights = CONVERSION,
     creativity_weights: CreativityWeights = CREATIVITY,
     penalties: Penalties = PENALTIES,
+    confidence: Sequence[float | None] | None = None,
 ) -> list[ScoreCard]:
     ch = get_channel(channel)
     if isinstance(texts, str) or any(not isinstance(t, str) for t in texts):
@@ -169,6 +187,9 @@ def _score(
     texts = list(texts)
     if not texts:
         return []
+    confidence = list(confidence) if confidence is not None else [None] * len(texts)
+    if len(confidence) != len(texts):
+        raise ValueError(f"{len(texts)} variants but {len(confidence)} confidences")
     context = [t for t in context_texts if isinstance(t, str) and t.strip()]
     lam = map_controls(controls, channel).lam
     if banned_words is None:
@@ -225,6 +246,7 @@ def _score(
         else:
             s["quality"], e["quality"] = verdicts[i].quality, verdicts[i].explanation
         rejected = verdicts is not None and verdicts[i].quality < JUDGE_THRESHOLD
+        s["confidence"], e["confidence"] = _confidence(confidence[i])
 
         s["conversion"], e["conversion"] = _weighted(s, cw, "How likely it is to convert")
         s["creativity"], e["creativity"] = _weighted(s, crw, "How fresh it is")
@@ -240,6 +262,9 @@ def _score(
         s["overall"] *= s["quality"] * (penalties.rejected if rejected else 1.0)
         no_kind = ch.name in HEADLINE_CHANNELS and not says_what_it_is(text, product)
         s["overall"] *= penalties.no_kind if no_kind else 1.0
+        unsure = ch.name in CONFIDENCE_CHANNELS and confidence[i] is not None and confidence[i] < penalties.confident
+        if unsure:
+            s["overall"] *= confidence[i] / penalties.confident
         e["overall"] = f"{1 - lam:.0%} conversion and {lam:.0%} creativity (from the creativity slider)"
         if verdicts is not None and not rejected:
             e["overall"] += f", weighted by the usable-copy judge's {s['quality']:.0%}"
@@ -254,6 +279,8 @@ def _score(
             e["overall"] += f", cut sharply for {hard} invented or banned detail{'s' if hard > 1 else ''}"
         if soft:
             e["overall"] += f", lowered for {soft} pressure or promise phrase{'s' if soft > 1 else ''}"
+        if unsure:
+            e["overall"] += f", lowered because the model was unsure of its wording ({confidence[i]:.0%})"
         e["overall"] += "."
 
         s = {k: float(min(1.0, max(0.0, s[k]))) for k in SCORE_KEYS}
@@ -274,6 +301,7 @@ def score_variants(
     ctr_predictor=None,
     banned_words: Sequence[str] | None = None,
     judge=None,
+    confidence: Sequence[float | None] | None = None,
 ) -> list[ScoreCard]:
     """Score variants shown together (diversity is measured within `texts`).
 
@@ -281,7 +309,8 @@ def score_variants(
     and the product's description and features). embedder None: the MiniLM
     embedder; ctr_predictor None: copy_engine.ctr's default predictor;
     banned_words None: Settings.from_env().banned_words; judge None: the shipped
-    usable-copy judge (copy_engine.scoring.judge.get_default_judge).
+    usable-copy judge (copy_engine.scoring.judge.get_default_judge);
+    confidence: the sampler's confidence in each text (generator.Sample.confidence; None for one not sampled).
     """
     return _score(
         texts,
@@ -294,6 +323,7 @@ def score_variants(
         ctr_predictor=ctr_predictor,
         banned_words=banned_words,
         judge=judge,
+        confidence=confidence,
     )
 
 
