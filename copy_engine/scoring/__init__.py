@@ -9,7 +9,7 @@ faithfulness, banned, channel_fit, predicted_ctr); this module combines them:
     overall    = ((1 - λ) * conversion + λ * creativity) * penalties for flags
                  * quality * (x0.2 when the usable-copy judge rejects it: quality < 0.5)
                  * (x0.5 for a headline that never says what the product is: scoring/product_kind.py)
-                 * min(1, confidence / 0.7) on headline channels (the sampler's confidence in a fresh sample)
+                 * min(1, confidence / 0.7) on short channels (the sampler's confidence in a fresh sample)
 
 λ follows the creativity slider (copy_engine.controls.map_controls(...).lam). `quality` is the usable-copy
 judge's (copy_engine/scoring/judge.py) probability that a copywriter would publish the variant as it stands;
@@ -138,9 +138,10 @@ def _judge(judge, product, channel, texts, text_emb, line_emb, feats_emb):
         return None, str(exc)
 
 
-# Channels whose overall follows the sampler's confidence: measured on labelled headline and ad-headline
-# candidates only (on descriptions it told usable from unusable no better than chance).
-CONFIDENCE_CHANNELS = HEADLINE_CHANNELS
+# Channels whose overall follows the sampler's confidence: the short ones, where blind reads found it picks
+# better copy (reads 22 and 24, README "Sampler confidence"); on descriptions it told usable from unusable no
+# better than chance, and social posts were not measured.
+CONFIDENCE_CHANNELS = ("ad_headline", "headline", "email_subject", "ad_description")
 
 
 def _confidence(value: float | None) -> tuple[float, str]:
