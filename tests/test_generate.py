@@ -84,14 +84,18 @@ def test_generates_more_when_cleaning_drops_candidates():
     assert len(gen.calls) >= 2 and len(r.variants) == 4
 
 
-def test_first_batch_follows_the_channels_yield_and_retries_only_fill_the_shown():
+def test_first_batch_follows_the_channels_yield_and_retries_only_fill_the_shown(monkeypatch):
+    import copy_engine.generate
     from copy_engine.generate import MAX_BATCH, first_batch, retry_batch
 
     # ad headlines survive cleaning about a quarter of the time: as many as one batch allows
     assert first_batch(12, 4, "ad_headline") == MAX_BATCH == 24
     assert first_batch(12, 4, "headline") == 14 and first_batch(3, 1, "email_subject") == 4
     assert first_batch(12, 4, "description") == 10  # long copy: within the token budget (nearly all survive)
-    assert first_batch(24, 8, "social") == 8  # never fewer than the variants to show
+    assert first_batch(24, 8, "social") == 9  # 480 new tokens: 9 posts of 50
+    monkeypatch.setattr(copy_engine.generate, "TOKEN_BUDGET", 300)
+    assert first_batch(24, 8, "social") == 8  # never fewer than the variants to show (300 tokens hold 6 posts)
+    monkeypatch.undo()
     assert retry_batch(0, "ad_headline") == 0 and retry_batch(-2, "headline") == 0
     assert retry_batch(1, "ad_headline") == 9  # twice the missing at the expected yield
     assert retry_batch(4, "ad_headline") == MAX_BATCH
