@@ -457,3 +457,24 @@ def test_sampler_confidence_lowers_unsure_headlines_only(bottle, fake_embedder):
     assert d_unsure.scores["confidence"] == pytest.approx(0.2) and d_unsure.overall == pytest.approx(d_unknown.overall)
     with pytest.raises(ValueError, match="confidences"):
         _score([text], bottle, embedder=fake_embedder, confidence=[0.5, 0.5])
+
+
+def test_a_thing_sold_separately_named_as_if_included_is_a_claim():
+    from copy_engine.scoring.faithfulness.separately import separate_things
+
+    bed = Product(name="Delta Children Plastic Toddler Bed, SpongeBob", category="Baby | Beds",
+                  features=["Uses a standard crib mattress (sold separately)",
+                            "Bed coordinates with SpongeBob bedding (sold separately)",
+                            "Hat and gun sold separately", "Requires 2 AA batteries (not included)",
+                            "Collect the other toddler beds (each sold separately)"])  # fmt: skip
+    facts = bed.facts_text()
+    # the head nouns, without generic words ("set", "additional") or words of the product's own name ("bed")
+    assert separate_things(facts) == {"mattress", "bedding", "hat", "gun", "battery"}
+    claims = lambda text: [f for f in find_unsupported(text, facts) if f.kind == "unsupported_claim"]  # noqa: E731
+    flagged = claims("A SpongeBob toddler bed with a standard crib mattress")
+    assert [f.text for f in flagged] == ["mattress"] and "sold separately" in flagged[0].reason
+    assert [f.text for f in claims("The bed comes with a hat and gun, batteries included")] == ["hat", "gun", "batteries"]
+    # named beside the product, or with the facts' own warning, it is fine
+    for fine in ("The toddler bed fits a standard crib mattress", "It coordinates with SpongeBob bedding",
+                 "A toddler bed with a standard crib mattress (sold separately)", "Runs on 2 AA batteries"):  # fmt: skip
+        assert not claims(fine), fine

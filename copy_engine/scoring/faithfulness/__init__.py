@@ -12,7 +12,8 @@ the same word in the facts.
 The product's facts are normalised once into a `FactIndex` (facts.py, cached per facts string, so every
 variant of a product shares it) that the checks read: quantities.py (numbers), claims.py, names.py and
 vocabulary.py (any other word neither the facts nor ordinary copywriting account for: "a sturdy steel frame"
-for a plastic bed); words.py holds the singular forms and the normalisation they share.
+for a plastic bed) and separately.py (a thing the facts say is sold separately, named as if it came with the
+product: "a toddler bed with a standard crib mattress"); words.py holds the singular forms and the normalisation they share.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from copy_engine.scoring.faithfulness.claims import find_claims
 from copy_engine.scoring.faithfulness.facts import FactIndex, fact_index
 from copy_engine.scoring.faithfulness.names import find_names
 from copy_engine.scoring.faithfulness.quantities import Quantity, find_numbers, find_quantities
+from copy_engine.scoring.faithfulness.separately import find_separately_sold
 from copy_engine.scoring.faithfulness.vocabulary import find_unbacked_words
 from copy_engine.scoring.flags import FAITHFULNESS_KINDS, Flag, resolve_overlaps
 
@@ -32,6 +34,7 @@ __all__ = [
     "find_names",
     "find_numbers",
     "find_quantities",
+    "find_separately_sold",
     "find_unbacked_words",
     "find_unsupported",
     "score_faithfulness",
@@ -53,6 +56,7 @@ def find_unsupported(text: str, facts: str | FactIndex, *, words: bool = True) -
         find_numbers(text, index)
         + find_names(text, index)
         + find_claims(text, index)
+        + find_separately_sold(text, index.text)
         + find_off_product(text, index.text)
         + (find_unbacked_words(text, index) if words else [])
     )
