@@ -445,13 +445,17 @@ def test_sampler_confidence_lowers_unsure_headlines_only(bottle, fake_embedder):
     from copy_engine.scoring.weights import PENALTIES
 
     text = "AquaPure bottle keeps drinks cold for 24 hours"
-    sure, unsure, unknown = _score([text] * 3, bottle, embedder=fake_embedder, confidence=[0.9, 0.35, None])
+    sure, unsure, unknown = _score([text] * 3, bottle, channel="ad_headline", embedder=fake_embedder,
+                                   confidence=[0.9, 0.35, None])
     assert sure.scores["confidence"] == pytest.approx(0.9) and unknown.scores["confidence"] == 1.0
     assert "Not sampled" in unknown.explanations["confidence"]
     # at or above `confident` nothing changes; below it the overall scales by confidence / confident
     assert sure.overall == pytest.approx(unknown.overall)
     assert unsure.overall == pytest.approx(unknown.overall * 0.35 / PENALTIES.confident, rel=1e-6)
     assert "unsure of its wording (35%)" in unsure.explanations["overall"]
+    # product headlines follow it squared (scoring.CONFIDENCE_POWER)
+    h_unsure, h_unknown = _score([text] * 2, bottle, embedder=fake_embedder, confidence=[0.35, None])
+    assert h_unsure.overall == pytest.approx(h_unknown.overall * (0.35 / PENALTIES.confident) ** 2, rel=1e-6)
     # long copy: shown, not counted (on descriptions it did not tell usable from unusable)
     d_unsure, d_unknown = _score([text] * 2, bottle, channel="description", embedder=fake_embedder, confidence=[0.2, None])
     assert d_unsure.scores["confidence"] == pytest.approx(0.2) and d_unsure.overall == pytest.approx(d_unknown.overall)
