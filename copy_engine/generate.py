@@ -159,13 +159,12 @@ def generate(
         if options.postprocess:
             # all of them (more choice for the reranker at no extra sampling), prices quoted exactly and
             # invented sentences of long copy removed (copy_engine/repair.py)
-            new = clean_samples(samples, product, channel, already=candidates)
-        else:
-            new = {t: s.confidence for s in samples if (t := first_line(s.text))}
-            new = dict(list(new.items())[: k - len(candidates)])
-        for text, conf in new.items():
+            new = list(clean_samples(samples, product, channel, already=candidates).items())
+        else:  # every first line as sampled, repeats included
+            new = [(t, s.confidence) for s in samples if (t := first_line(s.text))][: k - len(candidates)]
+        for text, conf in new:
             confidence.setdefault(text, conf)
-        candidates += list(new)
+            candidates.append(text)
     if options.postprocess and channel in COMPOSED_CHANNELS:
         # long copy also as the batch's clean sentences put together (copy_engine/compose.py)
         # (composed first: a draft that a composed variant nearly repeats goes, not the variant, which is clean)

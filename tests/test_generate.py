@@ -228,3 +228,15 @@ def test_the_samplers_confidence_reaches_the_scores_and_ranks_guessed_lines_lowe
         assert overall[(line, False)] == pytest.approx(overall[(line, True)] * (0.3 / PENALTIES.confident) ** 2, rel=1e-3)
     fake = run(n=2)  # a generator that cannot tell: confidence 1.0, nothing changed
     assert all(v.scores["confidence"] == 1.0 for v in fake.variants)
+
+
+def test_without_postprocessing_every_sampled_line_is_kept_repeats_included():
+    class Same(FakeGenerator):
+        def complete(self, prompt, n, decoding, **kw):
+            self.calls.append({"n": n})
+            return ["Leafwell green tea\n"] * n
+
+    gen = Same()
+    r = run(n=3, generator=gen, rerank=False, postprocess=False)
+    assert [v.text for v in r.variants] == ["Leafwell green tea"] * 3  # raw, as the baseline configuration shows it
+    assert len(gen.calls) == 1  # one round brought all three
