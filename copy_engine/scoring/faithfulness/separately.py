@@ -12,6 +12,7 @@ separately is flagged as an unsupported claim; naming it otherwise ("fits a stan
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 
 from copy_engine.scoring.faithfulness.words import singular
@@ -45,19 +46,16 @@ def separate_things(facts: str) -> frozenset[str]:
     name = {singular(w) for w in re.findall(r"[a-z]+", lines[0].lower())} if lines else set()
     out = set()
     for m in _SEPARATE.finditer(facts):
-        words = [w.strip(",&").lower() for w in m.group(1).split()]
-        # "hat and gun": both; "comforter, sheet set": "sheet"; "3 AA batteries": "batteries"
-        heads = []
-        for i, w in enumerate(words):
-            nxt = words[i + 1] if i + 1 < len(words) else None
-            if nxt is None or nxt in ("and", "or", "&") or m.group(1).split()[i].endswith(","):
-                heads.append(w)
-        for head in heads:
-            k = len(words) - 1 if head == words[-1] else words.index(head)
-            while head in _GENERIC and k > 0:  # "sheet set" -> "sheet"
+        raw = m.group(1).split()
+        words = [w.strip(",&").lower() for w in raw]
+        # a head ends the phrase or a part of it: "hat and gun": both; "comforter, sheet set": "sheet";
+        # "3 AA batteries": "batteries"
+        ends = [i for i in range(len(words))
+                if i == len(words) - 1 or words[i + 1] in ("and", "or", "&") or raw[i].endswith(",")]  # fmt: skip
+        for k in ends:
+            while words[k] in _GENERIC and k > 0:  # "sheet set" -> "sheet"
                 k -= 1
-                head = words[k]
-            head = singular(head)
+            head = singular(words[k])
             if head not in _GENERIC and head not in name and len(head) > 2:
                 out.add(head)
     return frozenset(out)
@@ -73,7 +71,7 @@ def find_separately_sold(text: str, facts: str) -> list[Flag]:
         if _ALONGSIDE.search(text[: m.start()]):
             continue  # "coordinates with SpongeBob bedding": beside the product, not in it
         # the next few words after "with" / "includes" / …: "with a standard crib mattress"
-        for w in list(_WORD.finditer(text, m.end()))[:_WINDOW]:
+        for w in itertools.islice(_WORD.finditer(text, m.end()), _WINDOW):
             if singular(w.group(0).lower()) in things and not any(f.start == w.start() for f in flags):
                 flags.append(
                     Flag(w.start(), w.end(), w.group(0), "unsupported_claim",
