@@ -51,8 +51,8 @@ def sample(
     """Sample `n` continuations from a prompt whose cache (batch 1) holds all but its last token.
 
     Returns the new token ids of each continuation, stop token included, and the probability the
-    sampler gave each drawn token (after top-k, temperature and top-p, as llama.cpp reports it with
-    `post_sampling_probs`).
+    sampler gave each drawn token but the stop token (after top-k, temperature and top-p, as llama.cpp
+    reports it with `post_sampling_probs`; llama.cpp reports none for a stop string's token either).
     """
     import torch
 
@@ -89,8 +89,8 @@ def sample(
         for row, idx in enumerate(alive):
             tok = int(tokens[row])
             outs[idx].append(tok)
-            probs_out[idx].append(float(chosen[row]))
             if not bool(stop_mask[tok]):
+                probs_out[idx].append(float(chosen[row]))
                 keep_rows.append(row)
         if not keep_rows:
             break
