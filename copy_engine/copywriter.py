@@ -56,6 +56,7 @@ class CopywriterConfig:
     bf16: bool = True  # bf16 autocast for the matmuls (LoRA weights and optimizer state stay fp32)
     max_target_tokens: int = 128  # longest copy learned (a 400-character description is ~90 tokens)
     max_val_examples: int = 96  # validation examples per pass (bounds its cost)
+    init_from: str = ""  # adapter file whose LoRA weights start the run (continued training); "" = fresh LoRA
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -127,6 +128,20 @@ def copy_loss(model, ids, labels, mask):
     return F.cross_entropy(logits.float(), target[keep])
 
 
+def _load_lora_weights(model, path: str | Path) -> None:
+    """Copy a saved adapter's LoRA tensors into `model`'s LoRA layers (same rank and modules), in place."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    try:
+        result = set_peft_model_state_dict(model, load_file(str(path)))
+    except RuntimeError as exc:  # shapes differ: another rank
+        raise ValueError(f"{path} does not fit this run's LoRA layers: {str(exc).splitlines()[-1].strip()}") from exc
+    missing = [k for k in result.missing_keys if "lora_" in k]
+    if missing:  # a different rank or module set would train silently from scratch for those layers
+        raise ValueError(f"{path} does not fit this run's LoRA layers ({len(missing)} missing, e.g. {missing[0]})")
+
+
 def train_copywriter(
     loaded,
     examples: Sequence[TrainingExample],
@@ -144,6 +159,8 @@ def train_copywriter(
     val_loss)` receives each new best's weights while training goes on.
     """
     run = LoraRun(loaded, config, base_model)
+    if config.init_from:
+        _load_lora_weights(run.model, config.init_from)
     tok = loaded.tokenizer
     train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed)
     rng = random.Random(config.seed)

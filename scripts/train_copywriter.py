@@ -1,7 +1,7 @@
 """Train the copywriter adapter on the copy deck and print its validation loss and training time.
 
     python scripts/train_copywriter.py [--steps 300] [--r 16] [--modules attention|attention+mlp]
-        [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
+        [--init-from ADAPTER.safetensors] [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
 
 The deck's catalog rows resolve only where the catalog CSV is present (../shared/data/products).
 """
@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--eval-every", type=int, default=25)
     ap.add_argument("--modules", choices=sorted(MODULES), default="attention+mlp")
+    ap.add_argument("--init-from", default="", help="continue training from this adapter's weights")
+    ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/products/amazon_products_sample.csv")
     ap.add_argument("--out", type=Path, default=ROOT / "copy_engine/adapters/shipped/copywriter.safetensors")
     args = ap.parse_args(argv)
@@ -48,9 +50,15 @@ def main(argv=None) -> int:
         lr=args.lr,
         batch_size=args.batch_size,
         eval_every=args.eval_every,
+        warmup_steps=args.warmup,
+        init_from=args.init_from,
     )
     loaded = get_loaded_model()
     info = {"examples": len(examples), "catalog_rows": sum(e.product.startswith("csv:") for e in examples)}
+    if args.init_from:  # the run this one continues, so the metadata tells the whole training story
+        first = json.loads(Path(args.init_from).with_suffix(".json").read_text(encoding="utf-8"))["training"]
+        keep = ("steps_done", "best_step", "best_val_loss", "seconds", "examples", "data")
+        info["continued_from"] = {"adapter": args.init_from, **{k: first.get(k) for k in keep}}
     from copy_engine.adapters.lora_run import save_trained_adapter
 
     def checkpoint(state, step, val):

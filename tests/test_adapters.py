@@ -834,3 +834,20 @@ def test_user_copy_trains_in_the_copywriters_prompt_when_asked(tmp_path):
     assert all("###" in e.prompt for e in few)
     assert all("###" not in e.prompt and e.prompt.endswith("Copy:") for e in cw)
     assert [e.target for e in cw] == [e.target for e in few]
+
+
+def test_copywriter_training_continues_from_a_saved_adapter(tiny, tmp_home, tmp_path):
+    """init_from starts the LoRA at the saved weights: the new run's first validation loss is the saved best."""
+    from copy_engine.copywriter import CopywriterConfig, deck_examples, train_copywriter
+
+    loaded, _ = tiny
+    examples = deck_examples(catalog_csv=None)[:48]
+    cfg = dict(r=4, alpha=8.0, steps=3, batch_size=4, eval_every=3, lr=5e-3, warmup_steps=0, max_val_examples=8)
+    first = train_copywriter(loaded, examples, CopywriterConfig(**cfg), tmp_path / "a.safetensors", base_model=_copy(tiny))
+    assert first.best_step == 3 and first.best_val_loss < first.history[0]["val_loss"]
+    again = train_copywriter(loaded, examples, CopywriterConfig(**cfg, init_from=str(first.path)),
+                             tmp_path / "b.safetensors", base_model=_copy(tiny))  # fmt: skip
+    assert again.history[0]["val_loss"] == pytest.approx(first.best_val_loss, abs=1e-3)
+    with pytest.raises(ValueError, match="does not fit"):
+        wider = dict(cfg, r=8, alpha=16.0, init_from=str(first.path))
+        train_copywriter(loaded, examples, CopywriterConfig(**wider), tmp_path / "c.safetensors", base_model=_copy(tiny))

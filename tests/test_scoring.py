@@ -480,5 +480,7 @@ def test_a_thing_sold_separately_named_as_if_included_is_a_claim():
     assert [f.text for f in claims("The bed comes with a hat and gun, batteries included")] == ["hat", "gun", "batteries"]
     # named beside the product, or with the facts' own warning, it is fine
     for fine in ("The toddler bed fits a standard crib mattress", "It coordinates with SpongeBob bedding",
-                 "A toddler bed with a standard crib mattress (sold separately)", "Runs on 2 AA batteries"):  # fmt: skip
+                 "A toddler bed with a standard crib mattress (sold separately)", "Runs on 2 AA batteries",
+                 "A toddler bed kit to build and hat"):  # fmt: skip
         assert not claims(fine), fine
+    assert [f.text for f in claims("A toddler bed and hat to build")] == ["hat"]

@@ -35,6 +35,8 @@ _WORD = re.compile(r"[A-Za-z][\w'’-]*")
 _WINDOW = 4  # words after "with" … that it can put inside the product
 # "with" after these says the thing goes beside the product, as the facts do ("coordinates with … bedding")
 _ALONGSIDE = re.compile(r"(?i)\b(?:coordinates?|goes|go|works?|pairs?|compatible|matches|match|use[sd]?|fits?|together)\s+$")
+# "and" after "to build" joins two verbs ("a kit to build and paint"), not the product and a thing
+_TO_VERB = re.compile(r"(?i)\bto\s+[a-z]+\s+$")
 _SAYS_SEPARATE = re.compile(r"(?i)sold\s+separately|not\s+included|\bseparate")
 
 
@@ -68,7 +70,8 @@ def find_separately_sold(text: str, facts: str) -> list[Flag]:
         return []
     flags: list[Flag] = []
     for m in re.finditer(rf"(?i)\b{_INCLUDING}\b", text):
-        if _ALONGSIDE.search(text[: m.start()]):
+        before = text[: m.start()]
+        if _ALONGSIDE.search(before) or (m.group(0).lower() == "and" and _TO_VERB.search(before)):
             continue  # "coordinates with SpongeBob bedding": beside the product, not in it
         # the next few words after "with" / "includes" / …: "with a standard crib mattress"
         for w in itertools.islice(_WORD.finditer(text, m.end()), _WINDOW):
