@@ -254,6 +254,21 @@ def test_banned_words_flagged_as_spans():
     assert all(f.kind == "banned" for f in flags)  # "Secure" does not contain the word "cure"
 
 
+def test_default_banned_words_flag_every_cliche_the_style_guide_forbids():
+    import re
+    from pathlib import Path
+
+    from copy_engine.settings import DEFAULT_BANNED
+
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "style-guide.md").read_text(encoding="utf-8")
+    never = guide.split("## Never", 1)[1].split("\n## ", 1)[0]
+    phrases = re.findall(r'"([^"]+)"', never)
+    assert len(phrases) >= 20 and "high quality" in phrases
+    missed = [p for p in phrases if not find_banned(f"It is {p} today.", DEFAULT_BANNED)]
+    assert not missed, missed
+    assert not find_banned("Secure, quality cotton you can order today", DEFAULT_BANNED)
+
+
 def test_channel_fit_length():
     ch = get_channel("ad_headline")  # 8..30 characters
     assert score_channel_fit("Icy drinks, all day long", ch)[0] == 1.0
