@@ -47,12 +47,21 @@ def cta_label(cta: float) -> str:
     return "strong"
 
 
-def _safe(text: str, limit: int) -> str:
+# Where a clause ends inside a feature: after , ; : . ! ? or before a dash or bracket
+_CLAUSE_END = re.compile(r"[.;,:!?](?=\s)|\s[-–(]")
+
+
+def _safe(text: str, limit: int, clause: bool = False) -> str:
+    """`text` on one line, with no field labels or separators, and at most `limit` characters: cut at a whole
+    word, or with `clause` at its last clause boundary past 40 % of the limit, if there is one."""
     text = _FIELD.sub(lambda m: m.group(1), text.replace(SEPARATOR, " "))
     text = text.replace("\n", " ").strip()
-    if len(text) > limit:
-        text = text[:limit].rsplit(" ", 1)[0].rstrip(",;:-") 
-    return text
+    if len(text) <= limit:
+        return text
+    ends = [m.start() for m in _CLAUSE_END.finditer(text[:limit]) if m.start() >= limit * 0.4] if clause else []
+    if ends:
+        return text[: ends[-1]].rstrip(" ,;:-–(")
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:-")
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,23 +77,25 @@ def _short_category(category: str) -> str:
 
 def product_block(product: Product, channel: str, tone: str, cta: str, audience: str = "", voice: str = "") -> str:
     """The fields describing one product and the wishes for its copy (no copy line)."""
-    lines = [f"Product: {_safe(product.name, 150)}"]
+    ch = get_channel(channel)
+    cut = functools.partial(_safe, clause=ch.clause_features)
+    lines = [f"Product: {cut(product.name, 150)}"]
     if product.brand:
-        lines.append(f"Brand: {_safe(product.brand, 60)}")
+        lines.append(f"Brand: {cut(product.brand, 60)}")
     if product.category:
-        lines.append(f"Category: {_safe(_short_category(product.category), 80)}")
-    feats = [_safe(f, MAX_FEATURE_CHARS) for f in product.features[:MAX_PROMPT_FEATURES]]
+        lines.append(f"Category: {cut(_short_category(product.category), 80)}")
+    feats = [cut(f, MAX_FEATURE_CHARS) for f in product.features[:MAX_PROMPT_FEATURES]]
     if not feats and product.description:
-        feats = [_safe(product.description, 200)]
+        feats = [cut(product.description, 200)]
     if feats:
         lines.append("Features: " + "; ".join(f for f in feats if f))
     if product.price:
-        lines.append(f"Price: {_safe(product.price, 20)}")
+        lines.append(f"Price: {cut(product.price, 20)}")
     if audience:
-        lines.append(f"Audience: {_safe(audience, 80)}")
+        lines.append(f"Audience: {cut(audience, 80)}")
     if voice:
-        lines.append(f"Voice: {_safe(voice, 80)}")
-    lines.append(f"Channel: {get_channel(channel).label} (max {get_channel(channel).limit} characters)")
+        lines.append(f"Voice: {cut(voice, 80)}")
+    lines.append(f"Channel: {ch.label} (max {ch.limit} characters)")
     lines.append(f"Tone: {tone}")
     lines.append(f"Call to action: {cta}")
     return "\n".join(lines)

@@ -83,3 +83,19 @@ def test_split_head_cuts_after_the_last_example_and_keeps_every_byte():
     assert split_head(other)[0] == head
     copywriter = build_copywriter_prompt(p, "headline", Controls())
     assert split_head(copywriter) == ("", copywriter)  # no examples: all tail
+
+
+def test_ad_headline_prompts_cut_long_features_at_a_clause_and_other_channels_at_a_word():
+    from copy_engine.prompts import product_block
+
+    feature = ("CONVENIENT STORAGE: This wooden bead set is packed in a handy wooden tray, allowing kids to easily "
+               "store and organize their beads")  # fmt: skip
+    p = Product(name="Heart Beads Wooden Bead Set", features=[feature, "Over 120 beads"])
+    ad = product_block(p, "ad_headline", "balanced", "soft")
+    head = product_block(p, "headline", "balanced", "soft")
+    assert "Features: CONVENIENT STORAGE: This wooden bead set is packed in a handy wooden tray; Over 120 beads" in ad
+    assert "handy wooden tray, allowing kids to easily store and; Over 120 beads" in head
+    # no clause boundary past 40 % of the limit: the whole-word cut
+    plain = Product(name="Set", features=["word " * 30])
+    assert product_block(plain, "ad_headline", "calm", "none") == product_block(plain, "email_subject", "calm", "none").replace(
+        "Email subject line (max 60", "Search ad headline (max 30")  # fmt: skip
