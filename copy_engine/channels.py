@@ -36,7 +36,8 @@ CHANNELS: dict[str, Channel] = {
         # there saved 13 % of an ad-headline request (7.7 vs 8.9 s, same copy, one run on 2 threads).
         # Clause cuts: blind read 33 (20 unseen products with long features, two readers) counted 38 and 40 of the
         # 52 ad headlines that changed usable against 31 and 33, top pick usable on 11 and 12 of 13 against 7 and
-        # 9; product headlines did not move and descriptions lost top picks (2 and 4 of 14 against 5 and 7).
+        # 9; product headlines did not move, descriptions lost top picks (2 and 4 of 14 against 5 and 7), and email
+        # subjects and ad descriptions read slightly worse (blind read 34).
         Channel("ad_headline", "Search ad headline", 30, 12, 12, 0.24, clause_features=True),
         Channel("ad_description", "Search ad description", 90, 40, 40, 0.95),
         Channel("email_subject", "Email subject line", 60, 18, 26, 0.83),
