@@ -31,6 +31,10 @@ def test_a_headline_that_never_says_what_it_is_is_halved(fake_embedder):
     cards = score_variants(texts, POWDER, "ad_headline", Controls(), embedder=fake_embedder, banned_words=[])
     assert "never says what the product is" in cards[1].explanations["overall"]
     assert "never says what" not in cards[0].explanations["overall"]
+    # nor email subjects: "Explore aerial combos" for a game is filler there too
+    subjects = ["Purple Rain powder makes a dark stain", "Purple Rain for strategic spots"]
+    cards = score_variants(subjects, POWDER, "email_subject", Controls(), embedder=fake_embedder, banned_words=[])
+    assert ["never says what" in c.explanations["overall"] for c in cards] == [False, True]
     # descriptions are not held to it
     long = "Purple Rain makes a dark purple stain when mixed with water. See it for $11.00."
     card = score_variants([long.replace("Powder", "")], POWDER, "description", Controls(), embedder=fake_embedder)[0]

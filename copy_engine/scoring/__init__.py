@@ -8,7 +8,7 @@ faithfulness, banned, channel_fit, predicted_ctr); this module combines them:
     creativity = weighted mean of novelty and diversity   (weights: weights.CreativityWeights)
     overall    = ((1 - λ) * conversion + λ * creativity) * penalties for flags
                  * quality * (x0.2 when the usable-copy judge rejects it: quality < 0.5)
-                 * (x0.5 for a headline that never says what the product is: scoring/product_kind.py)
+                 * (x0.5 for a headline or email subject that never says what the product is: scoring/product_kind.py)
                  * min(1, confidence / 0.7) on short channels, squared on headlines (the sampler's confidence)
 
 λ follows the creativity slider (copy_engine.controls.map_controls(...).lam). `quality` is the usable-copy
@@ -37,7 +37,7 @@ from copy_engine.scoring.judge import THRESHOLD as JUDGE_THRESHOLD
 from copy_engine.scoring.judge import facts_lines
 from copy_engine.scoring.novelty import product_line, references, score_novelty
 from copy_engine.scoring.predicted_ctr import explain_ctr, predict_percentiles
-from copy_engine.scoring.product_kind import HEADLINE_CHANNELS, says_what_it_is
+from copy_engine.scoring.product_kind import KIND_CHANNELS, says_what_it_is
 from copy_engine.scoring.readability import score_readability
 from copy_engine.scoring.sentiment import score_sentiment
 from copy_engine.scoring.weights import (
@@ -266,7 +266,7 @@ def _score(
         # reader-labelled candidates, predicted CTR and novelty rank unusable copy first (within a product their
         # ROC AUC against "usable" is 0.37-0.47), and this product ranks usable copy first (see README).
         s["overall"] *= s["quality"] * (penalties.rejected if rejected else 1.0)
-        no_kind = ch.name in HEADLINE_CHANNELS and not says_what_it_is(text, product)
+        no_kind = ch.name in KIND_CHANNELS and not says_what_it_is(text, product)
         s["overall"] *= penalties.no_kind if no_kind else 1.0
         unsure = ch.name in CONFIDENCE_CHANNELS and confidence[i] is not None and confidence[i] < penalties.confident
         if unsure:

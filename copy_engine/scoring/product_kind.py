@@ -1,4 +1,4 @@
-"""Does a headline say what the product is? The style guide's first rule for headlines: name what it is.
+"""Does a headline (or email subject) say what the product is? The style guide's rule 3: name what it is.
 
 Readers reject a short headline that names only a character, a line or a colour ("See Purple Rain", "See
 Mike Wazowski", "Discover TCG Sport") as filler, however well it scores otherwise. The words that say what a
@@ -20,8 +20,10 @@ import re
 from copy_engine.product import Product
 from copy_engine.scoring.faithfulness.vocabulary import stem
 
-# Channels whose copy is a headline: the ones where "name what it is" is the first rule.
-HEADLINE_CHANNELS = ("ad_headline", "headline")
+# Channels where "name what it is" decides: headlines, and email subjects, whose readers reject "Explore aerial
+# combos and destructible stages" for a video game (blind read 36: 14 unseen products' changed sets, two readers,
+# 22 and 22 of 36 usable against 15 and 15, preferred 8 and 8 times against 0). Ad descriptions did not move.
+KIND_CHANNELS = ("ad_headline", "headline", "email_subject")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _NAME_PARTS = re.compile(r"\s[-–|]\s|[,:()]")
 MIN_LETTERS = 3
