@@ -79,13 +79,13 @@ def main(argv=None) -> int:
             med = statistics.median(lp[i] for i in idx)
             for i in idx:
                 adjusted[i] = overall[i] * math.exp(args.scale * max(-3.0, min(3.0, lp[i] - med)))
+        usable = [e.usable for e in ex]
         folds = [("all", lambda e: True)]
         if n == 0:
             folds.append(("judge test fold", lambda e: is_test_product(e.key)))
         for fold, keep in folds:
             for channel in CHANNELS:
                 groups = {g: [i for i in idx if keep(ex[i])] for g, idx in by_group.items() if g[1] == channel}
-                usable = [e.usable for e in ex]
                 a, pairs = pairs_right(groups, usable, overall)
                 b, _ = pairs_right(groups, usable, adjusted)
                 print(f"{Path(path).name} [{fold}] {channel}: pairs {pairs}, overall {a:.3f}, overall x confidence {b:.3f}")
