@@ -57,10 +57,15 @@ class CopywriterConfig:
     max_target_tokens: int = 128  # longest copy learned (a 400-character description is ~90 tokens)
     max_val_examples: int = 96  # validation examples per pass (bounds its cost)
     init_from: str = ""  # adapter file whose LoRA weights start the run (continued training); "" = fresh LoRA
+    # Product keys held out for validation instead of a val_fraction share. The share is drawn from the deck's
+    # products as they are, so once the deck grows it holds products an earlier run trained on; a continued run
+    # names products that no run has seen.
+    val_products: tuple = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["target_modules"] = list(self.target_modules)
+        d["val_products"] = list(self.val_products)
         return d
 
 
@@ -162,7 +167,12 @@ def train_copywriter(
     if config.init_from:
         _load_lora_weights(run.model, config.init_from)
     tok = loaded.tokenizer
-    train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed)
+    if config.val_products:
+        held = set(config.val_products)
+        train_ex = [e for e in examples if e.product not in held]
+        val_ex = [e for e in examples if e.product in held]
+    else:
+        train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed)
     rng = random.Random(config.seed)
     val_ex = rng.sample(val_ex, min(len(val_ex), config.max_val_examples))
     enc_train = [encode(tok, e, config.max_target_tokens) for e in train_ex]

@@ -1,7 +1,7 @@
 """Train the copywriter adapter on the copy deck and print its validation loss and training time.
 
     python scripts/train_copywriter.py [--steps 300] [--r 16] [--modules attention|attention+mlp]
-        [--init-from ADAPTER.safetensors] [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
+        [--init-from ADAPTER.safetensors] [--val-products KEYS.json] [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
 
 The deck's catalog rows resolve only where the catalog CSV is present (../shared/data/products).
 """
@@ -34,6 +34,9 @@ def main(argv=None) -> int:
     ap.add_argument("--modules", choices=sorted(MODULES), default="attention+mlp")
     ap.add_argument("--init-from", default="", help="continue training from this adapter's weights")
     ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--channels", default="", help="train on these deck channels only (comma-separated)")
+    ap.add_argument("--max-val-examples", type=int, default=96)
+    ap.add_argument("--val-products", type=Path, default=None, help="JSON list of product keys to validate on")
     ap.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/products/amazon_products_sample.csv")
     ap.add_argument("--out", type=Path, default=ROOT / "copy_engine/adapters/shipped/copywriter.safetensors")
     args = ap.parse_args(argv)
@@ -41,6 +44,8 @@ def main(argv=None) -> int:
     from copy_engine.model import get_loaded_model
 
     examples = deck_examples(args.catalog)
+    if args.channels:  # e.g. only the long copy, leaving what the short channels learned as it was
+        examples = [e for e in examples if e.channel in args.channels.split(",")]
     print(f"{len(examples)} deck examples for {len({e.product for e in examples})} products", flush=True)
     cfg = CopywriterConfig(
         r=args.r,
@@ -52,9 +57,11 @@ def main(argv=None) -> int:
         eval_every=args.eval_every,
         warmup_steps=args.warmup,
         init_from=args.init_from,
+        max_val_examples=args.max_val_examples,
+        val_products=tuple(json.loads(args.val_products.read_text(encoding="utf-8"))) if args.val_products else (),
     )
     loaded = get_loaded_model()
-    info = {"examples": len(examples), "catalog_rows": sum(e.product.startswith("csv:") for e in examples)}
+    info = {"examples": len(examples), "channels": args.channels or "all", "catalog_rows": sum(e.product.startswith("csv:") for e in examples)}
     if args.init_from:  # the run this one continues, so the metadata tells the whole training story
         first = json.loads(Path(args.init_from).with_suffix(".json").read_text(encoding="utf-8"))["training"]
         keep = ("steps_done", "best_step", "best_val_loss", "seconds", "examples", "data")

@@ -851,3 +851,20 @@ def test_copywriter_training_continues_from_a_saved_adapter(tiny, tmp_home, tmp_
     with pytest.raises(ValueError, match="does not fit"):
         wider = dict(cfg, r=8, alpha=16.0, init_from=str(first.path))
         train_copywriter(loaded, examples, CopywriterConfig(**wider), tmp_path / "c.safetensors", base_model=_copy(tiny))
+
+
+def test_copywriter_validates_on_the_named_products_and_never_trains_on_them(tiny, tmp_home, tmp_path):
+    """val_products replaces the seeded share: once the deck grows, that share holds products a run trained on."""
+    from copy_engine.copywriter import CopywriterConfig, deck_examples, train_copywriter
+
+    loaded, _ = tiny
+    examples = deck_examples(catalog_csv=None)[:48]
+    held = sorted({e.product for e in examples})[:2]
+    cfg = CopywriterConfig(r=4, alpha=8.0, steps=1, batch_size=4, eval_every=1, lr=5e-3, warmup_steps=0,
+                           max_val_examples=64, val_products=tuple(held))  # fmt: skip
+    res = train_copywriter(loaded, examples, cfg, tmp_path / "v.safetensors", base_model=_copy(tiny))
+    training = json.loads(res.path.with_suffix(".json").read_text())["training"]
+    n_held = sum(e.product in held for e in examples)
+    assert 0 < n_held < len(examples)
+    assert training["examples"] == {"train": len(examples) - n_held, "val": n_held}
+    assert training["config"]["val_products"] == held
