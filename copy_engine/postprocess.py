@@ -126,6 +126,8 @@ def _phrase_cuts(text: str, limit: int):
     for m in reversed(list(re.finditer(r"\s+", text[: limit + 1]))):
         head, rest = text[: m.start()], text[m.end() :]
         first = rest.split(" ", 1)[0].lower()
+        if first == "to" and head.lower().endswith((" up", " down")):  # "for boys up | to 62 pounds": one phrase
+            continue
         if first in _PHRASE_STARTERS or head.endswith((",", ";", ":", " –", " —")):
             yield head.rstrip(" ,;:-–—")
 

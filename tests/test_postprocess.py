@@ -108,6 +108,9 @@ def test_over_limit_lines_are_cut_only_where_a_phrase_begins():
     assert clean_one(raw, "headline").text == "Discover SunWorks construction paper"
     raw = " Discover a Rhode Island playground ball with an assorted color choice and no color choice\n"
     assert clean_one(raw, "headline").text == "Discover a Rhode Island playground ball with an assorted color choice"
+    # "up to 62 pounds" is one phrase: the cut goes back to the comma (blind read 39 saw "…, for boys up").
+    raw = " Explore a medium child costume with gold tone buttons and pants, for boys up to 62 pounds\n"
+    assert clean_one(raw, "headline").text == "Explore a medium child costume with gold tone buttons and pants"
     assert clean_one(" See a Star Wars Costume Made in the USA\n", "ad_headline") is None
     # A complete phrase with its own brackets or a finished number still fits.
     assert clean_one(" Hydra Bottle (750 ml)\n", "ad_headline").text == "Hydra Bottle (750 ml)"
