@@ -167,12 +167,7 @@ def train_copywriter(
     if config.init_from:
         _load_lora_weights(run.model, config.init_from)
     tok = loaded.tokenizer
-    if config.val_products:
-        held = set(config.val_products)
-        train_ex = [e for e in examples if e.product not in held]
-        val_ex = [e for e in examples if e.product in held]
-    else:
-        train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed)
+    train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed, config.val_products)
     rng = random.Random(config.seed)
     val_ex = rng.sample(val_ex, min(len(val_ex), config.max_val_examples))
     enc_train = [encode(tok, e, config.max_target_tokens) for e in train_ex]

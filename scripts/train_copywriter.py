@@ -1,7 +1,8 @@
 """Train the copywriter adapter on the copy deck and print its validation loss and training time.
 
     python scripts/train_copywriter.py [--steps 300] [--r 16] [--modules attention|attention+mlp]
-        [--init-from ADAPTER.safetensors] [--val-products KEYS.json] [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
+        [--init-from ADAPTER.safetensors] [--val-products KEYS.json] [--channels C1,C2] [--warmup N]
+        [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
 
 The deck's catalog rows resolve only where the catalog CSV is present (../shared/data/products).
 """
@@ -45,7 +46,8 @@ def main(argv=None) -> int:
 
     examples = deck_examples(args.catalog)
     if args.channels:  # e.g. only the long copy, leaving what the short channels learned as it was
-        examples = [e for e in examples if e.channel in args.channels.split(",")]
+        channels = set(args.channels.split(","))
+        examples = [e for e in examples if e.channel in channels]
     print(f"{len(examples)} deck examples for {len({e.product for e in examples})} products", flush=True)
     cfg = CopywriterConfig(
         r=args.r,
@@ -61,7 +63,8 @@ def main(argv=None) -> int:
         val_products=tuple(json.loads(args.val_products.read_text(encoding="utf-8"))) if args.val_products else (),
     )
     loaded = get_loaded_model()
-    info = {"examples": len(examples), "channels": args.channels or "all", "catalog_rows": sum(e.product.startswith("csv:") for e in examples)}
+    catalog_rows = sum(e.product.startswith("csv:") for e in examples)
+    info = {"examples": len(examples), "channels": args.channels or "all", "catalog_rows": catalog_rows}
     if args.init_from:  # the run this one continues, so the metadata tells the whole training story
         first = json.loads(Path(args.init_from).with_suffix(".json").read_text(encoding="utf-8"))["training"]
         keep = ("steps_done", "best_step", "best_val_loss", "seconds", "examples", "data")

@@ -71,15 +71,20 @@ class AdapterTrainConfig:
         return d
 
 
-def split_examples(examples: Sequence[TrainingExample], val_fraction: float, seed: int):
-    """Train/validation split by product (validation products are unseen in training)."""
-    products = sorted({e.product for e in examples})
-    rng = random.Random(seed)
-    rng.shuffle(products)
-    n_val = max(1, round(len(products) * val_fraction)) if len(products) > 2 and val_fraction > 0 else 0
-    val_products = set(products[:n_val])
-    train = [e for e in examples if e.product not in val_products]
-    val = [e for e in examples if e.product in val_products]
+def split_examples(
+    examples: Sequence[TrainingExample], val_fraction: float, seed: int, val_products: Sequence[str] = ()
+):
+    """Train/validation split by product (validation products are unseen in training): the named `val_products`,
+    or else a seeded `val_fraction` share of the products."""
+    held = set(val_products)
+    if not held:
+        products = sorted({e.product for e in examples})
+        rng = random.Random(seed)
+        rng.shuffle(products)
+        n_val = max(1, round(len(products) * val_fraction)) if len(products) > 2 and val_fraction > 0 else 0
+        held = set(products[:n_val])
+    train = [e for e in examples if e.product not in held]
+    val = [e for e in examples if e.product in held]
     return train, val
 
 
