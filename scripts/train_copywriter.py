@@ -1,7 +1,8 @@
 """Train the copywriter adapter on the copy deck and print its validation loss and training time.
 
     python scripts/train_copywriter.py [--steps 300] [--r 16] [--modules attention|attention+mlp]
-        [--init-from ADAPTER.safetensors] [--val-products KEYS.json] [--channels C1,C2] [--warmup N]
+        [--init-from ADAPTER.safetensors] [--val-products KEYS.json] [--channels C1,C2] [--sources csv,own]
+        [--warmup N]
         [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
 
 The deck's catalog rows resolve only where the catalog CSV is present (../shared/data/products).
@@ -36,6 +37,7 @@ def main(argv=None) -> int:
     ap.add_argument("--init-from", default="", help="continue training from this adapter's weights")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--channels", default="", help="train on these deck channels only (comma-separated)")
+    ap.add_argument("--sources", default="", help="train on the deck's csv (catalog rows) or own products only")
     ap.add_argument("--max-val-examples", type=int, default=96)
     ap.add_argument("--val-products", type=Path, default=None, help="JSON list of product keys to validate on")
     ap.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/products/amazon_products_sample.csv")
@@ -48,6 +50,9 @@ def main(argv=None) -> int:
     if args.channels:  # e.g. only the long copy, leaving what the short channels learned as it was
         channels = set(args.channels.split(","))
         examples = [e for e in examples if e.channel in channels]
+    if args.sources:  # e.g. only real catalog rows: our invented products transfer worse to real listings
+        sources = tuple(f"{s}:" for s in args.sources.split(","))
+        examples = [e for e in examples if e.product.startswith(sources)]
     print(f"{len(examples)} deck examples for {len({e.product for e in examples})} products", flush=True)
     cfg = CopywriterConfig(
         r=args.r,
@@ -64,7 +69,8 @@ def main(argv=None) -> int:
     )
     loaded = get_loaded_model()
     catalog_rows = sum(e.product.startswith("csv:") for e in examples)
-    info = {"examples": len(examples), "channels": args.channels or "all", "catalog_rows": catalog_rows}
+    info = {"examples": len(examples), "channels": args.channels or "all", "sources": args.sources or "all"}
+    info["catalog_rows"] = catalog_rows
     if args.init_from:  # the run this one continues, so the metadata tells the whole training story
         first = json.loads(Path(args.init_from).with_suffix(".json").read_text(encoding="utf-8"))["training"]
         keep = ("steps_done", "best_step", "best_val_loss", "seconds", "examples", "data")

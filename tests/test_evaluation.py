@@ -30,16 +30,16 @@ def words_and_cta(text: str) -> float:
 CSV = """Product Name,Brand Name,Category,Selling Price,About Product,Product Description
 Snap Circuits Kit,Elenco,Toys & Games | Science,$29.99,Builds 5 projects | Ages 8+,An electronics kit.
 Wooden Puzzle,PlayCo,Toys & Games | Puzzles,$9.99,100 pieces | Non-toxic paint,A puzzle for kids.
-Stuffed Bear,Cuddle,Toys & Games | Plush,$14.00,Soft fabric | Washable,A soft bear.
+Stuffed Bunny,Cuddle,Toys & Games | Plush,$14.00,Soft fabric | Washable,A soft bunny.
 Trail Socks,Hike,Sports & Outdoors | Hiking,$12.00,Merino wool | Cushioned heel,Warm socks.
-Water Bottle,Hike,Sports & Outdoors | Hydration,$18.00,Keeps cold 24 hours | 750 ml,Steel bottle.
+Sports Bottle,Hike,Sports & Outdoors | Hydration,$18.00,Keeps cold 24 hours | 750 ml,Steel bottle.
 Chef Knife,Edge,Home & Kitchen | Knives,$45.00,8 inch blade | Full tang,A sharp knife.
 Ceramic Mug,Kiln,Home & Kitchen | Mugs,$12.00,350 ml | Dishwasher safe,A stoneware mug.
-Yoga Mat,Flow,Sports & Outdoors | Yoga,$25.00,6 mm thick | Non-slip,A cushioned mat.
-Tea Kettle,Kiln,Home & Kitchen | Kettles,$30.00,1.7 litres | Whistles when ready,A steel kettle.
+Cotton Yoga Mat,Flow,Sports & Outdoors | Yoga,$25.00,6 mm thick | Non-slip,A cushioned mat.
+Stovetop Kettle,Kiln,Home & Kitchen | Kettles,$30.00,1.7 litres | Whistles when ready,A steel kettle.
 """
 # The evaluation draws evaluation-split products only (adapters.data.is_training_product): Snap Circuits Kit,
-# Stuffed Bear, Water Bottle, Ceramic Mug, Yoga Mat and Tea Kettle; the others are training products.
+# Stuffed Bunny, Sports Bottle, Ceramic Mug, Cotton Yoga Mat and Stovetop Kettle; the others are training products.
 
 
 @pytest.fixture
