@@ -69,13 +69,25 @@ class CopywriterConfig:
         return d
 
 
-def deck_examples(catalog_csv: str | Path | None = None, folder: Path | None = None) -> list[TrainingExample]:
-    """The copy deck as supervised pairs: copywriter prompt -> our copy (product key kept for the split)."""
+def deck_examples(
+    catalog_csv: str | Path | None = None,
+    folder: Path | None = None,
+    channels: Sequence[str] = (),
+    sources: Sequence[str] = (),
+) -> list[TrainingExample]:
+    """The copy deck as supervised pairs: copywriter prompt -> our copy (product key kept for the split).
+
+    `channels` keeps those channels only; `sources` keeps the products of those key sources only ("csv" for
+    catalog rows, "own" for our own products): our invented products transfer worse to real listings.
+    """
     from copy_engine.copy_deck import load_deck
     from copy_engine.prompts import build_copywriter_prompt
 
+    prefixes = tuple(f"{s}:" for s in sources)
     out = []
     for product, ex in load_deck(catalog_csv, folder):
+        if (channels and ex.channel not in channels) or (prefixes and not ex.product.startswith(prefixes)):
+            continue
         controls = Controls(TONE_SLIDER[ex.tone], 0.5, CTA_SLIDER[ex.cta])
         prompt = build_copywriter_prompt(product, ex.channel, controls)
         out.append(TrainingExample(prompt, ex.text, product=ex.product, channel=ex.channel))

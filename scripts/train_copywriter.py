@@ -46,13 +46,8 @@ def main(argv=None) -> int:
 
     from copy_engine.model import get_loaded_model
 
-    examples = deck_examples(args.catalog)
-    if args.channels:  # e.g. only the long copy, leaving what the short channels learned as it was
-        channels = set(args.channels.split(","))
-        examples = [e for e in examples if e.channel in channels]
-    if args.sources:  # e.g. only real catalog rows: our invented products transfer worse to real listings
-        sources = tuple(f"{s}:" for s in args.sources.split(","))
-        examples = [e for e in examples if e.product.startswith(sources)]
+    channels = tuple(args.channels.split(",")) if args.channels else ()
+    examples = deck_examples(args.catalog, channels=channels, sources=tuple(filter(None, args.sources.split(","))))
     print(f"{len(examples)} deck examples for {len({e.product for e in examples})} products", flush=True)
     cfg = CopywriterConfig(
         r=args.r,

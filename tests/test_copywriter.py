@@ -106,6 +106,23 @@ def test_deck_examples_keep_their_wishes_in_the_prompt():
     assert (ex.target, tone, cta) in wishes
 
 
+def test_deck_examples_keep_only_the_channels_and_sources_asked_for(tmp_path):
+    from copy_engine.copywriter import deck_examples
+
+    mug_key = product_key(MUG, "own")
+    (tmp_path / "products-t.json").write_text(json.dumps({"products": [MUG.__dict__]}), encoding="utf-8")
+    rows = [DeckExample(mug_key, "headline", "calm", "none", "Kiln stoneware mug, 350 ml and dishwasher safe"),
+            DeckExample(mug_key, "description", "calm", "none", "A 350 ml stoneware mug. It is dishwasher safe."),
+            DeckExample("csv:000000000000", "headline", "calm", "none", "A row of a catalog that is not here")]  # fmt: skip
+    (tmp_path / "part-t.jsonl").write_text("\n".join(json.dumps(r.to_dict()) for r in rows), encoding="utf-8")
+
+    every = deck_examples(None, tmp_path)
+    assert [e.channel for e in every if e.product == mug_key] == ["headline", "description"]
+    assert [e.channel for e in deck_examples(None, tmp_path, channels=("description",))] == ["description"]
+    assert {e.product for e in deck_examples(None, tmp_path, sources=("own",))} == {mug_key}
+    assert deck_examples(None, tmp_path, sources=("csv",)) == []  # the catalog row resolves only with its CSV
+
+
 class _Tok:
     """Whitespace tokenizer with a BOS id, enough for encode()."""
 
