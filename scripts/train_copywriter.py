@@ -2,7 +2,7 @@
 
     python scripts/train_copywriter.py [--steps 300] [--r 16] [--modules attention|attention+mlp]
         [--init-from ADAPTER.safetensors] [--val-products KEYS.json] [--channels C1,C2] [--sources csv,own]
-        [--warmup N]
+        [--warmup N] [--seed S]
         [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
 
 The deck's catalog rows resolve only where the catalog CSV is present (../shared/data/products).
@@ -36,6 +36,7 @@ def main(argv=None) -> int:
     ap.add_argument("--modules", choices=sorted(MODULES), default="attention+mlp")
     ap.add_argument("--init-from", default="", help="continue training from this adapter's weights")
     ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0, help="data order (a continued run wants a new one)")
     ap.add_argument("--channels", default="", help="train on these deck channels only (comma-separated)")
     ap.add_argument("--sources", default="", help="train on the deck's csv (catalog rows) or own products only")
     ap.add_argument("--max-val-examples", type=int, default=96)
@@ -58,6 +59,7 @@ def main(argv=None) -> int:
         batch_size=args.batch_size,
         eval_every=args.eval_every,
         warmup_steps=args.warmup,
+        seed=args.seed,
         init_from=args.init_from,
         max_val_examples=args.max_val_examples,
         val_products=tuple(json.loads(args.val_products.read_text(encoding="utf-8"))) if args.val_products else (),
