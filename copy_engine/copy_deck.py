@@ -15,7 +15,6 @@ cuts off would teach the model to invent.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +22,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from copy_engine.channels import CHANNELS, get_channel
-from copy_engine.product import Product
+from copy_engine.product import Product, name_digest
 
 TONES = ("calm", "balanced", "enthusiastic")
 CTAS = ("none", "soft", "strong")
@@ -45,7 +44,7 @@ class DeckExample:
 
 def product_key(product: Product, source: str) -> str:
     """Stable key of a product in the deck: `own:` or `csv:` plus a hash of its name."""
-    digest = hashlib.sha256(product.name.strip().casefold().encode()).hexdigest()[:12]
+    digest = name_digest(product.name).hex()[:12]
     return f"{source}:{digest}"
 
 

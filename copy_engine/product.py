@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -103,6 +104,15 @@ def cut_notes(fields: dict) -> list[str]:
     if long_ones:
         notes.append(f"{long_ones} feature{'s' if long_ones > 1 else ''} cut to {MAX_FIELD} characters")
     return notes
+
+
+def name_digest(name: str) -> bytes:
+    """sha256 of a product name as catalogs match it (trimmed, case-folded).
+
+    One digest for the two things keyed by name: the copy deck's product keys and the fixed train/evaluation
+    split (adapters.data.is_training_product), so a deck row and its split bucket always agree.
+    """
+    return hashlib.sha256(name.strip().casefold().encode()).digest()
 
 
 @dataclass

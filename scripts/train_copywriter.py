@@ -25,6 +25,11 @@ from copy_engine.copywriter import ATTENTION, MLP, CopywriterConfig, deck_exampl
 MODULES = {"attention": ATTENTION, "attention+mlp": ATTENTION + MLP}
 
 
+def _names(arg: str) -> tuple[str, ...]:
+    """A comma-separated option as a tuple of names ("" = none, so no filter)."""
+    return tuple(n for n in arg.split(",") if n)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=300)
@@ -47,8 +52,7 @@ def main(argv=None) -> int:
 
     from copy_engine.model import get_loaded_model
 
-    channels = tuple(args.channels.split(",")) if args.channels else ()
-    examples = deck_examples(args.catalog, channels=channels, sources=tuple(filter(None, args.sources.split(","))))
+    examples = deck_examples(args.catalog, channels=_names(args.channels), sources=_names(args.sources))
     print(f"{len(examples)} deck examples for {len({e.product for e in examples})} products", flush=True)
     cfg = CopywriterConfig(
         r=args.r,
@@ -65,9 +69,12 @@ def main(argv=None) -> int:
         val_products=tuple(json.loads(args.val_products.read_text(encoding="utf-8"))) if args.val_products else (),
     )
     loaded = get_loaded_model()
-    catalog_rows = sum(e.product.startswith("csv:") for e in examples)
-    info = {"examples": len(examples), "channels": args.channels or "all", "sources": args.sources or "all"}
-    info["catalog_rows"] = catalog_rows
+    info = {
+        "examples": len(examples),
+        "channels": args.channels or "all",
+        "sources": args.sources or "all",
+        "catalog_rows": sum(e.product.startswith("csv:") for e in examples),
+    }
     if args.init_from:  # the run this one continues, so the metadata tells the whole training story
         first = json.loads(Path(args.init_from).with_suffix(".json").read_text(encoding="utf-8"))["training"]
         keep = ("steps_done", "best_step", "best_val_loss", "seconds", "examples", "data")

@@ -110,7 +110,7 @@ def test_deck_examples_keep_only_the_channels_and_sources_asked_for(tmp_path):
     from copy_engine.copywriter import deck_examples
 
     mug_key = product_key(MUG, "own")
-    (tmp_path / "products-t.json").write_text(json.dumps({"products": [MUG.__dict__]}), encoding="utf-8")
+    (tmp_path / "products-t.json").write_text(json.dumps({"products": [MUG.to_dict()]}), encoding="utf-8")
     rows = [DeckExample(mug_key, "headline", "calm", "none", "Kiln stoneware mug, 350 ml and dishwasher safe"),
             DeckExample(mug_key, "description", "calm", "none", "A 350 ml stoneware mug. It is dishwasher safe."),
             DeckExample("csv:000000000000", "headline", "calm", "none", "A row of a catalog that is not here")]  # fmt: skip

@@ -25,7 +25,6 @@ adapters were trained on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from copy_engine.controls import Controls, map_controls
 from copy_engine.errors import InputError
-from copy_engine.product import Product
+from copy_engine.product import Product, name_digest
 
 OBJECTIVES = ("tone", "calm", "cta", "creative", "brand")
 # Neutral wishes: balanced tone, no CTA asked, middle creativity. Training
@@ -99,7 +98,7 @@ class TrainingExample:
 
 def is_training_product(name: str) -> bool:
     """Fixed train/eval split: True for product names reserved for adapter training."""
-    h = int.from_bytes(hashlib.sha256(name.strip().casefold().encode()).digest()[:4], "big")
+    h = int.from_bytes(name_digest(name)[:4], "big")
     return h % SPLIT_MODULUS in TRAINING_BUCKETS
 
 
