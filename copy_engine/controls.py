@@ -34,8 +34,10 @@ class DecodingParams:
     temperature: float  # softmax temperature; higher = more varied word choice
     top_p: float  # nucleus sampling mass
     top_k: int  # candidate tokens considered at each step
-    repetition_penalty: float  # >1 discourages reusing tokens already written
-    no_repeat_ngram_size: int  # n-grams of this size may not repeat inside one variant
+    # >1 discourages reusing tokens of the copy written so far (transformers backend; llama.cpp runs no penalty,
+    # since its window would cover the prompt's facts: backends/llamacpp.py SAMPLERS)
+    repetition_penalty: float
+    no_repeat_ngram_size: int  # n-grams of this size may not repeat inside one variant (transformers backend, as above)
     max_new_tokens: int  # budget per variant, from the channel
 
     def to_dict(self) -> dict:
@@ -95,7 +97,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     c = float(controls.creativity)
     ch = get_channel(channel)
     decoding = DecodingParams(
-        temperature=round(_lerp(0.55, 1.15, c), 4),
+        temperature=round(_lerp(0.55, 1.15, c) * ch.temperature_scale, 4),
         top_p=round(_lerp(0.85, 0.98, c), 4),
         top_k=int(round(_lerp(20, 80, c))),
         repetition_penalty=round(_lerp(1.05, 1.2, c), 4),

@@ -27,6 +27,17 @@ def test_mapping_stays_in_valid_ranges(sentiment, creativity, cta, channel):
     assert 0 <= m.lam <= 1
 
 
+def test_every_channel_but_ad_headlines_samples_cooler():
+    """Every channel but search ad headlines runs at 0.7 of the slider's temperature (blind labels, README
+    "Decoding"); ad headlines keep the slider's own, and creativity still moves every channel."""
+    for c in (0.0, 0.5, 1.0):
+        own = map_controls(Controls(0, c, 0.5), "ad_headline").decoding.temperature
+        for channel in sorted(set(CHANNELS) - {"ad_headline"}):
+            assert map_controls(Controls(0, c, 0.5), channel).decoding.temperature == pytest.approx(0.7 * own, abs=1e-3)
+    assert map_controls(Controls(0, 0.5, 0.5), "description").decoding.temperature == pytest.approx(0.595)
+    assert map_controls(Controls(0, 0.5, 0.5), "ad_headline").decoding.temperature == pytest.approx(0.85)
+
+
 @given(unit, unit, channels)
 def test_creativity_is_monotone(a, b, channel):
     lo, hi = sorted((a, b))
