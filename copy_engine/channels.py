@@ -21,24 +21,17 @@ class Channel:
     # headline takes a few words from the facts, and a clause cut off mid-way ("allowing kids to easily store
     # and") gets copied as a fragment (prompts.product_block).
     clause_features: bool = False
-    # The creativity slider's temperature is multiplied by this. Long copy strings several facts together, and
-    # every hotter draw is a chance to garble one: two readers labelled every description candidate of 20 unseen
-    # products, blind (llama.cpp, no repetition penalties): at 0.85 (the default slider) 10-13 % were usable, at
-    # 0.6 17-22 %, at 0.4 no more (16-19 %, fewer distinct drafts); shown variants 8-9 of 80 usable at 0.85,
-    # 15-18 of 78 at 0.6 (README, "Decoding").
-    temperature_scale: float = 1.0
 
 
 CHANNELS: dict[str, Channel] = {
     c.name: c
     for c in [
-        # Temperature x0.7 (README, "Decoding"): shown usable 31 and 30 -> 51 and 45 of 80 (two readers, blind).
-        Channel("headline", "Product headline", 80, 24, 32, 0.86, temperature_scale=0.7),
+        Channel("headline", "Product headline", 80, 24, 32, 0.86),
         # 48 tokens (~190 characters): descriptions are composed from the drafts' clean sentences (compose.py), and
         # shorter drafts bring more of them in the same time: on 12 unseen products, 10 drafts of 48 tokens gave 49
         # composed variants (9 products with 4 or more) against 26 (1) from 8 drafts of 80 tokens, in about the
         # same sampling time (generate.TOKEN_BUDGET).
-        Channel("description", "Product description", 400, 100, 48, 0.95, temperature_scale=0.7),
+        Channel("description", "Product description", 400, 100, 48, 0.95),
         # 12 tokens (~45 characters): a longer raw line can only be cut back at a phrase start, and stopping
         # there saved 13 % of an ad-headline request (7.7 vs 8.9 s, same copy, one run on 2 threads).
         # Clause cuts: blind read 33 (20 unseen products with long features, two readers) counted 38 and 40 of the
@@ -46,16 +39,12 @@ CHANNELS: dict[str, Channel] = {
         # 9; product headlines did not move, descriptions lost top picks (2 and 4 of 14 against 5 and 7), and email
         # subjects and ad descriptions read slightly worse (blind read 34).
         Channel("ad_headline", "Search ad headline", 30, 12, 12, 0.24, clause_features=True),
-        # Temperature x0.7: shown usable 31 and 31 of 80 -> 37 and 40 of 78 (as above).
-        Channel("ad_description", "Search ad description", 90, 40, 40, 0.95, temperature_scale=0.7),
-        # Temperature x0.7 (0.6 at the default slider), as descriptions: blind labels of every candidate of 20
-        # unseen products moved shown usable from 42-43 to 55 and 55 of 80 (README, "Decoding").
-        Channel("email_subject", "Email subject line", 60, 18, 26, 0.83, temperature_scale=0.7),
+        Channel("ad_description", "Search ad description", 90, 40, 40, 0.95),
+        Channel("email_subject", "Email subject line", 60, 18, 26, 0.83),
         # 50 tokens (~200 characters): a post still unfinished there is cut back to its last full sentence
         # (postprocess.fit_to_limit). Long posts string invented details together ("19-inch", "$999"); blind
         # read 25 (20 unseen products, two readers) found 16 and 15 of 80 usable against 4 and 4 with 90 tokens.
-        # Temperature x0.7 too: shown usable 8 -> 24 of 80 (same labels; README, "Decoding").
-        Channel("social", "Social post", 280, 60, 50, 0.96, temperature_scale=0.7),
+        Channel("social", "Social post", 280, 60, 50, 0.96),
     ]
 }
 
