@@ -83,15 +83,6 @@ ADAPTER_SCALE = 0.5
 DEFAULT_CONTROLS = Controls()  # the app's starting sliders
 
 
-# Temperature at creativity 0 and 1 (0.595 at the default slider). Was 0.55 -> 1.15 (0.85 by default), 0.7 of that
-# now: two readers labelled every candidate of 20 unseen products, blind, at both (llama.cpp without its
-# repetition penalties, backends/llamacpp.py). Shown variants usable, of 80 per reader: descriptions 8, 9 -> 15, 18
-# (of 78), headlines 31, 30 -> 51, 45, email subjects 42, 43 -> 55, 55, social posts 8, 7 -> 24, 22, ad descriptions
-# 31, 31 -> 37, 40 (of 78), ad headlines 48, 52 -> 54, 55 (of 79). A cooler draw garbles fewer facts; 0.4 was
-# no better than 0.6 on descriptions and left fewer distinct drafts (README, "Decoding").
-TEMPERATURE = (0.385, 0.805)
-
-
 def _lerp(lo: float, hi: float, t: float) -> float:
     return lo + (hi - lo) * t
 
@@ -106,7 +97,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     c = float(controls.creativity)
     ch = get_channel(channel)
     decoding = DecodingParams(
-        temperature=round(_lerp(TEMPERATURE[0], TEMPERATURE[1], c), 4),
+        temperature=round(_lerp(*ch.temperature, c), 4),  # the channel's range (channels.Channel.temperature)
         top_p=round(_lerp(0.85, 0.98, c), 4),
         top_k=int(round(_lerp(20, 80, c))),
         repetition_penalty=round(_lerp(1.05, 1.2, c), 4),

@@ -10,6 +10,8 @@ faithfulness, banned, channel_fit, predicted_ctr); this module combines them:
                  * quality * (x0.2 when the usable-copy judge rejects it: quality < 0.5)
                  * (x0.5 for a headline or email subject that never says what the product is: scoring/product_kind.py)
                  * min(1, confidence / 0.7) on short channels, squared on headlines (the sampler's confidence)
+                 * (1 - length / limit) ** brevity on long copy (channels.Channel.brevity: descriptions and social
+                   posts, where every sentence more is a chance of a garbled fact)
 
 λ follows the creativity slider (copy_engine.controls.map_controls(...).lam). `quality` is the usable-copy
 judge's (copy_engine/scoring/judge.py) probability that a copywriter would publish the variant as it stands;
@@ -271,6 +273,8 @@ def _score(
         unsure = ch.name in CONFIDENCE_CHANNELS and confidence[i] is not None and confidence[i] < penalties.confident
         if unsure:
             s["overall"] *= (confidence[i] / penalties.confident) ** CONFIDENCE_POWER.get(ch.name, 1.0)
+        brevity = max(0.0, 1.0 - len(text) / ch.limit) ** ch.brevity if ch.brevity else 1.0
+        s["overall"] *= brevity
         e["overall"] = f"{1 - lam:.0%} conversion and {lam:.0%} creativity (from the creativity slider)"
         if verdicts is not None and not rejected:
             e["overall"] += f", weighted by the usable-copy judge's {s['quality']:.0%}"
@@ -287,6 +291,11 @@ def _score(
             e["overall"] += f", lowered for {soft} pressure or promise phrase{'s' if soft > 1 else ''}"
         if unsure:
             e["overall"] += f", lowered because the model was unsure of its wording ({confidence[i]:.0%})"
+        if brevity < 1.0:
+            e["overall"] += (
+                f", ×{brevity:.2f} for its length ({len(text)} of {ch.limit} characters: "
+                "every sentence more is one more chance of a garbled fact)"
+            )
         e["overall"] += "."
 
         s = {k: float(min(1.0, max(0.0, s[k]))) for k in SCORE_KEYS}
