@@ -47,9 +47,10 @@ N_PARALLEL = 32  # slots: the largest batch generate() asks for (MAX_BATCH) runs
 # 32,768 cells held 130 MB more for nothing; with 8,192 the benchmark's peak RSS is under 2 GB.
 KV_CELLS = 8192
 # llama.cpp's host-memory copy of idle slots' prompts (default 8 GiB, grows with use). Not off: restoring a
-# slot's exact earlier state is what keeps a seed reproducing after other products (test_backends), and
-# 256 MiB holds ~20 few-shot prompts.
-CACHE_RAM_MIB = 256
+# slot's exact earlier state is what keeps a seed reproducing after other products (test_backends). 128 MiB
+# holds ~10 few-shot prompts (~650 tokens at ~18 KB a token) or ~70 copywriter prompts; 256 took the
+# benchmark's peak RSS to 2,041-2,057 MB on a freshly installed environment, 128 to 1,932 (same speed).
+CACHE_RAM_MIB = 128
 # Only these run. No "penalties" or "dry": llama.cpp accepts every prompt token into its samplers before the
 # first draw, so both windows start on the prompt's tail (the price, the last features, "Copy:") and penalise
 # copying the facts (the price's digits, a feature's words), which the model then paraphrases or garbles.
