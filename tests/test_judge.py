@@ -281,3 +281,22 @@ def test_shipped_judge_ranks_usable_lines_above_failures():
     q = [v.quality for v in verdicts]
     assert min(q[: len(usable)]) > max(q[len(usable) :]), q
     assert all(v.reason != USABLE for v in verdicts[len(usable) :])
+
+
+def test_every_label_file_reads_as_the_judge_trainer_expects():
+    """judge_labels*.jsonl: csv:/own: product keys, known channels, usable or one of the judge's reasons, no
+    repeated (product, channel, text); what `train-judge --labels` would read."""
+    from copy_engine.channels import CHANNELS
+    from copy_engine.scoring.judge import REASONS
+
+    folder = Path(__file__).resolve().parents[1] / "copy_engine" / "examples"
+    files = sorted(folder.glob("judge_labels*.jsonl"))
+    assert any(f.name == "judge_labels_round4.jsonl" for f in files)
+    for f in files:
+        seen = set()
+        for line in f.read_text(encoding="utf-8").splitlines():
+            d = json.loads(line)
+            assert d["product"].split(":", 1)[0] in ("csv", "own") and d["channel"] in CHANNELS, (f.name, d)
+            assert (d["label"], d["reason"]) == ("usable", None) or (d["label"] == "unusable" and d["reason"] in REASONS)
+            assert (d["product"], d["channel"], d["text"]) not in seen, (f.name, d["text"])
+            seen.add((d["product"], d["channel"], d["text"]))
