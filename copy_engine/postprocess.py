@@ -284,8 +284,9 @@ _CTA_VERBS = frozenset(map(_stem, "see discover explore shop get order grab brow
 def repeats_phrase(text: str, n: int = 3) -> bool:
     """True when `text` says the same n words twice ("cold for hours, cold for hours").
 
-    The transformers sampler bans such repeats outright (no_repeat_ngram_size); llama.cpp's DRY penalty only
-    discourages them and is off for short copy (backends/llamacpp.py), so cleaning holds every backend to the ban.
+    The transformers sampler bans such repeats outright (no_repeat_ngram_size); llama.cpp runs no repetition
+    penalty (backends/llamacpp.py: its window would cover the prompt's facts), so cleaning holds every backend
+    to the ban.
     """
     words = _WORD.findall(text.lower())
     grams = list(zip(*(words[i:] for i in range(n))))

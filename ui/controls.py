@@ -8,7 +8,9 @@ from copy_engine.controls import Controls, map_controls
 def _decoding_text(d) -> str:
     return (
         f"temperature {d.temperature:g}, top-p {d.top_p:g}, top-k {d.top_k}, "
-        f"repetition penalty {d.repetition_penalty:g}, no repeated {d.no_repeat_ngram_size}-grams"
+        f"repetition penalty {d.repetition_penalty:g}, no repeated {d.no_repeat_ngram_size}-grams "
+        "(those two on the transformers backend; llama.cpp runs no repetition penalty, which there would also "
+        "cover the product's facts)"
     )
 
 
