@@ -323,17 +323,22 @@ def test_invented_facts_and_banned_words_do_not_win(bottle, fake_embedder):
     assert cards[1].scores["faithfulness"] < 1.0 and "invented" in cards[1].explanations["overall"]
 
 
-def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake_embedder, monkeypatch):
+def _without_length_factor(monkeypatch, channel: str) -> None:
+    """Score `channel` as if it had no length factor (channels.Channel.brevity), for the rest of the test."""
     import dataclasses
 
     from copy_engine.channels import CHANNELS
 
+    monkeypatch.setitem(CHANNELS, channel, dataclasses.replace(CHANNELS[channel], brevity=0.0))
+
+
+def test_creativity_slider_shifts_ranking_between_creative_and_safe(bottle, fake_embedder, monkeypatch):
     safe = bottle.description + " Shop now."  # reuses the description, strong CTA, high predicted CTR
     creative = "AquaPure Bottle: cold for 24 hours, leak-proof, organic bamboo."  # fresh wording, no CTA, low predicted CTR
     texts = [safe, creative]
     # the judge would rightly reject a one-line "description", and the length factor would prefer it; this test is
     # about the slider's weighting
-    monkeypatch.setitem(CHANNELS, "description", dataclasses.replace(CHANNELS["description"], brevity=0.0))
+    _without_length_factor(monkeypatch, "description")
     conv = _score(
         texts,
         bottle,
@@ -487,15 +492,13 @@ def test_sampler_confidence_lowers_unsure_headlines_only(bottle, fake_embedder):
 def test_long_copy_overall_falls_with_its_length(bottle, fake_embedder, monkeypatch):
     """Descriptions and social posts: overall x (1 - length / limit) ** brevity (read 47: within a product the
     shorter candidate was the usable one in 67-69 % of pairs); shorter channels are left alone."""
-    import dataclasses
-
     from copy_engine.channels import CHANNELS
 
     text = "AquaPure keeps drinks cold for 24 hours. The steel bottle holds 750 ml. See it for $24.99."
+    factor = (1 - len(text) / 400) ** CHANNELS["description"].brevity  # the shipped exponent, before it is zeroed
     (with_length,) = _score([text], bottle, channel="description", embedder=fake_embedder)
-    monkeypatch.setitem(CHANNELS, "description", dataclasses.replace(CHANNELS["description"], brevity=0.0))
+    _without_length_factor(monkeypatch, "description")
     (without,) = _score([text], bottle, channel="description", embedder=fake_embedder)
-    factor = (1 - len(text) / 400) ** CHANNELS["social"].brevity
     assert CHANNELS["social"].brevity > 0
     assert with_length.overall == pytest.approx(without.overall * factor, rel=1e-6) and factor < 1
     assert f"({len(text)} of 400 characters" in with_length.explanations["overall"]
