@@ -1,6 +1,8 @@
-"""Repairs: a misquoted price is quoted exactly; a sentence of long copy that invents a fact is removed."""
+"""Repairs: a misquoted price is quoted exactly; a sentence of long copy that invents a fact is removed; a closing
+ask that names the product again is reworded."""
 
-from copy_engine.repair import drop_invented_sentences, fix_prices, product_price, repair
+from copy_engine.product import Product
+from copy_engine.repair import drop_invented_sentences, fix_prices, plain_closing_ask, product_price, repair
 from conftest import BOTTLE
 
 
@@ -48,3 +50,32 @@ def test_articles_agree_with_the_next_sound_where_that_is_clear():
                  "a one-piece suit", "a unique gift", "an elastic strap", "a 3-piece set"):
         assert fix_articles(fine) == fine
     assert repair("See an 9x12 board for $24.19.", BOTTLE, "headline") == "See a 9x12 board for $24.99."
+
+
+def test_a_closing_ask_that_names_the_product_again_says_it():
+    body = "The Hydra bottle keeps drinks cold for 24 hours."
+    assert plain_closing_ask(f"{body} Explore the Hydra bottle for $24.99.", BOTTLE, "description") == (
+        f"{body} Explore it for $24.99."
+    )
+    # without a quoted price the product's own; a post keeps its hashtags and emoji; "!" stays
+    assert plain_closing_ask(f"Cold all day! {body} See the steel bottle! #hydra 🧊", BOTTLE, "social") == (
+        f"Cold all day! {body} See it for $24.99! #hydra 🧊"
+    )
+    assert plain_closing_ask("Cold for 24 hours, leak-proof lid. Discover the bottle.", BOTTLE, "ad_description") == (
+        "Cold for 24 hours, leak-proof lid. Discover it for $24.99."
+    )
+
+
+def test_other_closings_and_channels_stay_as_written():
+    body = "The Hydra bottle keeps drinks cold for 24 hours."
+    for same in (f"{body} See it for $24.99.", f"{body} It fits most cup holders.", "See the Hydra bottle for $24.99."):
+        assert plain_closing_ask(same, BOTTLE, "description") == same  # already plain, no ask, or nothing before it
+    assert plain_closing_ask(f"{body} See the bottle.", BOTTLE, "headline") == f"{body} See the bottle."
+    # no single price to quote: a range would read as a misquote, none leaves nothing to say
+    ranged = Product(name="Costume", features=["Dress and cap"], price="$19.26 - $35.63")
+    assert plain_closing_ask("A dress and a cap. See the costume.", ranged, "ad_description") == "A dress and a cap. See the costume."
+    unpriced = Product(name="Costume", features=["Dress and cap"])
+    assert plain_closing_ask("A dress and a cap. See the costume.", unpriced, "ad_description") == "A dress and a cap. See the costume."
+    # never past the channel's limit
+    long = "Cold for 24 hours with a leak-proof lid, for every trip, hike and long day. See the Hydra."
+    assert len(long) == 90 and plain_closing_ask(long, BOTTLE, "ad_description") == long  # reworded: 94
