@@ -66,6 +66,13 @@ def test_a_closing_ask_that_names_the_product_again_says_it():
     )
 
 
+def test_a_closing_ask_does_not_repeat_the_opening_verb():
+    opened = "Explore the Hydra bottle, cold for 24 hours."
+    assert plain_closing_ask(f"{opened} Explore the bottle for $24.99.", BOTTLE, "description") == f"{opened} See it for $24.99."
+    assert plain_closing_ask(f"{opened} Explore it for $24.99.", BOTTLE, "description") == f"{opened} See it for $24.99."
+    assert plain_closing_ask(f"{opened} See it for $24.99.", BOTTLE, "description") == f"{opened} See it for $24.99."
+
+
 def test_other_closings_and_channels_stay_as_written():
     body = "The Hydra bottle keeps drinks cold for 24 hours."
     for same in (f"{body} See it for $24.99.", f"{body} It fits most cup holders.", "See the Hydra bottle for $24.99."):
