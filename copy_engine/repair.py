@@ -95,7 +95,8 @@ def fix_articles(text: str) -> str:
 # Channels whose copy closes on an invitation after what the product is (several sentences, or a line and a
 # call to action): there the closing ask is reworded (plain_closing_ask).
 CLOSING_ASK_CHANNELS = ("description", "social", "ad_description")
-_ASK_VERB = re.compile(r"^(?P<verb>See|Explore|Discover|Order|Shop|Browse|Meet)\b")
+# Asks that still read right with "it" ("Shop it", "Meet it for $9.99" do not)
+_ASK_VERB = re.compile(r"^(?P<verb>See|Explore|Discover|Order)\b")
 # A post's trailing hashtags and emoji, kept as they are after the reworded ask.
 _POST_TAIL = re.compile(r"(?:\s+(?:#\w+|[^\w\s.,;:!?'\"$€£()&-]+))+\s*$")
 # The closing ask's verb when the copy opened with the same one (readers of read 49 marked "Explore Canal Toys'

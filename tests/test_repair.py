@@ -78,6 +78,7 @@ def test_other_closings_and_channels_stay_as_written():
     for same in (f"{body} See it for $24.99.", f"{body} It fits most cup holders.", "See the Hydra bottle for $24.99."):
         assert plain_closing_ask(same, BOTTLE, "description") == same  # already plain, no ask, or nothing before it
     assert plain_closing_ask(f"{body} See the bottle.", BOTTLE, "headline") == f"{body} See the bottle."
+    assert plain_closing_ask(f"{body} Meet the Hydra.", BOTTLE, "description") == f"{body} Meet the Hydra."  # not "Meet it"
     # no single price to quote: a range would read as a misquote, none leaves nothing to say
     ranged = Product(name="Costume", features=["Dress and cap"], price="$19.26 - $35.63")
     assert plain_closing_ask("A dress and a cap. See the costume.", ranged, "ad_description") == "A dress and a cap. See the costume."
