@@ -10,6 +10,7 @@ faithfulness, banned, channel_fit, predicted_ctr); this module combines them:
                  * quality * (x0.2 when the usable-copy judge rejects it: quality < 0.5)
                  * (x0.5 for a headline or email subject that never says what the product is: scoring/product_kind.py)
                  * min(1, confidence / 0.7) on short channels, squared on headlines (the sampler's confidence)
+                 * (x0.5 for an ad description that says a content word twice: scoring/repetition.py)
                  * (1 - length / limit) ** brevity on long copy (channels.Channel.brevity: descriptions and social
                    posts, where every sentence more is a chance of a garbled fact)
 
@@ -41,6 +42,7 @@ from copy_engine.scoring.novelty import product_line, references, score_novelty
 from copy_engine.scoring.predicted_ctr import explain_ctr, predict_percentiles
 from copy_engine.scoring.product_kind import KIND_CHANNELS, says_what_it_is
 from copy_engine.scoring.readability import score_readability
+from copy_engine.scoring.repetition import repeated_word
 from copy_engine.scoring.sentiment import score_sentiment
 from copy_engine.scoring.weights import (
     CONVERSION,
@@ -144,6 +146,9 @@ def _judge(judge, product, channel, texts, text_emb, line_emb, feats_emb):
 # better copy (reads 22 and 24, README "Sampler confidence"); on descriptions it told usable from unusable no
 # better than chance, and social posts were not measured.
 CONFIDENCE_CHANNELS = ("ad_headline", "headline", "email_subject", "ad_description")
+# Channels whose overall is halved for a content word said twice (scoring/repetition.py): ad descriptions, where
+# it ranked more usable copy into the top four; headlines and email subjects did not gain.
+REPEAT_CHANNELS = ("ad_description",)
 # Power of confidence / confident per channel (1 where not named). Product headlines follow it more strongly:
 # among shown headlines confidence still told usable from not (read 30: 17 of 27 usable at 0.6 or more, 16 of
 # 52 below), squared it ranked the third label round better (0.700 -> 0.725 of pairs), and blind read 31 found
@@ -273,6 +278,8 @@ def _score(
         unsure = ch.name in CONFIDENCE_CHANNELS and confidence[i] is not None and confidence[i] < penalties.confident
         if unsure:
             s["overall"] *= (confidence[i] / penalties.confident) ** CONFIDENCE_POWER.get(ch.name, 1.0)
+        repeated = repeated_word(text) if ch.name in REPEAT_CHANNELS else None
+        s["overall"] *= penalties.repeated if repeated else 1.0
         brevity = max(0.0, 1.0 - len(text) / ch.limit) ** ch.brevity if ch.brevity else 1.0
         s["overall"] *= brevity
         e["overall"] = f"{1 - lam:.0%} conversion and {lam:.0%} creativity (from the creativity slider)"
@@ -291,6 +298,8 @@ def _score(
             e["overall"] += f", lowered for {soft} pressure or promise phrase{'s' if soft > 1 else ''}"
         if unsure:
             e["overall"] += f", lowered because the model was unsure of its wording ({confidence[i]:.0%})"
+        if repeated:
+            e["overall"] += f", halved because it says \"{repeated}\" twice"
         if brevity < 1.0:
             e["overall"] += (
                 f", ×{brevity:.2f} for its length ({len(text)} of {ch.limit} characters: "

@@ -60,6 +60,9 @@ class Penalties:
     # headline candidates of held-out products it ranked usable copy above unusable in 85 % of pairs where
     # the overall score alone did in 74 % (README, "Sampler confidence").
     confident: float = 0.7
+    # An ad description that says a content word twice ("… ready stance, half drawn sword ready for action"):
+    # scoring/repetition.py; read 51 (README).
+    repeated: float = 0.5
 
 
 CONVERSION = ConversionWeights()
