@@ -111,11 +111,12 @@ def plain_closing_ask(text: str, product: Product, channel: str) -> str:
 
     The small model closes long copy by restating the product in the ask ("… It has 12 pieces. Explore the KidKraft
     set for $20.22.", "… in polyester. See the costume."), and readers rejected those closings as repetitive or
-    garbled; "Explore it for $20.22." says the same (with another verb when the copy opened with this one). Read 49 (every candidate of 20 unseen products per channel,
-    originals and rewordings mixed blind, two readers): reworded candidates usable 34 -> 47 and 39 -> 45 of 90 (ad
-    descriptions), 21 -> 25 and 25 -> 28 of 78 (social posts), 5 -> 8 and 5 -> 7 of 21 (descriptions); one of 189
-    went the other way for each reader. The price is the one the ask quoted, else the product's own; a product
-    without a single price (none, or a range a reader would call misquoted) keeps its ask unless it quoted one.
+    garbled; "Explore it for $20.22." says the same (with another verb when the copy opened with this one).
+    Read 49 (every candidate of 20 unseen products per channel, originals and rewordings mixed blind, two readers):
+    reworded candidates usable 34 -> 47 and 39 -> 45 of 90 (ad descriptions), 21 -> 25 and 25 -> 28 of 78 (social
+    posts), 5 -> 8 and 5 -> 7 of 21 (descriptions); one of 189 went the other way for each reader. The price is
+    the one the ask quoted, else the product's own; a product without a single price (none, or a range a reader
+    would call misquoted) keeps its ask unless it quoted one.
     """
     if channel not in CLOSING_ASK_CHANNELS:
         return text
@@ -133,18 +134,15 @@ def plain_closing_ask(text: str, product: Product, channel: str) -> str:
     opener = _ASK_VERB.match(body)
     if opener is not None and opener.group("verb") == verb:
         verb = _OTHER_VERB.get(verb, "See")  # "Explore … Explore it for $6.74." was rejected as a repeat
-    named = [w for w in re.findall(r"[a-z][a-z'-]*", _MONEY.sub(" ", last[ask.end() :]).lower()) if w not in _ASK_FILLER]
-    if not named and verb == ask.group("verb"):
+    words = re.findall(r"[a-z][a-z'-]*", _MONEY.sub(" ", last[ask.end() :]).lower())
+    if all(w in _ASK_FILLER for w in words) and verb == ask.group("verb"):
         return text  # already "See it for $24.99."
-    quoted = _MONEY.search(last)
-    if quoted is not None:
-        price = quoted.group(0).replace(" ", "")
-    elif len(_MONEY.findall(product.price or "")) == 1:
-        price = product_price(product.price)[0]
-    else:
+    single = len(_MONEY.findall(product.price or "")) == 1
+    price = product_price(last) or (product_price(product.price) if single else None)
+    if price is None:
         return text
     stop = "!" if last.endswith("!") else "."
-    reworded = f"{body[:start]}{verb} it for {price}{stop}{after}"
+    reworded = f"{body[:start]}{verb} it for {price[0]}{stop}{after}"
     return reworded if len(reworded) <= get_channel(channel).limit else text
 
 

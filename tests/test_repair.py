@@ -68,9 +68,10 @@ def test_a_closing_ask_that_names_the_product_again_says_it():
 
 def test_a_closing_ask_does_not_repeat_the_opening_verb():
     opened = "Explore the Hydra bottle, cold for 24 hours."
-    assert plain_closing_ask(f"{opened} Explore the bottle for $24.99.", BOTTLE, "description") == f"{opened} See it for $24.99."
-    assert plain_closing_ask(f"{opened} Explore it for $24.99.", BOTTLE, "description") == f"{opened} See it for $24.99."
-    assert plain_closing_ask(f"{opened} See it for $24.99.", BOTTLE, "description") == f"{opened} See it for $24.99."
+    plain = f"{opened} See it for $24.99."
+    assert plain_closing_ask(f"{opened} Explore the bottle for $24.99.", BOTTLE, "description") == plain
+    assert plain_closing_ask(f"{opened} Explore it for $24.99.", BOTTLE, "description") == plain
+    assert plain_closing_ask(plain, BOTTLE, "description") == plain
 
 
 def test_other_closings_and_channels_stay_as_written():
@@ -78,12 +79,14 @@ def test_other_closings_and_channels_stay_as_written():
     for same in (f"{body} See it for $24.99.", f"{body} It fits most cup holders.", "See the Hydra bottle for $24.99."):
         assert plain_closing_ask(same, BOTTLE, "description") == same  # already plain, no ask, or nothing before it
     assert plain_closing_ask(f"{body} See the bottle.", BOTTLE, "headline") == f"{body} See the bottle."
-    assert plain_closing_ask(f"{body} Meet the Hydra.", BOTTLE, "description") == f"{body} Meet the Hydra."  # not "Meet it"
+    # "Meet it for $24.99" would not read: asks other than See / Explore / Discover / Order stay
+    assert plain_closing_ask(f"{body} Meet the Hydra.", BOTTLE, "description") == f"{body} Meet the Hydra."
     # no single price to quote: a range would read as a misquote, none leaves nothing to say
+    costume = "A dress and a cap. See the costume."
     ranged = Product(name="Costume", features=["Dress and cap"], price="$19.26 - $35.63")
-    assert plain_closing_ask("A dress and a cap. See the costume.", ranged, "ad_description") == "A dress and a cap. See the costume."
+    assert plain_closing_ask(costume, ranged, "ad_description") == costume
     unpriced = Product(name="Costume", features=["Dress and cap"])
-    assert plain_closing_ask("A dress and a cap. See the costume.", unpriced, "ad_description") == "A dress and a cap. See the costume."
+    assert plain_closing_ask(costume, unpriced, "ad_description") == costume
     # never past the channel's limit
     long = "Cold for 24 hours with a leak-proof lid, for every trip, hike and long day. See the Hydra."
     assert len(long) == 90 and plain_closing_ask(long, BOTTLE, "ad_description") == long  # reworded: 94

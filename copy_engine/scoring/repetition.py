@@ -10,7 +10,6 @@ so only ad descriptions count it (scoring.REPEAT_CHANNELS).
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 # Words a short line may say twice without reading as a repeat: articles, prepositions, the asks.
 _FREE = frozenset(
@@ -22,12 +21,12 @@ _WORD = re.compile(r"[a-z][a-z'-]+")
 
 def repeated_word(text: str) -> str | None:
     """The first content word `text` says twice (plural and singular count as one), or None."""
-    seen: Counter = Counter()
+    seen: set[str] = set()
     for word in _WORD.findall(text.lower()):
         if word in _FREE:
             continue
         stem = word.rstrip("s")
-        seen[stem] += 1
-        if seen[stem] == 2:
+        if stem in seen:
             return word
+        seen.add(stem)
     return None
