@@ -110,6 +110,7 @@ def generate(
     embedder=None,
     ctr_predictor=None,
     judge=None,
+    reader=None,
     existing: Sequence[str] = (),
     banned_words: Sequence[str] | None = None,
     progress=None,
@@ -117,7 +118,8 @@ def generate(
     """Generate `options.n` scored variants for one product and channel.
 
     generator/embedder/ctr_predictor/judge (the usable-copy judge) default to
-    the process-wide real ones; tests pass fakes. `existing` is copy already saved for this product
+    the process-wide real ones; tests pass fakes. reader None: the copywriter model's reader when the generator
+    is a real model (copy_engine.scoring.reader.reader_for). `existing` is copy already saved for this product
     (novelty is judged against it). `progress(fraction, message)` is called
     as work advances (the UI shows it).
     """
@@ -181,7 +183,12 @@ def generate(
     from copy_engine.scoring import HARD_KINDS, score_variants
 
     report(0.75, f"Scoring {len(candidates)} candidates…")
-    kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words, judge=judge)
+    if reader is None:
+        from copy_engine.scoring.reader import reader_for
+
+        reader = reader_for(generator)
+    kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words, judge=judge,
+              reader=reader)
     cards = score_variants(candidates, product, channel, controls, confidence=[confidence.get(t) for t in candidates], **kw)
     unflagged = sum(1 for c in cards if not any(f.kind in HARD_KINDS for f in c.flags))
     if options.rerank:

@@ -110,6 +110,7 @@ class LocalGenerator:
 
     backend = "transformers"
     max_concurrency = None
+    reads_copy = True  # a real model: its variants are scored with the copywriter model's reading (scoring/reader.py)
 
     def __init__(self, loaded: LoadedModel, adapter_mixer=None):
         self.loaded = loaded

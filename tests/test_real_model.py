@@ -96,3 +96,15 @@ def test_an_adapter_trains_on_top_of_the_real_copywriter(real_settings, tmp_path
     res = train_adapter(loaded, examples, cfg, tmp_path / "voice.safetensors", on_copywriter=True)
     assert trained_on(read_metadata(res.path)) == "copywriter" and res.steps_done == 2
     load_validated(res.path, loaded.model)
+
+
+def test_the_reader_reads_generated_copy_and_sinks_word_salad(real_generator, real_settings):
+    """Real variants carry the copywriter model's reading; a clean headline reads far better than word salad."""
+    from copy_engine.scoring.reader import get_default_reader, reading_prompt
+
+    r = _generate(real_generator, "ad_headline", controls=Controls())
+    assert all(0.0 < v.scores["reading"] < 1.0 for v in r.variants)
+    reader = get_default_reader(real_settings)
+    clean, salad = reader.read(reading_prompt(TEA, "headline"), ["Leafwell Organic Green Tea in 20 Pyramid Bags",
+                                                                  "Bags of the Tea Pyramid with for Green the 20 of"])
+    assert clean > 0.5 > salad

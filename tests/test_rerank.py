@@ -74,10 +74,11 @@ def test_fewer_variants_than_asked_and_embeddings_from_cards():
         mmr_select(["a"], cards_for([0.1, 0.2]), None, 1)
 
 
-def test_diversity_weight_grows_with_lambda():
-    assert diversity_weight_for(0.0) == pytest.approx(0.3)
+def test_diversity_weight_is_zero_up_to_the_default_creativity_then_grows():
+    assert diversity_weight_for(0.0) == diversity_weight_for(0.5) == 0.0
     assert diversity_weight_for(1.0) == pytest.approx(0.6)
-    assert diversity_weight_for(0.0) < diversity_weight_for(0.5) < diversity_weight_for(1.0)
+    assert 0.0 < diversity_weight_for(0.75) < diversity_weight_for(1.0)
+    assert diversity_weight_for(-1.0) == 0.0 and diversity_weight_for(2.0) == pytest.approx(0.6)
 
 
 @settings(max_examples=60, deadline=None)

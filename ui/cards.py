@@ -31,6 +31,7 @@ SCORE_LABELS = {
     "creativity": "Creativity",
     "predicted_ctr": "Predicted CTR (percentile)",
     "quality": "Usable as it stands (judge)",
+    "reading": "Usable as it stands (the copywriter model's reading)",
     "confidence": "Model confidence",
     "faithfulness": "Faithfulness",
     "cta": "Call to action",

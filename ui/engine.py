@@ -125,6 +125,7 @@ def regenerate_one(
 def rescore(product: Product, channel: str, controls: Controls, text: str, others: list[str], existing: list[str]):
     """An edited variant scored again (copy_engine.scoring.score_one) against the other cards."""
     from copy_engine.scoring import score_one
+    from copy_engine.scoring.reader import reader_for
 
     card = score_one(
         text,
@@ -135,5 +136,6 @@ def rescore(product: Product, channel: str, controls: Controls, text: str, other
         existing=existing,
         embedder=get_embedder(),
         ctr_predictor=get_ctr_predictor(),
+        reader=reader_for(get_generator()),
     )
     return Variant.scored(text, channel, card)

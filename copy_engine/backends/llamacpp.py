@@ -122,6 +122,7 @@ class LlamaCppBase:
     """What the in-process and the HTTP llama.cpp generators share: request building, mixing, answers."""
 
     backend = "llamacpp"
+    reads_copy = True  # a real model: its variants are scored with the copywriter model's reading (scoring/reader.py)
     # Products in flight at once: each asks for up to MAX_BATCH samples, and N_PARALLEL slots serve
     # them in continuous batches (more would only queue inside the server).
     max_concurrency = 4
