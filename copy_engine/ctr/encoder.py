@@ -77,7 +77,8 @@ class HeadlineEncoder:
                     v = ((hs[layer] * m).sum(1) / m.sum(1).clamp(min=1)).numpy()
                     out[idx, j * MINILM_DIM:(j + 1) * MINILM_DIM] = v / np.maximum(
                         np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-                b = tok_g(batch, padding=True, truncation=True, max_length=128, return_tensors="pt")
+                b = tok_g(batch, padding=True, padding_side="right", truncation=True, max_length=128,
+                          return_tensors="pt")
                 h = gemma(input_ids=b["input_ids"], attention_mask=b["attention_mask"], use_cache=False).last_hidden_state
                 m = b["attention_mask"].clone()
                 m[:, 0] = 0  # the BOS token is an attention sink with a huge norm: leave it out of the mean
@@ -97,11 +98,11 @@ def _load_gemma_trunk(n_layers: int):
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     from copy_engine.errors import ModelLoadError
-    from copy_engine.model import resolve_source
+    from copy_engine.model import resolve_source, shared_tokenizer
     from copy_engine.settings import EMBEDDED_MODEL, get_settings
 
     hf_logging.disable_progress_bar()
@@ -109,7 +110,7 @@ def _load_gemma_trunk(n_layers: int):
     settings = dataclasses.replace(get_settings(), model=EMBEDDED_MODEL)
     try:
         source, _, _ = resolve_source(settings)
-        tok = AutoTokenizer.from_pretrained(source)
+        tok = shared_tokenizer(source)
         # A bf16 copy of just the first n_layers layers (+ embeddings) is cached beside
         # the converted model: loading it reads ~0.4 GB instead of the 1.1 GB fp32
         # checkpoint, and never holds fp32 copies. Same numbers: the cast to bf16
@@ -131,9 +132,8 @@ def _load_gemma_trunk(n_layers: int):
     except Exception as exc:  # transformers raises many types for a broken cache
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(f"could not load the embedded Gemma for the CTR predictor: {first[:300]}") from None
-    tok.padding_side = "right"
     if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
+        raise ModelLoadError("the embedded Gemma's tokenizer has no padding token")
     trunk = lm.model
     # Run only the first layers: the output wanted is their hidden state, so later layers,
     # the final norm and the output head would be wasted work.
