@@ -87,7 +87,8 @@ class Reader:
         ids = [tok(" " + t, add_special_tokens=False).input_ids + [tok.eos_token_id] for t in texts]
         out = []
         with torch.inference_mode():
-            past = self.body(input_ids=torch.tensor([prefix]), use_cache=True).past_key_values
+            first = self.body(input_ids=torch.tensor([prefix]), use_cache=True)
+            past = first.cache if _cache_arg(self.body) == "cache" else first.past_key_values
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start : start + BATCH]
                 width = max(map(len, chunk))
@@ -122,7 +123,8 @@ def reading_prompt(product, channel: str) -> str:
 
 
 def _cache_arg(body) -> str:
-    """The forward argument that takes a key/value cache: `cache` since transformers 5.x, `past_key_values` before."""
+    """The forward argument (and output field) of the key/value cache: `cache` in transformers 5.x, else
+    `past_key_values`."""
     import inspect
 
     return "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
