@@ -57,7 +57,7 @@ def main(argv=None) -> int:
         f"Model `{generator.name}` on {generator.device}; sliders sentiment {controls.sentiment}, creativity "
         f"{controls.creativity}, CTA {controls.cta}; 4 variants, seed {args.seed}; {len(sample)} evaluation-split "
         "products of the catalog (never in the copy deck or adapter training). Variants are shown exactly as the "
-        "app ranks them, with the usable-copy judge's score where it is installed.",
+        "app ranks them, with the usable-copy judge's score where it is installed and the copywriter model's reading.",
         "",
     ]
     t_all = time.perf_counter()
@@ -81,8 +81,9 @@ def main(argv=None) -> int:
                 continue
             pipeline_used = r.settings.pipeline
             for v in r.variants:
-                q = v.scores.get("quality")
+                q, read = v.scores.get("quality"), v.scores.get("reading")
                 judge = f", judge {q:.2f}" if q is not None else ""
+                judge += f", reading {read:.2f}" if read is not None else ""
                 lines.append(f"1. {v.text}  <sub>overall {v.scores.get('overall', 0):.2f}{judge}</sub>")
             lines += [f"<sub>{r.seconds:.1f} s</sub>", ""]
         print(f"{channel} done", file=sys.stderr, flush=True)

@@ -151,3 +151,12 @@ def test_reader_setting_is_checked():
     assert Settings.from_env({"COPYLAB_READER": "0"}).reader is False
     with pytest.raises(InputError, match="COPYLAB_READER"):
         Settings.from_env({"COPYLAB_READER": "yes"})
+
+
+def test_train_reader_refuses_bad_options_before_loading_anything(tmp_path, capsys):
+    from copy_engine.cli import main
+
+    assert main(["train-reader", "--C", "0"]) == 2
+    assert "--C must be positive" in capsys.readouterr().err
+    assert main(["train-reader", "--labels", str(tmp_path / "missing.jsonl")]) == 2
+    assert "not found" in capsys.readouterr().err
