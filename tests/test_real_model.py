@@ -99,12 +99,16 @@ def test_an_adapter_trains_on_top_of_the_real_copywriter(real_settings, tmp_path
 
 
 def test_the_reader_reads_generated_copy_and_sinks_word_salad(real_generator, real_settings):
-    """Real variants carry the copywriter model's reading; a clean headline reads far better than word salad."""
+    """Real variants carry the copywriter model's reading; a clean headline reads far better than word salad or an
+    invented claim."""
     from copy_engine.scoring.reader import get_default_reader, reading_prompt
 
     r = _generate(real_generator, "ad_headline", controls=Controls())
     assert all(0.0 < v.scores["reading"] < 1.0 for v in r.variants)
     reader = get_default_reader(real_settings)
-    clean, salad = reader.read(reading_prompt(TEA, "headline"), ["Leafwell Organic Green Tea in 20 Pyramid Bags",
-                                                                  "Bags of the Tea Pyramid with for Green the 20 of"])
-    assert clean > 0.5 > salad
+    clean, salad, invented = reader.read(reading_prompt(TEA, "headline"), [
+        "Explore Leafwell organic green tea in 20 pyramid bags",  # 0.84 when written
+        "Bags of the Tea Pyramid with for Green the 20 of",  # 0.008
+        "See the tea that cures your cold",  # 0.06
+    ])
+    assert clean > 0.5 > max(salad, invented)
