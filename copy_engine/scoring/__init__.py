@@ -299,8 +299,9 @@ def _score(
         # reader-labelled candidates, predicted CTR and novelty rank unusable copy first (within a product their
         # ROC AUC against "usable" is 0.37-0.47), and this product ranks usable copy first (see README).
         s["overall"] *= s["quality"] * (penalties.rejected if rejected else 1.0)
-        # Squared: on reads 47-50's labelled candidates, replayed through the reranker, the square kept 3-14 % more
-        # usable copy in the shown four than the probability itself on 5 of 6 channels (README "The reader").
+        # Squared: on reads 47-50's labelled candidates, replayed through the reranker, the square kept 1-3 % more
+        # usable copy in the shown four than the probability itself on 5 of 6 channels, tied on the sixth
+        # (README "The reader").
         s["overall"] *= s["reading"] ** READING_POWER
         no_kind = ch.name in KIND_CHANNELS and not says_what_it_is(text, product)
         s["overall"] *= penalties.no_kind if no_kind else 1.0
