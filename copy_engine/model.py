@@ -178,6 +178,26 @@ def get_loaded_model(settings: Settings | None = None) -> LoadedModel:
         return _LOADED[key]
 
 
+def first_layers(decoder, n: int):
+    """`decoder` (a causal LM's decoder stack) cut to its first `n` layers in place, its config saying so."""
+    decoder.layers = decoder.layers[:n]
+    decoder.config.num_hidden_layers = n
+    if getattr(decoder.config, "layer_types", None):
+        decoder.config.layer_types = decoder.config.layer_types[:n]
+    return decoder
+
+
+def hidden_state_trunk(model, n: int):
+    """The decoder of causal LM `model` running only its first `n` layers and no final norm (in place), in eval
+    mode: its last_hidden_state is the n-th layer's output, and later layers, the norm and the output head,
+    which that output does not need, never run."""
+    import torch
+
+    body = first_layers(model.get_decoder(), n)
+    body.norm = torch.nn.Identity()
+    return body.eval()
+
+
 _TOKENIZERS: dict[str, Any] = {}
 
 

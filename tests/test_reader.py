@@ -11,7 +11,8 @@ from copy_engine.controls import Controls
 from copy_engine.errors import InputError, ModelLoadError
 from copy_engine.product import Product
 from copy_engine.scoring import score_variants
-from copy_engine.scoring.reader import LAYERS, Head, Reader, cut_after, reader_for
+from copy_engine.model import hidden_state_trunk
+from copy_engine.scoring.reader import LAYERS, Head, Reader, reader_for
 from copy_engine.scoring.reader_train import fit_head, save_head, within_product_auc
 from copy_engine.settings import Settings
 from conftest import FakeCtrPredictor, FakeEmbedder, FakeGenerator
@@ -42,7 +43,7 @@ def tiny():
                            num_attention_heads=2, num_key_value_heads=1, head_dim=8, sliding_window=8,
                            max_position_embeddings=128)
     full = Gemma3ForCausalLM(cfg).eval()
-    return cut_after(copy.deepcopy(full), 2), full
+    return hidden_state_trunk(copy.deepcopy(full), 2), full
 
 
 def _direct(full, tok, prompt, text):

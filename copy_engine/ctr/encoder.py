@@ -102,7 +102,7 @@ def _load_gemma_trunk(n_layers: int):
     from transformers.utils import logging as hf_logging
 
     from copy_engine.errors import ModelLoadError
-    from copy_engine.model import resolve_source, shared_tokenizer
+    from copy_engine.model import hidden_state_trunk, resolve_source, shared_tokenizer
     from copy_engine.settings import EMBEDDED_MODEL, get_settings
 
     hf_logging.disable_progress_bar()
@@ -134,16 +134,7 @@ def _load_gemma_trunk(n_layers: int):
         raise ModelLoadError(f"could not load the embedded Gemma for the CTR predictor: {first[:300]}") from None
     if tok.pad_token is None:
         raise ModelLoadError("the embedded Gemma's tokenizer has no padding token")
-    trunk = lm.model
-    # Run only the first layers: the output wanted is their hidden state, so later layers,
-    # the final norm and the output head would be wasted work.
-    trunk.layers = trunk.layers[:n_layers]
-    trunk.config.num_hidden_layers = n_layers
-    if getattr(trunk.config, "layer_types", None):
-        trunk.config.layer_types = trunk.config.layer_types[:n_layers]
-    trunk.norm = torch.nn.Identity()
-    trunk.eval()
-    return tok, trunk
+    return tok, hidden_state_trunk(lm, n_layers)
 
 
 def _save_trunk(lm, trunk_dir: Path) -> None:

@@ -86,9 +86,9 @@ class Reader:
         prefix = tok(prompt).input_ids  # with BOS, as the model was trained and sampled
         ids = [tok(" " + t, add_special_tokens=False).input_ids + [tok.eos_token_id] for t in texts]
         out = []
+        cache_arg = _cache_arg(self.body)
         with torch.inference_mode():
-            first = self.body(input_ids=torch.tensor([prefix]), use_cache=True)
-            past = first.cache if _cache_arg(self.body) == "cache" else first.past_key_values
+            past = getattr(self.body(input_ids=torch.tensor([prefix]), use_cache=True), cache_arg)
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start : start + BATCH]
                 width = max(map(len, chunk))
@@ -99,7 +99,7 @@ class Reader:
                 for r, t in enumerate(chunk):
                     x[r, : len(t)] = torch.tensor(t)
                     mask[r, len(prefix) : len(prefix) + len(t)] = 1
-                cache = {_cache_arg(self.body): _repeat_cache(past, len(chunk))}
+                cache = {cache_arg: _repeat_cache(past, len(chunk))}
                 h = self.body(input_ids=x, attention_mask=mask, **cache).last_hidden_state.float()
                 keep = mask[:, len(prefix) :].unsqueeze(-1).float()
                 out.append(((h * keep).sum(1) / keep.sum(1)).numpy())
@@ -139,19 +139,6 @@ def _repeat_cache(past, n: int):
     return cache
 
 
-def cut_after(model, layers: int = LAYERS):
-    """The decoder of a causal LM keeping its first `layers` layers and no final norm (in place)."""
-    import torch
-
-    body = model.get_decoder()
-    body.layers = body.layers[:layers]
-    body.config.num_hidden_layers = layers
-    if getattr(body.config, "layer_types", None):
-        body.config.layer_types = body.config.layer_types[:layers]
-    body.norm = torch.nn.Identity()
-    return body
-
-
 def _copywriter_digest() -> str:
     from copy_engine.adapters.registry import COPYWRITER_FILE
 
@@ -169,15 +156,11 @@ def _build(settings, out: Path) -> None:
 
     from copy_engine.adapters.mixing import merge_adapter
     from copy_engine.adapters.registry import COPYWRITER_FILE
-    from copy_engine.model import load_model
+    from copy_engine.model import first_layers, load_model
 
-    loaded = load_model(settings)
-    merge_adapter(loaded.model, COPYWRITER_FILE)
-    model = loaded.model
-    model.model.layers = model.model.layers[:LAYERS]
-    model.config.num_hidden_layers = LAYERS
-    if getattr(model.config, "layer_types", None):
-        model.config.layer_types = model.config.layer_types[:LAYERS]
+    model = load_model(settings).model
+    merge_adapter(model, COPYWRITER_FILE)
+    first_layers(model.get_decoder(), LAYERS)  # the decoder shares the model's config: saved with 9 layers
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     model.to(torch.bfloat16).save_pretrained(tmp)
     if not out.exists():
@@ -205,7 +188,7 @@ def load_reader(settings=None, head_path: str | Path | None = None, with_head: b
         import torch
         from transformers import AutoModelForCausalLM
 
-        from copy_engine.model import resolve_source, shared_tokenizer
+        from copy_engine.model import hidden_state_trunk, resolve_source, shared_tokenizer
 
         out = reader_dir(settings)
         if not (out / "config.json").exists():
@@ -217,8 +200,7 @@ def load_reader(settings=None, head_path: str | Path | None = None, with_head: b
         raise
     except Exception as exc:  # noqa: BLE001 - transformers raises many types for a bad folder
         raise ModelLoadError(f"could not load the reader: {str(exc).strip()[:300]}") from None
-    model.eval()
-    return Reader(tokenizer, cut_after(model), head)
+    return Reader(tokenizer, hidden_state_trunk(model, LAYERS), head)
 
 
 _LOCK = threading.Lock()
@@ -239,6 +221,7 @@ def get_default_reader(settings=None) -> Reader:
             try:
                 _READERS[key] = load_reader(settings)
             except ModelLoadError as exc:
+                log.warning("scoring without the reader: %s", exc)  # once: the failure is kept, not retried
                 _READERS[key] = str(exc)
         got = _READERS[key]
     if isinstance(got, str):
@@ -261,8 +244,5 @@ def reader_for(generator, settings=None) -> Reader | None:
         return None
     try:
         return get_default_reader(settings)
-    except ModelLoadError as exc:
-        if not getattr(reader_for, "_warned", False):
-            log.warning("scoring without the reader: %s", exc)
-            reader_for._warned = True
+    except ModelLoadError:  # logged once, when it first failed to load
         return None
