@@ -12,10 +12,27 @@ HELP = ("Train the usable-copy judge (copy deck + labelled model candidates), sa
 DEFAULT_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "products" / "amazon_products_sample.csv"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_catalog_argument(parser: argparse.ArgumentParser, whose: str) -> None:
+    """--csv: the catalog whose csv: keys the training data refers to (train-judge, train-reader)."""
     parser.add_argument("--csv", default=str(DEFAULT_CSV),
-                        help="catalog CSV the deck's and labels' csv: keys resolve in (default ../shared/data/products/"
+                        help=f"catalog CSV {whose} csv: keys resolve in (default ../shared/data/products/"
                         "amazon_products_sample.csv); without it only our own products are used")
+
+
+def training_catalog(args: argparse.Namespace) -> str | None:
+    """The --csv catalog when it exists (None, said on stdout, when not), after checking --C is positive."""
+    from copy_engine.errors import InputError
+
+    if args.C <= 0:
+        raise InputError(f"--C must be positive, got {args.C}")
+    if Path(args.csv).is_file():
+        return args.csv
+    print(f"catalog {args.csv} not found: csv: products are skipped")
+    return None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_catalog_argument(parser, "the deck's and labels'")
     parser.add_argument("--labels", default=None, help="labelled candidates (default copy_engine/examples/judge_labels.jsonl)")
     parser.add_argument("--deck", default=None, help="copy deck folder (default: the shipped copy_engine/examples/copy_deck)")
     parser.add_argument("--out", default=None, help="weights file (default: the shipped copy_engine/scoring/judge_weights.npz)")
@@ -28,11 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from copy_engine.scoring.judge import weights_path
     from copy_engine.scoring.judge_train import save_weights, train
 
-    if args.C <= 0:
-        raise InputError(f"--C must be positive, got {args.C}")
-    csv = args.csv if Path(args.csv).is_file() else None
-    if csv is None:
-        print(f"catalog {args.csv} not found: csv: products are skipped")
+    csv = training_catalog(args)
     embedder = None
     if not args.no_embeddings:
         from copy_engine.embeddings import get_embedder

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from copy_engine.commands.train_judge import DEFAULT_CSV
+from copy_engine.commands.train_judge import add_catalog_argument, training_catalog
 
 NAME = "train-reader"
 HELP = ("Train the reader (the copywriter model's own reading of a variant) on the labelled model candidates, "
@@ -14,9 +14,7 @@ HELP = ("Train the reader (the copywriter model's own reading of a variant) on t
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--csv", default=str(DEFAULT_CSV),
-                        help="catalog CSV the labels' csv: keys resolve in (default ../shared/data/products/"
-                        "amazon_products_sample.csv); without it only our own products are used")
+    add_catalog_argument(parser, "the labels'")
     parser.add_argument("--labels", nargs="*", default=None,
                         help="labelled candidates (default: every copy_engine/examples/judge_labels*.jsonl)")
     parser.add_argument("--out", default=None,
@@ -26,23 +24,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _judge_scores(examples) -> "list[float]":
     """The linear judge's quality of every example (MiniLM features), for the comparison line."""
-    from collections import defaultdict
-
     import numpy as np
 
     from copy_engine.embeddings import get_embedder
-    from copy_engine.scoring.judge import facts_lines, get_default_judge
+    from copy_engine.scoring.judge import get_default_judge, judge_with
+    from copy_engine.scoring.judge_train import by_product
 
     judge, embedder = get_default_judge(), get_embedder()
-    groups = defaultdict(list)
-    for i, e in enumerate(examples):
-        groups[(e.key, e.channel)].append(i)
     out = np.zeros(len(examples))
-    for idx in groups.values():
-        e = examples[idx[0]]
-        texts = [examples[i].text for i in idx]
-        emb = np.asarray(embedder.encode(texts + list(facts_lines(e.product))), dtype=np.float32)
-        verdicts = judge.judge(e.product, e.channel, texts, text_emb=emb[:-2], line_emb=emb[-2], feats_emb=emb[-1])
+    for (_, channel), idx in by_product(examples).items():
+        verdicts = judge_with(judge, examples[idx[0]].product, channel, [examples[i].text for i in idx], embedder)
         out[idx] = [v.quality for v in verdicts]
     return out
 
@@ -52,11 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from copy_engine.scoring.reader import load_reader, weights_path
     from copy_engine.scoring.reader_train import features_of, labelled_examples, save_head, train_reader
 
-    if args.C <= 0:
-        raise InputError(f"--C must be positive, got {args.C}")
-    csv = args.csv if Path(args.csv).is_file() else None
-    if csv is None:
-        print(f"catalog {args.csv} not found: csv: products are skipped")
+    csv = training_catalog(args)
     for p in args.labels or ():
         if not Path(p).is_file():
             raise InputError(f"--labels {p} not found")

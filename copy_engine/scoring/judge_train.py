@@ -332,16 +332,21 @@ def train(
     return weights, report
 
 
+def by_product(examples: Sequence[Example]) -> dict[tuple[str, str], list[int]]:
+    """Indices of the examples of each (product key, channel), in order: what one judge or reader call takes."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for i, e in enumerate(examples):
+        out.setdefault((e.key, e.channel), []).append(i)
+    return out
+
+
 def evaluate(judge: Judge, test_ex: Sequence[Example], embedder) -> TrainReport:
     """AUC of a judge's quality on labelled model candidates (full head when an embedder is given)."""
     y = np.array([e.usable for e in test_ex])
     full_q, text_q, reason_ok, n_neg = [], [], 0, 0
-    by_product: dict[tuple, list[int]] = {}
-    for i, e in enumerate(test_ex):
-        by_product.setdefault((e.key, e.channel), []).append(i)
     full_q = np.zeros(len(test_ex))
     text_q = np.zeros(len(test_ex))
-    for (key, channel), idx in by_product.items():
+    for (key, channel), idx in by_product(test_ex).items():
         product = test_ex[idx[0]].product
         texts = [test_ex[i].text for i in idx]
         text_v = judge.judge(product, channel, texts)

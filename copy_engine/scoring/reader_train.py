@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from copy_engine.scoring.judge_train import Example, is_test_product, read_labels
+from copy_engine.scoring.judge_train import Example, by_product, is_test_product, read_labels
 from copy_engine.scoring.reader import LAYERS, Head, Reader, reading_prompt
 
 
@@ -29,9 +29,7 @@ def labelled_examples(catalog_csv: str | Path | None, paths: Sequence[str | Path
 
 def features_of(reader: Reader, examples: Sequence[Example], progress=None) -> np.ndarray:
     """Reader features of every example, one prompt pass per (product, channel)."""
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, e in enumerate(examples):
-        groups[(e.key, e.channel)].append(i)
+    groups = by_product(examples)
     x = None
     for done, idx in enumerate(groups.values()):
         e = examples[idx[0]]
