@@ -31,6 +31,7 @@ FLAG_COLOURS = {
     "off_product": "red",
     "banned": "red",
     "false_urgency": "orange",
+    "doubtful": "violet",
 }
 FLAG_LABELS = {
     "unsupported_number": "number not in the product facts",
@@ -40,6 +41,7 @@ FLAG_LABELS = {
     "off_product": "a different kind of product",
     "banned": "banned word",
     "false_urgency": "pressure or promise",
+    "doubtful": "the copywriter model doubts this word",
 }
 
 

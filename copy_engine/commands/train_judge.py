@@ -20,11 +20,7 @@ def add_catalog_argument(parser: argparse.ArgumentParser, whose: str) -> None:
 
 
 def training_catalog(args: argparse.Namespace) -> str | None:
-    """The --csv catalog when it exists (None, said on stdout, when not), after checking --C is positive."""
-    from copy_engine.errors import InputError
-
-    if args.C <= 0:
-        raise InputError(f"--C must be positive, got {args.C}")
+    """The --csv catalog when it exists (None, said on stdout, when not)."""
     if Path(args.csv).is_file():
         return args.csv
     print(f"catalog {args.csv} not found: csv: products are skipped")
@@ -45,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from copy_engine.scoring.judge import weights_path
     from copy_engine.scoring.judge_train import save_weights, train
 
+    if args.C <= 0:
+        raise InputError(f"--C must be positive, got {args.C}")
     csv = training_catalog(args)
     embedder = None
     if not args.no_embeddings:

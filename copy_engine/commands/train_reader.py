@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="labelled candidates (default: every copy_engine/examples/judge_labels*.jsonl)")
     parser.add_argument("--out", default=None,
                         help="head file (default: the shipped copy_engine/scoring/reader_weights.npz)")
-    parser.add_argument("--C", type=float, default=0.003, help="inverse L2 regularisation of the head (default 0.003)")
+    parser.add_argument("--members", type=int, default=5, help="heads fit from different seeds and averaged (default 5)")
+    parser.add_argument("--epochs", type=int, default=8, help="passes over the labelled candidates (default 8)")
 
 
 def _judge_scores(examples) -> "list[float]":
@@ -41,17 +42,20 @@ def _judge_scores(examples) -> "list[float]":
 def run(args: argparse.Namespace) -> int:
     from copy_engine.errors import InputError
     from copy_engine.scoring.reader import load_reader, weights_path
-    from copy_engine.scoring.reader_train import features_of, labelled_examples, save_head, train_reader
+    from copy_engine.scoring.reader_train import HeadRecipe, labelled_examples, save_head, states_of, train_reader
 
+    if args.members < 1 or args.epochs < 1:
+        raise InputError("--members and --epochs must be at least 1")
     csv = training_catalog(args)
     for p in args.labels or ():
         if not Path(p).is_file():
             raise InputError(f"--labels {p} not found")
     examples = labelled_examples(csv, args.labels)
     reader = load_reader(with_head=False)
-    x = features_of(reader, examples, lambda i, n: print(f"read {i}/{n} products", flush=True) if i % 50 == 0 else None)
+    states = states_of(reader, examples, lambda i, n: print(f"read {i}/{n} products", flush=True) if i % 50 == 0 else None)
     try:
-        head, report = train_reader(examples, x, args.C, _judge_scores(examples))
+        recipe = HeadRecipe(members=args.members, epochs=args.epochs)
+        head, report = train_reader(examples, states, recipe, _judge_scores(examples))
     except ValueError as exc:
         raise InputError(str(exc)) from None
     out = save_head(head, args.out or weights_path())

@@ -70,6 +70,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 READING_POWER = 2  # overall is multiplied by the reader's probability to this power
+DOUBT_BELOW = 0.5  # a reading under this flags the reader's weakest word ("doubtful")
 
 SCORE_KEYS = (
     "sentiment",
@@ -135,16 +136,26 @@ class ScoreCard:
 
 
 def _read(reader, product, channel, texts):
-    """The reader's probabilities (copy_engine/scoring/reader.py), or None without a reader or when it fails."""
+    """The reader's (probabilities, weakest words) (copy_engine/scoring/reader.py), or None without a reader or
+    when it fails."""
     if reader is None:
         return None
     from copy_engine.scoring.reader import reading_prompt
 
     try:
-        return reader.read(reading_prompt(product, channel), texts)
+        return reader.read_with_weakest(reading_prompt(product, channel), texts)
     except ModelLoadError as exc:
         log.warning("variants scored without the reader: %s", exc)
         return None
+
+
+def _doubtful(text: str, reading: float, span) -> Flag | None:
+    """A flag on the reader's weakest word of copy it reads as more likely unusable than not (else None)."""
+    if span is None or reading >= DOUBT_BELOW:
+        return None
+    start, end = span
+    why = f"The copywriter model reads this word as the weakest part of the copy (usable as it stands: {reading:.0%})."
+    return Flag(start, end, text[start:end], "doubtful", why + " Check how it is used.")
 
 
 def _judge(judge, product, channel, texts, text_emb, line_emb, feats_emb):
@@ -246,7 +257,7 @@ def _score(
     about_emb = emb[n + m + len(refs) : -1]
     relevance = (emb[:n] @ about_emb.T).max(axis=1)
     verdicts, judge_missing = _judge(judge, product, channel, texts, emb[:n], about_emb[0], emb[-1])
-    reading = _read(reader, product, channel, texts)
+    reading, weakest = _read(reader, product, channel, texts) or (None, None)
     distinct = distinctness(shown)[:n]
     set_div = set_diversity(shown)
     ctr, ctr_missing = predict_percentiles(texts, ctr_predictor)
@@ -285,6 +296,10 @@ def _score(
         else:
             s["reading"] = float(reading[i])
             e["reading"] = f"The copywriter model reads it as usable as it stands with {reading[i]:.0%} probability."
+            doubt = _doubtful(text, reading[i], weakest[i])
+            if doubt is not None:
+                e["reading"] += f' The word it doubts most: "{doubt.text}".'
+                flags = resolve_overlaps(flags + [doubt])  # a checked problem on the same words says more
         s["confidence"], e["confidence"] = _confidence(confidence[i])
 
         s["conversion"], e["conversion"] = _weighted(s, cw, "How likely it is to convert")
@@ -300,8 +315,8 @@ def _score(
         # ROC AUC against "usable" is 0.37-0.47), and this product ranks usable copy first (see README).
         s["overall"] *= s["quality"] * (penalties.rejected if rejected else 1.0)
         # Squared: on reads 47-50's labelled candidates, replayed through the reranker, the square kept 1-3 % more
-        # usable copy in the shown four than the probability itself on 5 of 6 channels, tied on the sixth
-        # (README "The reader").
+        # usable copy in the shown four than the probability itself on 5 of 6 channels, tied on the sixth; with the
+        # token-detector reader the 4th power kept about as much as the square (README "The reader").
         s["overall"] *= s["reading"] ** READING_POWER
         no_kind = ch.name in KIND_CHANNELS and not says_what_it_is(text, product)
         s["overall"] *= penalties.no_kind if no_kind else 1.0

@@ -13,6 +13,7 @@ FLAG_KINDS = (
     "off_product",
     "banned",
     "false_urgency",
+    "doubtful",
 )
 
 # When two flags overlap, the one earlier in this order is kept (a banned phrase
@@ -25,6 +26,7 @@ _PRIORITY = {
     "unsupported_name": 4,
     "false_urgency": 5,
     "unsupported_word": 6,  # any other word: the more specific kinds explain the same span better
+    "doubtful": 7,  # the reader's weakest word: a hint, and any checked problem on it says more
 }
 
 
