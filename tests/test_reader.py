@@ -169,11 +169,11 @@ def test_copy_read_as_unusable_flags_its_weakest_word_without_touching_faithfuln
     doubted, trusted = "Trail Bottle for keys and 750 ml", "A steel Trail Bottle that holds 750 ml"
     weakest = {doubted: (17, 21), trusted: (2, 7)}
     plain = _score([doubted, trusted], None)
-    read = _score([doubted, trusted], FixedReader({doubted: 0.3, trusted: 0.8}, weakest=weakest))
+    read = _score([doubted, trusted], FixedReader({doubted: 0.2, trusted: 0.4}, weakest=weakest))
     flag = [f for f in read[0].flags if f.kind == "doubtful"]
-    assert [(f.start, f.end, f.text) for f in flag] == [(17, 21, "keys")] and "30%" in flag[0].reason
+    assert [(f.start, f.end, f.text) for f in flag] == [(17, 21, "keys")] and "20%" in flag[0].reason
     assert 'doubts most: "keys"' in read[0].explanations["reading"]
-    assert not [f for f in read[1].flags if f.kind == "doubtful"]  # read as more likely usable: no hint
+    assert not [f for f in read[1].flags if f.kind == "doubtful"]  # read at or above DOUBT_BELOW: no hint
     for a, b in zip(plain, read):
         assert b.scores["faithfulness"] == a.scores["faithfulness"]
         assert [f for f in b.flags if f.kind != "doubtful"] == a.flags

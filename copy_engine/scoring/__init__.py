@@ -70,7 +70,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 READING_POWER = 2  # overall is multiplied by the reader's probability to this power
-DOUBT_BELOW = 0.5  # a reading under this flags the reader's weakest word ("doubtful")
+# A reading under this flags the reader's weakest word ("doubtful"). On read 61's 1,033 labelled candidates, 85 % of
+# those under 0.3 were unusable and 16 % of the usable ones fell under it (under 0.5: 78 % and 30 %); the flagged
+# word overlapped the readers' own "bad" words in 75 % of the unusable ones.
+DOUBT_BELOW = 0.3
 
 SCORE_KEYS = (
     "sentiment",
@@ -150,7 +153,7 @@ def _read(reader, product, channel, texts):
 
 
 def _doubtful(text: str, reading: float, span) -> Flag | None:
-    """A flag on the reader's weakest word of copy it reads as more likely unusable than not (else None)."""
+    """A flag on the reader's weakest word of copy it reads as likely unusable (under DOUBT_BELOW; else None)."""
     if span is None or reading >= DOUBT_BELOW:
         return None
     start, end = span

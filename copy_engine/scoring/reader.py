@@ -19,8 +19,8 @@ product's prompt, do tell them apart. So the reader is:
   Within a product, on the evaluation-split labels of reads 47-61 (never trained on), it ranks usable copy above
   the rest in 0.80-0.89 of pairs, against 0.75-0.82 for a linear head on the 9th layer's mean state alone;
 - the word whose tokens pull the reading down most is the reader's reason: on read 61's unusable candidates it
-  overlaps the readers' own "bad" words in 74 % of them (a random word: 34 %). Copy read as more likely unusable
-  than not gets it as a "doubtful" flag (scoring.DOUBT_BELOW).
+  overlaps the readers' own "bad" words in 74 % of them (a random word: 34 %). Copy read as likely unusable gets
+  it as a "doubtful" flag (scoring.DOUBT_BELOW).
 """
 
 from __future__ import annotations
