@@ -88,6 +88,20 @@ def test_read_applies_the_head_and_needs_one(tiny):
         Reader(tok, body).read("Copy:", ["a"])
 
 
+def test_texts_read_lately_are_not_read_again(tiny, monkeypatch):
+    body, _ = tiny
+    reader = Reader(WordTokenizer(), body, _zero_head(32), layers=(1, 2))
+    read = []
+    states = reader.states
+    monkeypatch.setattr(reader, "states", lambda prompt, texts: read.append(list(texts)) or states(prompt, texts))
+    first = reader.read_with_weakest("Copy:", ["a b", "c"])
+    again = reader.read_with_weakest("Copy:", ["c", "d e", "a b"])
+    assert read == [["a b", "c"], ["d e"]]  # only the new text went through the model
+    assert again[0].tolist() == [first[0][1], 0.5, first[0][0]]
+    reader.read_with_weakest("Other prompt:", ["c"])
+    assert read[-1] == ["c"]  # the same text after another prompt is another reading
+
+
 def _texts_with_one_bad_word(n=240, seed=0):
     """Token states of texts of 3-12 tokens; a text is unusable when one of its tokens is 'bad' (dimension 0
     high): one word in a long text barely moves its mean state, which is what the token detectors are for."""

@@ -29,6 +29,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 LAYERS = (9, 12)  # the decoder layers whose outputs are the features (of 18; the model is cut after the last)
 BATCH = 32  # variants per forward pass (a request has 8-30)
+MEMO = 512  # readings kept per reader (a few requests' candidates)
 
 
 def weights_path() -> Path:
@@ -111,6 +113,10 @@ class Reader:
         self.body = body  # a decoder stack cut after the last of `layers` (its hidden_states[i]: layer i's output)
         self.head = head
         self.layers = tuple(layers)
+        # (head, prompt, text) -> (probability, weakest word) of texts read lately: a request reads its shown
+        # four a second time when it re-scores them (generate), and the UI re-scores a set after an edit.
+        self._memo: OrderedDict = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     def states(self, prompt: str, texts: Sequence[str]) -> list[np.ndarray]:
         """Per text, its (tokens + 1, hidden x len(layers)) states at the feature layers, side by side: its tokens
@@ -161,9 +167,23 @@ class Reader:
         texts = list(texts)
         if not texts:
             return np.zeros(0), []
-        states = self.states(prompt, texts)
-        spans = [_weakest_word(t, self._tokens(t)[1], self.head.token_pull(h)[:-1]) for t, h in zip(texts, states)]
-        return self.head.probability(states), spans
+        head = self.head
+        keys = [(id(head), prompt, t) for t in texts]
+        with self._memo_lock:
+            known = {k: self._memo[k] for k in keys if k in self._memo}
+        todo = list(dict.fromkeys(t for k, t in zip(keys, texts) if k not in known))
+        if todo:
+            states = self.states(prompt, todo)
+            probs = head.probability(states)
+            for t, h, p in zip(todo, states, probs):
+                known[(id(head), prompt, t)] = (float(p), _weakest_word(t, self._tokens(t)[1], head.token_pull(h)[:-1]))
+            with self._memo_lock:
+                for k in keys:
+                    self._memo[k] = known[k]
+                    self._memo.move_to_end(k)
+                while len(self._memo) > MEMO:
+                    self._memo.popitem(last=False)
+        return np.array([known[k][0] for k in keys]), [known[k][1] for k in keys]
 
 
 def _weakest_word(text: str, offsets: Sequence[tuple[int, int]], pull: np.ndarray) -> tuple[int, int] | None:
