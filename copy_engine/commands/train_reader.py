@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="labelled candidates (default: every copy_engine/examples/judge_labels*.jsonl)")
     parser.add_argument("--out", default=None,
                         help="head file (default: the shipped copy_engine/scoring/reader_weights.npz)")
-    parser.add_argument("--members", type=int, default=5, help="heads fit from different seeds and averaged (default 5)")
+    parser.add_argument("--members", type=int, default=5,
+                        help="heads fit from different seeds and averaged (default 5)")
     parser.add_argument("--epochs", type=int, default=8, help="passes over the labelled candidates (default 8)")
 
 
@@ -39,6 +40,11 @@ def _judge_scores(examples) -> "list[float]":
     return out
 
 
+def _every_50th_product(done: int, total: int) -> None:
+    if done % 50 == 0:
+        print(f"read {done}/{total} products", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from copy_engine.errors import InputError
     from copy_engine.scoring.reader import load_reader, weights_path
@@ -52,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--labels {p} not found")
     examples = labelled_examples(csv, args.labels)
     reader = load_reader(with_head=False)
-    states = states_of(reader, examples, lambda i, n: print(f"read {i}/{n} products", flush=True) if i % 50 == 0 else None)
+    states = states_of(reader, examples, _every_50th_product)
     try:
         recipe = HeadRecipe(members=args.members, epochs=args.epochs)
         head, report = train_reader(examples, states, recipe, _judge_scores(examples))

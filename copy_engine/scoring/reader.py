@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 LAYERS = (9, 12)  # the decoder layers whose outputs are the features (of 18; the model is cut after the last)
 BATCH = 32  # variants per forward pass (a request has 8-30)
 MEMO = 512  # readings kept per reader (a few requests' candidates)
+Span = tuple[int, int]  # (start, end) characters of a text
 
 
 def weights_path() -> Path:
@@ -70,8 +71,7 @@ class Head:
         """(len(states), members) logits of texts given as (tokens, d) state arrays."""
         out = np.zeros((len(states), len(self.intercept)), dtype=np.float64)
         for i, h in enumerate(states):
-            z = (np.asarray(h, dtype=np.float32) - self.mean) / self.scale  # (t, d)
-            detectors = np.einsum("td,mdk->mtk", z, self.token_coef) + self.token_intercept[:, None, :]
+            z, detectors = self._detect(h)
             top = detectors.max(1, keepdims=True)  # log-mean-exp over tokens, computed stably
             pooled = (top[:, 0] + np.log(np.exp(detectors - top).mean(1))).astype(np.float64)  # (m, k)
             out[i] = self.coef @ z.mean(0) + self.intercept + (pooled * self.token_weight).sum(1)
@@ -82,9 +82,13 @@ class Head:
         state's term plus its detectors' values weighted as pooled. Most negative = the token that most makes
         the text read as unusable (read 47-61's labels: inside the readers' 'bad' span 2.4 times as often as a
         random token)."""
-        z = (np.asarray(state, dtype=np.float32) - self.mean) / self.scale
-        detectors = np.einsum("td,mdk->mtk", z, self.token_coef) + self.token_intercept[:, None, :]
+        z, detectors = self._detect(state)
         return (z @ self.coef.T).sum(1) / len(z) + np.einsum("mtk,mk->t", detectors, self.token_weight)
+
+    def _detect(self, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One text's standardised states (t, d) and every member's detector values at each token (m, t, k)."""
+        z = (np.asarray(state, dtype=np.float32) - self.mean) / self.scale
+        return z, np.einsum("td,mdk->mtk", z, self.token_coef) + self.token_intercept[:, None, :]
 
     def probability(self, states: Sequence[np.ndarray]) -> np.ndarray:
         """Probability that each text is usable as it stands (the members' mean)."""
@@ -149,7 +153,7 @@ class Reader:
                 out.extend(h[r, : len(t)].copy() for r, t in enumerate(chunk))
         return out
 
-    def _tokens(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    def _tokens(self, text: str) -> tuple[list[int], list[Span]]:
         """The token ids of `text` as read after a prompt (a leading space, no BOS) and each token's character
         span in `text`."""
         enc = self.tokenizer(" " + text, add_special_tokens=False, return_offsets_mapping=True)
@@ -159,7 +163,7 @@ class Reader:
         """Probability that a copywriter would use each text as it stands."""
         return self.read_with_weakest(prompt, texts)[0]
 
-    def read_with_weakest(self, prompt: str, texts: Sequence[str]) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
+    def read_with_weakest(self, prompt: str, texts: Sequence[str]) -> tuple[np.ndarray, list[Span | None]]:
         """(probability that a copywriter would use each text as it stands, each text's weakest word as a
         (start, end) character span: the word whose tokens pull the reading down most; None when no word does)."""
         if self.head is None:
@@ -186,7 +190,7 @@ class Reader:
         return np.array([known[k][0] for k in keys]), [known[k][1] for k in keys]
 
 
-def _weakest_word(text: str, offsets: Sequence[tuple[int, int]], pull: np.ndarray) -> tuple[int, int] | None:
+def _weakest_word(text: str, offsets: Sequence[Span], pull: np.ndarray) -> Span | None:
     """The word (a run of non-space characters, outer punctuation trimmed) holding the token with the most
     negative pull; None when no token pulls down."""
     if not len(pull) or pull.min() >= 0:
