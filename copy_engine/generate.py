@@ -2,8 +2,9 @@
 
 Flow: controls mapping -> prompt -> K candidates sampled in one batch (more
 rounds if cleaning leaves too few) -> post-processing and repairs (descriptions
-also composed from the batch's clean sentences) -> scorers -> MMR reranking
--> N variants, each with scores, explanations and flags.
+also composed from the batch's clean sentences; headlines and email subjects the
+reader doubts also cut back before the doubtful clause) -> scorers -> MMR
+reranking -> N variants, each with scores, explanations and flags.
 """
 
 from __future__ import annotations
@@ -182,11 +183,17 @@ def generate(
 
     from copy_engine.scoring import HARD_KINDS, score_variants
 
-    report(0.75, f"Scoring {len(candidates)} candidates…")
     if reader is None:
         from copy_engine.scoring.reader import reader_for
 
         reader = reader_for(generator)
+    if options.postprocess and reader is not None:
+        # short copy also cut back before the clause the reader doubts (copy_engine/cuts.py); a cut keeps the
+        # confidence of the sample it came from
+        for cut, parent in cuts_for(candidates, product, channel, reader).items():
+            confidence.setdefault(cut, confidence.get(parent))
+            candidates.append(cut)
+    report(0.75, f"Scoring {len(candidates)} candidates…")
     kw = dict(existing=existing, embedder=embedder, ctr_predictor=ctr_predictor, banned_words=banned_words, judge=judge,
               reader=reader)
     cards = score_variants(candidates, product, channel, controls, confidence=[confidence.get(t) for t in candidates], **kw)
@@ -211,6 +218,22 @@ def generate(
         lam=mapping.lam, pipeline=pipeline, prompt_version=version,
     )
     return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
+
+
+def cuts_for(candidates: Sequence[str], product: Product, channel: str, reader) -> dict[str, str]:
+    """Clause cuts of the candidates the reader doubts (copy_engine/cuts.py) -> the candidate each was cut from;
+    none on channels without cuts or when the reader fails (its readings are kept: scoring reads them again free)."""
+    from copy_engine.cuts import CUT_CHANNELS, clause_cuts
+    from copy_engine.errors import ModelLoadError
+    from copy_engine.scoring.reader import reading_prompt
+
+    if channel not in CUT_CHANNELS or not candidates:
+        return {}
+    try:
+        readings, weakest = reader.read_with_weakest(reading_prompt(product, channel), candidates)
+    except ModelLoadError:
+        return {}
+    return clause_cuts(candidates, readings, weakest, channel)
 
 
 def clean_samples(samples: Sequence, product: Product, channel: str, already: Sequence[str] = ()) -> dict:
