@@ -77,5 +77,6 @@ def test_generate_adds_the_cut_as_a_candidate_with_its_samples_confidence():
     shown = next(v for v in cut.variants if v.text == "Explore the steel Trail Bottle")
     assert shown.scores["confidence"] == 0.6 and shown.scores["reading"] == 0.9
     # without post-processing nothing is cut
-    raw = generate(PRODUCT, "headline", Controls(), GenerateOptions(n=2, postprocess=False), reader=DoubtingReader(), **kw)
+    options = GenerateOptions(n=2, postprocess=False)
+    raw = generate(PRODUCT, "headline", Controls(), options, reader=DoubtingReader(), **kw)
     assert "Explore the steel Trail Bottle" not in [v.text for v in raw.variants]
