@@ -35,6 +35,10 @@ def test_no_cut_without_a_clause_before_the_word_or_when_too_little_stays():
     assert clause_cut(text, None, 18) is None
     assert clause_cut("See Ariel, a keyring", (11, 20), 5) is None  # two words would stay
     assert clause_cut("See the Trail Bottle with a lid", (25, 28), 40) is None  # shorter than the channel's minimum
+    text = "See a steel keychain made for keys"
+    assert clause_cut(text, _span(text, "keys"), 10) is None  # "made" would hang
+    text = "Explore a life ring painted with white bands"
+    assert clause_cut(text, _span(text, "bands"), 10) is None  # so would a participle after the noun
 
 
 def test_only_doubted_lines_of_cut_channels_are_cut_and_no_cut_repeats():
