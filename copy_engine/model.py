@@ -178,12 +178,18 @@ def get_loaded_model(settings: Settings | None = None) -> LoadedModel:
         return _LOADED[key]
 
 
+def first_layers_config(config, n: int):
+    """A decoder's `config` (in place) saying it has only its first `n` layers."""
+    config.num_hidden_layers = n
+    if getattr(config, "layer_types", None):
+        config.layer_types = config.layer_types[:n]
+    return config
+
+
 def first_layers(decoder, n: int):
     """`decoder` (a causal LM's decoder stack) cut to its first `n` layers in place, its config saying so."""
     decoder.layers = decoder.layers[:n]
-    decoder.config.num_hidden_layers = n
-    if getattr(decoder.config, "layer_types", None):
-        decoder.config.layer_types = decoder.config.layer_types[:n]
+    first_layers_config(decoder.config, n)
     return decoder
 
 

@@ -102,7 +102,7 @@ def _load_gemma_trunk(n_layers: int):
     from transformers.utils import logging as hf_logging
 
     from copy_engine.errors import ModelLoadError
-    from copy_engine.model import hidden_state_trunk, resolve_source, shared_tokenizer
+    from copy_engine.model import first_layers_config, hidden_state_trunk, resolve_source, shared_tokenizer
     from copy_engine.settings import EMBEDDED_MODEL, get_settings
 
     hf_logging.disable_progress_bar()
@@ -121,10 +121,7 @@ def _load_gemma_trunk(n_layers: int):
         else:
             # Build the model with only its first n_layers layers, so the other layers'
             # weights are never read or allocated.
-            config = AutoConfig.from_pretrained(source)
-            config.num_hidden_layers = n_layers
-            if getattr(config, "layer_types", None):
-                config.layer_types = config.layer_types[:n_layers]
+            config = first_layers_config(AutoConfig.from_pretrained(source), n_layers)
             lm = AutoModelForCausalLM.from_pretrained(source, config=config, dtype=torch.bfloat16)
             _save_trunk(lm, trunk_dir)
     except ModelLoadError:

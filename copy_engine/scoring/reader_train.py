@@ -69,13 +69,6 @@ def _fit_member(states, y, mean, scale, recipe: HeadRecipe, seed: int):
     """One member: returns its (coef, intercept, token_coef, token_intercept, token_weight) as numpy arrays."""
     import torch
 
-    with torch.enable_grad():  # loading a model for inference may have turned gradients off process-wide
-        return _fit_member_with_grad(states, y, mean, scale, recipe, seed)
-
-
-def _fit_member_with_grad(states, y, mean, scale, recipe: HeadRecipe, seed: int):
-    import torch
-
     torch.manual_seed(seed)
     d = len(mean)
     linear, detectors = torch.nn.Linear(d, 1), torch.nn.Linear(d, recipe.detectors)
@@ -84,20 +77,21 @@ def _fit_member_with_grad(states, y, mean, scale, recipe: HeadRecipe, seed: int)
     opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     target = torch.tensor(y, dtype=torch.float32)
     rng = np.random.default_rng(seed)
-    for _ in range(recipe.epochs):
-        order = rng.permutation(len(states))
-        for start in range(0, len(order), recipe.batch):
-            b = order[start : start + recipe.batch]
-            x, mask = _padded(states, b, mean, scale)
-            mean_state = (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-            # log-mean-exp over each text's own tokens (padding pushed to -inf), as Head.logits computes it
-            t = detectors(x) + (mask[..., None] - 1) * 1e4
-            pooled = torch.logsumexp(t, 1) - torch.log(mask.sum(1, keepdim=True))
-            logit = linear(mean_state)[:, 0] + pooled @ weight
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, target[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    with torch.enable_grad():  # loading a model for inference may have turned gradients off process-wide
+        for _ in range(recipe.epochs):
+            order = rng.permutation(len(states))
+            for start in range(0, len(order), recipe.batch):
+                b = order[start : start + recipe.batch]
+                x, mask = _padded(states, b, mean, scale)
+                mean_state = (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+                # log-mean-exp over each text's own tokens (padding pushed to -inf), as Head.logits computes it
+                t = detectors(x) + (mask[..., None] - 1) * 1e4
+                pooled = torch.logsumexp(t, 1) - torch.log(mask.sum(1, keepdim=True))
+                logit = linear(mean_state)[:, 0] + pooled @ weight
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, target[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
     with torch.no_grad():
         return (linear.weight[0].numpy().copy(), float(linear.bias[0]), detectors.weight.T.numpy().copy(),
                 detectors.bias.numpy().copy(), weight.numpy().copy())
