@@ -53,6 +53,9 @@ class AdapterWeights:
     cta: float  # call-to-action adapter
     # The copywriter fine-tune (copy_engine/copywriter.py): 1 in the copywriter pipeline, 0 in the few-shot one.
     copywriter: float = 0.0
+    # Share of the copywriter's weight given to its best-of continuation (adapters/shipped/best-of, trained on its
+    # own copy that readers would publish) instead: 1 on the channels where it reads better (BEST_OF_CHANNELS).
+    best_of: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,10 +63,21 @@ class AdapterWeights:
     def rounded(self, step: float = 0.25) -> "AdapterWeights":
         """Weights snapped to a grid, so merged adapter mixes can be cached and reused."""
         snap = lambda v: round(round(v / step) * step, 4)  # noqa: E731
-        return AdapterWeights(snap(self.tone), snap(self.creative), snap(self.cta), self.copywriter)
+        return AdapterWeights(snap(self.tone), snap(self.creative), snap(self.cta), self.copywriter, self.best_of)
 
     def is_zero(self) -> bool:
         return self.tone == 0 and self.creative == 0 and self.cta == 0 and self.copywriter == 0
+
+
+# Channels whose copy the copywriter's best-of continuation writes (blind read 64, 20 unseen products, two
+# readers: descriptions 24, 23 -> 33, 33 of 80 usable, ad headlines 58, 61 -> 62, 66; product headlines and social
+# posts read worse with it, 61, 65 -> 57, 58 and 43, 44 -> 35, 34, so they keep the copywriter).
+BEST_OF_CHANNELS = ("description", "ad_headline")
+
+
+def best_of_share(channel: str) -> float:
+    """AdapterWeights.best_of of a copywriter request on this channel."""
+    return 1.0 if channel in BEST_OF_CHANNELS else 0.0
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         creative=round(ADAPTER_SCALE * beyond(c, DEFAULT_CONTROLS.creativity), 4),
         cta=round(ADAPTER_SCALE * float(controls.cta), 4),
         copywriter=1.0,
+        best_of=best_of_share(channel),
     )
     return ControlMapping(decoding=decoding, adapters=adapters, copywriter_adapters=on_copywriter, lam=round(c, 4))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Sequence
 
 from copy_engine.channels import get_channel
@@ -44,6 +44,7 @@ MAX_VARIANTS = 8
 # 16; a request of either takes about a fifth longer (descriptions on 20 products: 5.0 -> 6.2 s each).
 TOKEN_BUDGET = 624
 MAX_ROUNDS = 4  # sampling rounds before giving up on filling N
+BEST_OF_ROUNDS = 2  # sampling rounds of the best-of continuation before the copywriter writes the rest
 MAX_BATCH = 24  # samples per batched call: below the server's 32 slots (at 32 a seed stopped reproducing across products)
 
 
@@ -91,6 +92,7 @@ class GenerationResult:
     seconds: float  # wall time of the whole request
     sampled: int = 0  # raw samples drawn from the model
     clean_unflagged: int = 0  # cleaned candidates with no invented or banned detail (raw yield = this / sampled)
+    pool: list = field(default_factory=list)  # every scored candidate as (text, ScoreCard), in sampling order
 
     def to_dict(self) -> dict:
         return {
@@ -140,7 +142,8 @@ def generate(
     if pipeline == "copywriter":
         # The sliders act through the prompt's tone/CTA wishes (learned from the deck), decoding and the
         # copywriter's own slider adapters (map_controls: copywriter_adapters; the few-shot ones stay off).
-        adapters = mapping.copywriter_adapters if options.use_adapters else AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0)
+        plain = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=mapping.copywriter_adapters.best_of)
+        adapters = mapping.copywriter_adapters if options.use_adapters else plain
         prompt = build_copywriter_prompt(product, channel, controls, options.audience, options.brand_voice)
     else:
         prompt = build_prompt(product, channel, controls, options.audience, options.brand_voice)
@@ -158,7 +161,7 @@ def generate(
             break
         report(0.1 + 0.6 * round_ / MAX_ROUNDS, f"Writing {batch} candidates…")
         samples = generator.complete_scored(
-            prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=adapters
+            prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=round_adapters(adapters, round_)
         )
         sampled += len(samples)
         if options.postprocess:
@@ -217,7 +220,17 @@ def generate(
         generator, options, channel=channel, controls=controls, decoding=decoding, adapters=adapters or NO_ADAPTERS,
         lam=mapping.lam, pipeline=pipeline, prompt_version=version,
     )
-    return GenerationResult(variants, settings, len(candidates), time.perf_counter() - t0, sampled, unflagged)
+    seconds = time.perf_counter() - t0
+    return GenerationResult(variants, settings, len(candidates), seconds, sampled, unflagged, list(zip(candidates, cards)))
+
+
+def round_adapters(adapters: AdapterWeights | None, round_: int) -> AdapterWeights | None:
+    """The adapters of one sampling round: from the third round on, the copywriter instead of its best-of
+    continuation, which writes fewer different drafts (README, read 64): on a product with few facts it can
+    repeat itself until the rounds run out, and the copywriter's drafts fill the set instead."""
+    if adapters is None or not adapters.best_of or round_ < BEST_OF_ROUNDS:
+        return adapters
+    return replace(adapters, best_of=0.0)
 
 
 def cuts_for(candidates: Sequence[str], product: Product, channel: str, reader) -> dict[str, str]:

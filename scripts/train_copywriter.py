@@ -2,7 +2,7 @@
 
     python scripts/train_copywriter.py [--steps 300] [--r 16] [--modules attention|attention+mlp]
         [--init-from ADAPTER.safetensors] [--val-products KEYS.json] [--channels C1,C2] [--sources csv,own]
-        [--warmup N] [--seed S]
+        [--warmup N] [--seed S] [--deck FOLDER ...]
         [--catalog CSV] [--out copy_engine/adapters/shipped/copywriter.safetensors]
 
 The deck's catalog rows resolve only where the catalog CSV is present (../shared/data/products).
@@ -46,13 +46,16 @@ def main(argv=None) -> int:
     ap.add_argument("--sources", default="", help="train on the deck's csv (catalog rows) or own products only")
     ap.add_argument("--max-val-examples", type=int, default=96)
     ap.add_argument("--val-products", type=Path, default=None, help="JSON list of product keys to validate on")
+    ap.add_argument("--deck", type=Path, action="append", default=[],
+                    help="train on this deck folder's part*.jsonl instead of the copy deck (repeatable)")
     ap.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/products/amazon_products_sample.csv")
     ap.add_argument("--out", type=Path, default=ROOT / "copy_engine/adapters/shipped/copywriter.safetensors")
     args = ap.parse_args(argv)
 
     from copy_engine.model import get_loaded_model
 
-    examples = deck_examples(args.catalog, channels=_names(args.channels), sources=_names(args.sources))
+    channels, sources = _names(args.channels), _names(args.sources)
+    examples = [e for folder in args.deck or [None] for e in deck_examples(args.catalog, folder, channels, sources)]
     print(f"{len(examples)} deck examples for {len({e.product for e in examples})} products", flush=True)
     cfg = CopywriterConfig(
         r=args.r,
@@ -74,6 +77,7 @@ def main(argv=None) -> int:
         "channels": args.channels or "all",
         "sources": args.sources or "all",
         "catalog_rows": sum(e.product.startswith("csv:") for e in examples),
+        "decks": [str(f.relative_to(ROOT)) if f.is_relative_to(ROOT) else str(f) for f in args.deck] or ["copy_deck"],
     }
     if args.init_from:  # the run this one continues, so the metadata tells the whole training story
         first = json.loads(Path(args.init_from).with_suffix(".json").read_text(encoding="utf-8"))["training"]

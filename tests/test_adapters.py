@@ -748,6 +748,24 @@ def test_copywriter_requests_route_slider_weights_to_the_copywriters_own_adapter
     assert slider_scales(names[:5], AdapterWeights(0.4, 0.2, 0.3, copywriter=1.0)) == {**dict.fromkeys(names[:5], 0.0), "copywriter": 1.0}
 
 
+def test_best_of_takes_the_copywriters_place_on_its_channels_with_the_slider_adapters_riding_on_it():
+    from copy_engine.adapters.mixing import slider_scales
+    from copy_engine.channels import CHANNELS
+    from copy_engine.controls import BEST_OF_CHANNELS, AdapterWeights, Controls, map_controls
+
+    names = ["copywriter", "copywriter-cta", "cta", "best-of"]
+    on = slider_scales(names, AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0))
+    assert on == {"copywriter": 0.0, "copywriter-cta": 0.25, "cta": 0.0, "best-of": 1.0}
+    off = slider_scales(names, AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0))
+    assert off == {"copywriter": 1.0, "copywriter-cta": 0.25, "cta": 0.0, "best-of": 0.0}
+    few = slider_scales(names, AdapterWeights(0.0, 0.0, 0.25, best_of=1.0))  # the few-shot pipeline: neither
+    assert few["copywriter"] == few["best-of"] == 0.0 and few["cta"] == 0.25
+    # not installed: the copywriter keeps its whole weight
+    assert slider_scales(names[:3], AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0))["copywriter"] == 1.0
+    assert {ch for ch in CHANNELS if map_controls(Controls(), ch).copywriter_adapters.best_of} == set(BEST_OF_CHANNELS)
+    assert not map_controls(Controls(), "social").adapters.best_of  # the few-shot pipeline's weights never have it
+
+
 def test_copywriter_adapter_weights_follow_the_sliders_and_reach_half_at_the_ends():
     from copy_engine.controls import ADAPTER_SCALE, AdapterWeights, Controls, map_controls
 

@@ -37,12 +37,44 @@ def test_returns_n_distinct_scored_variants_within_limit():
     assert r.candidates >= 4
 
 
+def test_pool_holds_every_scored_candidate_and_the_shown_ones_among_them():
+    r = run()
+    texts = [t for t, _ in r.pool]
+    assert len(texts) == r.candidates == len(set(texts))
+    assert {v.text for v in r.variants} <= set(texts)
+    assert all(0 <= card.scores["overall"] <= 1 for _, card in r.pool)
+
+
+def test_when_the_best_of_repeats_itself_the_copywriter_writes_the_later_rounds():
+    class Repeating(FakeGenerator):
+        def __init__(self):
+            super().__init__()
+            self.adapter_names = ("copywriter", "best-of")
+
+        def complete(self, prompt, n, decoding, *, seed=0, adapter_weights=None):
+            super().complete(prompt, n, decoding, seed=seed, adapter_weights=adapter_weights)
+            if adapter_weights.best_of:  # a thin product: the same two drafts, round after round
+                return ["Organic Leafwell Tea\n", "Leafwell Organic Green Tea\n"] * n
+            return ["Leafwell Tea, 20 Pyramid Bags\n", "Brew Organic Pyramid Bags\n", "Sip Leafwell, 20 Bags\n"] * n
+
+    gen = Repeating()
+    r = generate(PRODUCT, "ad_headline", Controls(), GenerateOptions(n=4, seed=1), generator=gen,
+                 embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor())
+    used = [c["adapters"].best_of for c in gen.calls]
+    assert used[:2] == [1.0, 1.0] and set(used[2:]) == {0.0}
+    assert len(r.variants) == 4 and r.settings.adapters.best_of == 1.0  # recorded as asked: it regenerates alike
+    gen = Repeating()
+    generate(PRODUCT, "headline", Controls(), GenerateOptions(n=4, seed=1), generator=gen, embedder=FakeEmbedder(),
+             ctr_predictor=FakeCtrPredictor())
+    assert {c["adapters"].best_of for c in gen.calls} == {0.0}  # not a best-of channel
+
+
 def test_settings_record_everything_needed_to_regenerate():
     r = run(seed=7)
     s = r.settings.to_dict()
     assert s["seed"] == 7 and s["channel"] == "headline" and s["model"] == "fake-generator"
     assert set(s["decoding"]) >= {"temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size", "max_new_tokens"}
-    assert s["adapters"] == {"tone": 0.25, "creative": 0.25, "cta": 0.4, "copywriter": 0.0}
+    assert s["adapters"] == {"tone": 0.25, "creative": 0.25, "cta": 0.4, "copywriter": 0.0, "best_of": 0.0}
     channel, controls, options = RunSettings.from_dict(s).request()
     assert channel == "headline" and controls == Controls(0.5, 0.5, 0.8) and options.seed == 7 and options.n == 4
 

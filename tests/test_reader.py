@@ -236,3 +236,4 @@ def test_train_reader_refuses_bad_options_before_loading_anything(tmp_path, caps
     assert "--C must be positive" in capsys.readouterr().err
     assert main(["train-reader", "--labels", str(tmp_path / "missing.jsonl")]) == 2
     assert "not found" in capsys.readouterr().err
+

@@ -36,6 +36,7 @@ ON_COPYWRITER = "copywriter-"  # name prefix of the slider adapters trained on t
 CALM = "calm"  # adapter that a negative tone weight switches on (at the weight's magnitude)
 USER_SLOT = "user"  # adapter name of the user's default adapter inside the model
 COPYWRITER = "copywriter"  # the copywriter fine-tune: per request, 1 in the copywriter pipeline and 0 in the few-shot one
+BEST_OF = "best-of"  # the copywriter continued on its own publishable copy: in its place on AdapterWeights.best_of
 # Adapters applied at 1.0 on every request even without the metadata flag. Not the copywriter: the few-shot
 # pipeline (kept for comparison) runs in the same process with it off, so it is mixed per request.
 ALWAYS_ON_NAMES: tuple[str, ...] = ()
@@ -71,8 +72,13 @@ def slider_scales(names, weights: AdapterWeights | None) -> dict[str, float]:
             scales[prefix + "tone"] = 0.0
     if prefix + USER_SLOT in scales:  # the user's default adapter, in the pipeline it was trained for
         scales[prefix + USER_SLOT] = 1.0
+    # The best-of continuation replaces the copywriter (a whole copywriter adapter, not a difference from it);
+    # the slider adapters above ride on either.
+    share = float(weights.best_of) if BEST_OF in scales else 0.0
     if COPYWRITER in scales:
-        scales[COPYWRITER] = float(weights.copywriter)
+        scales[COPYWRITER] = float(weights.copywriter) * (1.0 - share)
+    if BEST_OF in scales:
+        scales[BEST_OF] = float(weights.copywriter) * share
     return scales
 
 
