@@ -153,12 +153,21 @@ def generate(
     candidates: list[str] = []
     confidence: dict[str, float | None] = {}  # candidate -> the sampler's confidence in the sample it came from
     sampled = 0
+    ask = cta_label(controls.cta) != "none"
+    pooled: list[str] | None = None  # the candidates as the reranker gets them (composed long copy included)
     for round_ in range(MAX_ROUNDS):
         # The first round is sized to bring k candidates at the channel's usual yield; later rounds (another
-        # prompt pass and another batch tail each) only fill what is still missing of the n shown.
-        batch = first_batch(k, options.n, channel) if round_ == 0 else retry_batch(options.n - len(candidates), channel)
+        # prompt pass and another batch tail each) only fill what is still missing of the n shown: drafts, and the
+        # pool after composition too, as composed variants retire the drafts they nearly repeat (fewer than n left).
+        if round_ == 0:
+            batch = first_batch(k, options.n, channel)
+        else:
+            pooled = with_composed(candidates, product, channel, options, banned_words, ask)
+            missing = options.n - len(candidates)
+            batch = retry_batch(missing if missing > 0 else options.n - len(pooled), channel)
         if batch <= 0:
             break
+        pooled = None
         report(0.1 + 0.6 * round_ / MAX_ROUNDS, f"Writing {batch} candidates…")
         samples = generator.complete_scored(
             prompt, batch, decoding, seed=options.seed * 1000 + round_, adapter_weights=round_adapters(adapters, round_)
@@ -173,12 +182,7 @@ def generate(
         for text, conf in new:
             confidence.setdefault(text, conf)
             candidates.append(text)
-    if options.postprocess and channel in COMPOSED_CHANNELS:
-        # long copy also as the batch's clean sentences put together (copy_engine/compose.py)
-        # (composed first: a draft that a composed variant nearly repeats goes, not the variant, which is clean)
-        ask = cta_label(controls.cta) != "none"
-        composed = compose(candidates, product, channel, 2 * options.n, banned_words or (), ask=ask)
-        candidates = composed + dedupe(candidates, against=composed)
+    candidates = pooled if pooled is not None else with_composed(candidates, product, channel, options, banned_words, ask)
     if not candidates:
         raise InputError(
             "the model produced no usable copy for this product; add features or a description and try again"
@@ -220,8 +224,17 @@ def generate(
         generator, options, channel=channel, controls=controls, decoding=decoding, adapters=adapters or NO_ADAPTERS,
         lam=mapping.lam, pipeline=pipeline, prompt_version=version,
     )
-    seconds = time.perf_counter() - t0
-    return GenerationResult(variants, settings, len(candidates), seconds, sampled, unflagged, list(zip(candidates, cards)))
+    seconds, pool = time.perf_counter() - t0, list(zip(candidates, cards))
+    return GenerationResult(variants, settings, len(candidates), seconds, sampled, unflagged, pool)
+
+
+def with_composed(drafts: list[str], product: Product, channel: str, options: GenerateOptions, banned_words, ask):
+    """The drafts plus, for long copy, their clean sentences put together (copy_engine/compose.py); composed first:
+    a draft that a composed variant nearly repeats goes, not the variant, which is clean."""
+    if not (options.postprocess and channel in COMPOSED_CHANNELS):
+        return list(drafts)
+    composed = compose(drafts, product, channel, 2 * options.n, banned_words or (), ask=ask)
+    return composed + dedupe(drafts, against=composed)
 
 
 def round_adapters(adapters: AdapterWeights | None, round_: int) -> AdapterWeights | None:

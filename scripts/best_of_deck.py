@@ -85,9 +85,10 @@ def sets(cands: Path, channel: str, folder: Path, per_product: int, parts: int, 
             texts = best_unflagged(row["pool"], per_product)
             rng.shuffle(texts)
             p = products[row["product"]]
-            lines += [f"## P{i}: {p.name}", ""] + [f"- {k}: {v}" for k, v in
-                                                     (("Brand", p.brand), ("Category", p.category), ("Price", p.price)) if v]
-            lines += [f"- Feature: {f}" for f in p.features] + ([f"- Description: {p.description[:400]}"] if p.description else [])
+            facts = (("Brand", p.brand), ("Category", p.category), ("Price", p.price))
+            lines += [f"## P{i}: {p.name}", ""] + [f"- {k}: {v}" for k, v in facts if v]
+            lines += [f"- Feature: {f}" for f in p.features]
+            lines += [f"- Description: {p.description[:400]}"] if p.description else []
             lines += ["", "Candidates:", ""]
             for j, text in enumerate(texts, 1):
                 key[f"P{i}.{j}"] = [row["product"], channel, text]

@@ -36,7 +36,7 @@ def test_collect_keeps_labelled_usable_candidates_at_the_default_wishes(tmp_path
     (examples / "copy_engine/examples").mkdir(parents=True)
     judged = [{"product": "csv:dddddddddddd", "channel": "headline", "text": "Judged usable", "label": "usable"},
               {"product": "csv:dddddddddddd", "channel": "headline", "text": "Judged not", "label": "unusable"},
-              {"product": "own:eeeeeeeeeeee", "channel": "headline", "text": "Own product", "label": "usable"}]  # fmt: skip
+              {"product": "own:eeeeeeeeeeee", "channel": "headline", "text": "Own", "label": "usable"}]  # fmt: skip
     (examples / "copy_engine/examples/judge_labels_t.jsonl").write_text("\n".join(map(json.dumps, judged)))
     monkeypatch.setattr(script, "ROOT", examples)
 

@@ -69,6 +69,17 @@ def test_when_the_best_of_repeats_itself_the_copywriter_writes_the_later_rounds(
     assert {c["adapters"].best_of for c in gen.calls} == {0.0}  # not a best-of channel
 
 
+def test_rounds_go_on_while_composition_leaves_fewer_than_n(monkeypatch):
+    import copy_engine.generate as G
+
+    # composed variants that retire all but two drafts until there are many of them (a thin product's drafts)
+    monkeypatch.setattr(G, "with_composed", lambda drafts, *a: list(drafts) if len(drafts) >= 9 else list(drafts[:2]))
+    gen = FakeGenerator()
+    r = generate(PRODUCT, "headline", Controls(), GenerateOptions(n=4, seed=1), generator=gen,
+                 embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor())
+    assert len(gen.calls) >= 2 and len(r.variants) == 4 and r.candidates >= 9
+
+
 def test_settings_record_everything_needed_to_regenerate():
     r = run(seed=7)
     s = r.settings.to_dict()
