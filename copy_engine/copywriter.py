@@ -169,11 +169,13 @@ def train_copywriter(
     base_model=None,
     data_info: dict | None = None,
     checkpoint: Callable[[dict, int, float], None] | None = None,
+    name: str = NAME,
 ) -> TrainResult:
     """Train the copywriter LoRA on deck examples and save the best (by validation loss) at `out_path`.
 
     The validation loss of the base model (step 0) is the first one to beat. `checkpoint(state, step,
-    val_loss)` receives each new best's weights while training goes on.
+    val_loss)` receives each new best's weights while training goes on. `name` is the adapter's name in its
+    metadata ("best-of" for the copywriter's continuation that ships beside it).
     """
     run = LoraRun(loaded, config, base_model)
     if config.init_from:
@@ -214,5 +216,5 @@ def train_copywriter(
             break
     examples_used = {"train": len(train_ex), "val": len(val_ex)}
     return run.save(
-        loaded, out_path, name=NAME, objective=NAME, stopped=stopped, examples=examples_used, data_info=data_info
+        loaded, out_path, name=name, objective=NAME, stopped=stopped, examples=examples_used, data_info=data_info
     )

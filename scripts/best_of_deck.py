@@ -15,8 +15,8 @@ write (rejection sampling, as the slider adapters were trained), three steps:
         default sliders, the prompt they were written from)
 
 Then `python scripts/train_copywriter.py --init-from copy_engine/adapters/shipped/copywriter.safetensors
---deck copy_engine/examples/best_of --out copy_engine/adapters/shipped/best-of.safetensors` (then rename it
-"best-of" in its .json). The shipped deck's labels, usable or not, with the reader's reading of each, are in
+--deck copy_engine/examples/best_of --out copy_engine/adapters/shipped/best-of.safetensors` (its name in the
+metadata is the file's stem). The shipped deck's labels, usable or not, with the reader's reading of each, are in
 copy_engine/examples/best_of/labels.jsonl (README, "The best-of continuation").
 """
 

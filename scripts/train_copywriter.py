@@ -50,7 +50,9 @@ def main(argv=None) -> int:
                     help="train on this deck folder's part*.jsonl instead of the copy deck (repeatable)")
     ap.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/products/amazon_products_sample.csv")
     ap.add_argument("--out", type=Path, default=ROOT / "copy_engine/adapters/shipped/copywriter.safetensors")
+    ap.add_argument("--name", default=None, help="adapter name in its metadata (default: the --out file's stem)")
     args = ap.parse_args(argv)
+    name = args.name or args.out.stem
 
     from copy_engine.model import get_loaded_model
 
@@ -87,14 +89,16 @@ def main(argv=None) -> int:
 
     def checkpoint(state, step, val):
         lora = {"r": cfg.r, "alpha": cfg.alpha, "target_modules": list(cfg.target_modules)}
-        meta = {"name": "copywriter", "objective": "copywriter", "step": step, "val_loss": val}
+        meta = {"name": name, "objective": "copywriter", "step": step, "val_loss": val}
         meta.update(base={"name": loaded.name}, lora=lora)
         save_trained_adapter(args.out.with_name(args.out.stem + "-best.safetensors"), state, meta, convert=False)
 
     def show(record):
         print(json.dumps(record), flush=True)
 
-    result = train_copywriter(loaded, examples, cfg, args.out, progress=show, data_info=info, checkpoint=checkpoint)
+    result = train_copywriter(
+        loaded, examples, cfg, args.out, progress=show, data_info=info, checkpoint=checkpoint, name=name
+    )
     summary = {"out": str(result.path), "best_step": result.best_step, "best_val_loss": result.best_val_loss}
     summary.update(stopped=result.stopped, seconds=round(result.seconds, 1), r=args.r, modules=args.modules)
     print(json.dumps(summary))

@@ -864,8 +864,10 @@ def test_copywriter_training_continues_from_a_saved_adapter(tiny, tmp_home, tmp_
     first = train_copywriter(loaded, examples, CopywriterConfig(**cfg), tmp_path / "a.safetensors", base_model=_copy(tiny))
     assert first.best_step == 3 and first.best_val_loss < first.history[0]["val_loss"]
     again = train_copywriter(loaded, examples, CopywriterConfig(**cfg, init_from=str(first.path)),
-                             tmp_path / "b.safetensors", base_model=_copy(tiny))  # fmt: skip
+                             tmp_path / "b.safetensors", base_model=_copy(tiny), name="best-of")  # fmt: skip
     assert again.history[0]["val_loss"] == pytest.approx(first.best_val_loss, abs=1e-3)
+    names = [json.loads(p.with_suffix(".json").read_text())["name"] for p in (first.path, again.path)]
+    assert names == ["copywriter", "best-of"]  # a continuation shipped beside the copywriter says which it is
     with pytest.raises(ValueError, match="does not fit"):
         wider = dict(cfg, r=8, alpha=16.0, init_from=str(first.path))
         train_copywriter(loaded, examples, CopywriterConfig(**wider), tmp_path / "c.safetensors", base_model=_copy(tiny))
