@@ -162,9 +162,11 @@ def generate(
         if round_ == 0:
             batch = first_batch(k, options.n, channel)
         else:
-            pooled = with_composed(candidates, product, channel, options, banned_words, ask)
             missing = options.n - len(candidates)
-            batch = retry_batch(missing if missing > 0 else options.n - len(pooled), channel)
+            if missing <= 0:  # enough drafts: count what composition leaves (kept for after the loop)
+                pooled = with_composed(candidates, product, channel, options, banned_words, ask)
+                missing = options.n - len(pooled)
+            batch = retry_batch(missing, channel)
         if batch <= 0:
             break
         pooled = None

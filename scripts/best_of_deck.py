@@ -102,7 +102,9 @@ def sets(cands: Path, channel: str, folder: Path, per_product: int, parts: int, 
 def collect(folder: Path, out: Path) -> None:
     """Usable-labelled candidates (the sets' labels and the judge's labelled candidates) as deck files."""
     from copy_engine.controls import Controls
+    from copy_engine.copy_deck import DeckExample
     from copy_engine.prompts import cta_label, tone_label
+    from copy_engine.scoring.reader_train import label_files
 
     tone, cta = tone_label(Controls().sentiment), cta_label(Controls().cta)  # the prompt they were written from
     kept: dict[tuple, None] = {}
@@ -113,14 +115,14 @@ def collect(folder: Path, out: Path) -> None:
             continue
         labels, key = json.loads(labels_file.read_text()), json.loads(key_file.read_text())
         kept.update({tuple(key[i]): None for i, lab in labels.items() if lab.get("usable") is True and i in key})
-    for path in sorted((ROOT / "copy_engine/examples").glob("judge_labels*.jsonl")):
+    for path in label_files():
         for d in map(json.loads, path.open()):
             if d["label"] == "usable" and d["product"].startswith("csv:"):
                 kept[(d["product"], d["channel"], d["text"])] = None
     out.mkdir(parents=True, exist_ok=True)
     by_channel: dict[str, list[str]] = {}
     for product, channel, text in kept:
-        line = {"product": product, "channel": channel, "tone": tone, "cta": cta, "text": text}
+        line = DeckExample(product, channel, tone, cta, text).to_dict()
         by_channel.setdefault(channel, []).append(json.dumps(line, ensure_ascii=False))
     for channel, lines in sorted(by_channel.items()):
         (out / f"part-{channel}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")

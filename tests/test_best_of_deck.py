@@ -32,13 +32,12 @@ def test_collect_keeps_labelled_usable_candidates_at_the_default_wishes(tmp_path
     (labels / "l_headline_0.json").write_text(json.dumps(
         {"P1.1": {"usable": True}, "P1.2": {"usable": False, "reason": "repetitive"}, "P2.1": {"usable": True}}))
     (labels / "key_social_0.json").write_text(json.dumps({"P1.1": ["csv:cccccccccccc", "social", "Unlabelled"]}))
-    examples = tmp_path / "examples"
-    (examples / "copy_engine/examples").mkdir(parents=True)
     judged = [{"product": "csv:dddddddddddd", "channel": "headline", "text": "Judged usable", "label": "usable"},
               {"product": "csv:dddddddddddd", "channel": "headline", "text": "Judged not", "label": "unusable"},
               {"product": "own:eeeeeeeeeeee", "channel": "headline", "text": "Own", "label": "usable"}]  # fmt: skip
-    (examples / "copy_engine/examples/judge_labels_t.jsonl").write_text("\n".join(map(json.dumps, judged)))
-    monkeypatch.setattr(script, "ROOT", examples)
+    judge_labels = tmp_path / "judge_labels_t.jsonl"
+    judge_labels.write_text("\n".join(map(json.dumps, judged)))
+    monkeypatch.setattr("copy_engine.scoring.reader_train.label_files", lambda: [judge_labels])
 
     out = tmp_path / "deck"
     script.collect(tmp_path / "labels", out)
