@@ -69,10 +69,16 @@ class AdapterWeights:
         return self.tone == 0 and self.creative == 0 and self.cta == 0 and self.copywriter == 0
 
 
-# Channels whose copy the copywriter's best-of continuation writes (blind read 64, 20 unseen products, two
-# readers: descriptions 24, 23 -> 33, 33 of 80 usable, ad headlines 58, 61 -> 62, 66; product headlines and social
-# posts read worse with it, 61, 65 -> 57, 58 and 43, 44 -> 35, 34, so they keep the copywriter).
-BEST_OF_CHANNELS = ("description", "ad_headline")
+# Channels whose copy the copywriter's best-of continuation writes, and the temperature range it samples at there
+# (creativity 0 and 1, linear between: 0.85 at the default slider). At the copywriter's cooler 0.385 -> 0.805 it read
+# better on descriptions and ad headlines only (blind read 64): it writes fewer different drafts, so on the other
+# channels the pool held fewer usable ones. Hotter, it reads better on four more: blind read 65 (20 unseen products,
+# every candidate labelled by two readers), shown usable of 80, before -> after: descriptions (best-of at 0.595
+# before) 17, 16 -> 21, 21; product headlines (the copywriter at 0.595 before) 38, 39 -> 44, 43; social posts
+# 22, 20 -> 33, 32; ad descriptions 35, 39 -> 44, 49. Email subjects read level (57, 58 -> 58, 57) and keep the
+# copywriter. Ad headlines sampled at this range already (channels.py).
+BEST_OF_CHANNELS = ("description", "ad_headline", "headline", "social", "ad_description")
+BEST_OF_TEMPERATURE = (0.55, 1.15)
 
 
 def best_of_share(channel: str) -> float:
@@ -88,6 +94,7 @@ class ControlMapping:
     adapters: AdapterWeights  # slider adapter weights of the few-shot pipeline
     copywriter_adapters: AdapterWeights  # of the copywriter pipeline (its own slider adapters), copywriter on
     lam: float  # creativity weight λ of the overall score (1-λ goes to conversion)
+    copywriter_decoding: DecodingParams  # of the copywriter pipeline (its best-of continuation samples hotter)
 
 
 # Adapter weight at a slider's maximum (README, "LoRA adapters", has the
@@ -110,14 +117,10 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     """
     c = float(controls.creativity)
     ch = get_channel(channel)
-    decoding = DecodingParams(
-        temperature=round(_lerp(*ch.temperature, c), 4),  # the channel's range (channels.Channel.temperature)
-        top_p=round(_lerp(0.85, 0.98, c), 4),
-        top_k=int(round(_lerp(20, 80, c))),
-        repetition_penalty=round(_lerp(1.05, 1.2, c), 4),
-        no_repeat_ngram_size=4 if c < 0.5 else 3,
-        max_new_tokens=ch.max_new_tokens,
-    )
+    decoding = decoding_at(c, ch.temperature, ch.max_new_tokens)  # the channel's range (channels.Channel.temperature)
+    best_of = best_of_share(channel)
+    # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE)
+    copywriter_decoding = decoding_at(c, BEST_OF_TEMPERATURE, ch.max_new_tokens) if best_of else decoding
     adapters = AdapterWeights(
         tone=round(ADAPTER_SCALE * float(controls.sentiment), 4),
         creative=round(ADAPTER_SCALE * c, 4),
@@ -134,9 +137,21 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         creative=round(ADAPTER_SCALE * beyond(c, DEFAULT_CONTROLS.creativity), 4),
         cta=round(ADAPTER_SCALE * float(controls.cta), 4),
         copywriter=1.0,
-        best_of=best_of_share(channel),
+        best_of=best_of,
     )
-    return ControlMapping(decoding=decoding, adapters=adapters, copywriter_adapters=on_copywriter, lam=round(c, 4))
+    return ControlMapping(decoding, adapters, on_copywriter, round(c, 4), copywriter_decoding)
+
+
+def decoding_at(c: float, temperature: tuple[float, float], max_new_tokens: int) -> DecodingParams:
+    """The decoding at creativity `c` for a temperature range (at creativity 0 and 1; linear between)."""
+    return DecodingParams(
+        temperature=round(_lerp(*temperature, c), 4),
+        top_p=round(_lerp(0.85, 0.98, c), 4),
+        top_k=int(round(_lerp(20, 80, c))),
+        repetition_penalty=round(_lerp(1.05, 1.2, c), 4),
+        no_repeat_ngram_size=4 if c < 0.5 else 3,
+        max_new_tokens=max_new_tokens,
+    )
 
 
 def validate_slider(name: str, value: float) -> float:

@@ -770,7 +770,8 @@ def test_copywriter_adapter_weights_follow_the_sliders_and_reach_half_at_the_end
     from copy_engine.controls import ADAPTER_SCALE, AdapterWeights, Controls, map_controls
 
     # CTA is linear from 0 (the default slider's 0.25 measured better than 0); tone and creativity are 0 there.
-    assert map_controls(Controls(), "headline").copywriter_adapters == AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0)
+    default = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0)
+    assert map_controls(Controls(), "headline").copywriter_adapters == default
     end = map_controls(Controls(sentiment=1.0, creativity=1.0, cta=1.0), "headline").copywriter_adapters
     assert (end.tone, end.creative, end.cta) == (ADAPTER_SCALE,) * 3
     assert map_controls(Controls(sentiment=-1.0), "headline").copywriter_adapters.tone == -ADAPTER_SCALE

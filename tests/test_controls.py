@@ -1,5 +1,7 @@
 """The slider mapping is pure, monotone and stays in valid ranges."""
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,12 +30,19 @@ def test_mapping_stays_in_valid_ranges(sentiment, creativity, cta, channel):
 
 
 def test_temperature_at_the_ends_and_default_of_the_slider():
-    """0.7 of the earlier 0.55 -> 1.15 on every channel but search ad headlines (blind labels, README "Cooler
-    sampling"), which keep it."""
+    """The few-shot pipeline: 0.7 of the earlier 0.55 -> 1.15 on every channel but search ad headlines (blind
+    labels, README "Cooler sampling"), which keep it. The copywriter pipeline: its best-of continuation samples at
+    0.55 -> 1.15 on its channels (README "Best-of, hotter"); the rest of the decoding is the same."""
+    from copy_engine.controls import BEST_OF_CHANNELS
+
     for channel in CHANNELS:
-        temps = [map_controls(Controls(0, c, 0.5), channel).decoding.temperature for c in (0.0, 0.5, 1.0)]
+        maps = [map_controls(Controls(0, c, 0.5), channel) for c in (0.0, 0.5, 1.0)]
         want = [0.55, 0.85, 1.15] if channel == "ad_headline" else [0.385, 0.595, 0.805]
-        assert temps == pytest.approx(want), channel
+        assert [m.decoding.temperature for m in maps] == pytest.approx(want), channel
+        hot = [0.55, 0.85, 1.15] if channel in BEST_OF_CHANNELS else want
+        assert [m.copywriter_decoding.temperature for m in maps] == pytest.approx(hot), channel
+        for m in maps:
+            assert replace(m.copywriter_decoding, temperature=m.decoding.temperature) == m.decoding
 
 
 @given(unit, unit, channels)
@@ -92,3 +101,15 @@ def test_slider_text_names_only_the_copywriter_adapters_that_ship(tmp_path, monk
     caption = mapping_caption(Controls(sentiment=1.0, creativity=1.0, cta=1.0), "headline", copywriter=True)
     assert "its adapters: cta 0.5 ·" in caption and "tone 0.5" not in caption and "creative 0.5" not in caption
     assert "its adapters" not in mapping_caption(Controls(cta=0.0), "headline", copywriter=True)
+
+
+def test_slider_text_gives_the_decoding_of_the_pipeline_the_app_runs(monkeypatch):
+    from copy_engine.adapters import registry
+    from ui.controls import mapping_caption, slider_help
+
+    assert "temperature 0.85," in mapping_caption(Controls(), "description", copywriter=True)  # best-of, hotter
+    assert "temperature 0.595," in mapping_caption(Controls(), "description", copywriter=False)
+    assert "temperature 0.595," in mapping_caption(Controls(), "email_subject", copywriter=True)
+    assert "At 0: temperature 0.55," in slider_help("creativity", "social")
+    monkeypatch.setattr(registry, "COPYWRITER_FILE", registry.COPYWRITER_FILE.with_name("missing.safetensors"))
+    assert "At 0: temperature 0.385," in slider_help("creativity", "social")

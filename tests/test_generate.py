@@ -5,7 +5,8 @@ import json
 import pytest
 
 from copy_engine.channels import CHANNELS
-from copy_engine.controls import Controls
+from copy_engine import controls
+from copy_engine.controls import Controls, map_controls
 from copy_engine.errors import InputError
 from copy_engine.generate import GenerateOptions, RunSettings, generate
 from copy_engine.product import Product
@@ -45,7 +46,7 @@ def test_pool_holds_every_scored_candidate_and_the_shown_ones_among_them():
     assert all(0 <= card.scores["overall"] <= 1 for _, card in r.pool)
 
 
-def test_when_the_best_of_repeats_itself_the_copywriter_writes_the_later_rounds():
+def test_when_the_best_of_repeats_itself_the_copywriter_writes_the_later_rounds(monkeypatch):
     class Repeating(FakeGenerator):
         def __init__(self):
             super().__init__()
@@ -63,10 +64,29 @@ def test_when_the_best_of_repeats_itself_the_copywriter_writes_the_later_rounds(
     used = [c["adapters"].best_of for c in gen.calls]
     assert used[:2] == [1.0, 1.0] and set(used[2:]) == {0.0}
     assert len(r.variants) == 4 and r.settings.adapters.best_of == 1.0  # recorded as asked: it regenerates alike
+    monkeypatch.setattr(controls, "BEST_OF_CHANNELS", ("ad_headline",))
     gen = Repeating()
     generate(PRODUCT, "headline", Controls(), GenerateOptions(n=4, seed=1), generator=gen, embedder=FakeEmbedder(),
              ctr_predictor=FakeCtrPredictor())
     assert {c["adapters"].best_of for c in gen.calls} == {0.0}  # not a best-of channel
+
+
+def test_the_copywriter_pipeline_samples_at_its_own_decoding_the_few_shot_one_at_the_sliders(monkeypatch):
+    class WithCopywriter(FakeGenerator):
+        def __init__(self):
+            super().__init__()
+            self.adapter_names = ("copywriter", "best-of")
+
+    mapping = map_controls(Controls(), "headline")
+    assert mapping.copywriter_decoding.temperature > mapping.decoding.temperature  # best-of samples hotter
+    for pipeline, gen, want in (("copywriter", WithCopywriter(), mapping.copywriter_decoding),
+                                ("fewshot", FakeGenerator(), mapping.decoding)):
+        r = generate(PRODUCT, "headline", Controls(), GenerateOptions(n=2, seed=1, pipeline=pipeline), generator=gen,
+                     embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor())
+        assert {c["decoding"] for c in gen.calls} == {want} and r.settings.decoding == want, pipeline
+    monkeypatch.setattr(controls, "BEST_OF_CHANNELS", ())
+    off = map_controls(Controls(), "headline")
+    assert off.copywriter_decoding == off.decoding and not off.copywriter_adapters.best_of
 
 
 def test_rounds_go_on_while_composition_leaves_fewer_than_n(monkeypatch):

@@ -205,6 +205,9 @@ def test_the_facts_price_is_not_read_as_a_count_of_the_next_word():
     assert flag_texts("Get 5.14 Balls", facts) == ["5.14"]
     assert flag_texts("Get a €5.14 Ball", facts) == ["€5.14"]
     assert flag_texts("Only $2 today", facts) == ["$2"]  # the facts' 2 counts balls, it is no price
+    # nor is a size: a bike without a price, whose copy quoted its wheels (blind read 65)
+    bike = "Huffy Disney Princess Kid Bike 12 inch & 16 inch \nKids' Bikes"
+    assert flag_texts("See it for $12.", bike) == ["$12"] and flag_texts("A 12 inch bike.", bike) == []
 
 
 def test_invented_names_flagged_but_facts_and_ordinary_capitals_not(bottle):
