@@ -208,6 +208,7 @@ def test_the_facts_price_is_not_read_as_a_count_of_the_next_word():
     # nor is a size: a bike without a price, whose copy quoted its wheels (blind read 65)
     bike = "Huffy Disney Princess Kid Bike 12 inch & 16 inch \nKids' Bikes"
     assert flag_texts("See it for $12.", bike) == ["$12"] and flag_texts("A 12 inch bike.", bike) == []
+    assert flag_texts("Only $24.99", "Water Bottle \n24.99") == []  # a price given as a plain number is a price
 
 
 def test_invented_names_flagged_but_facts_and_ordinary_capitals_not(bottle):

@@ -241,10 +241,10 @@ def quantity_supported(q: Quantity, text: str, facts: FactIndex) -> bool:
         # a bare number in the facts ("pack of 2") backs a count ("2-pack"), never a measure:
         # "3-month" needs months, and "50%" is a discount or share claim, never just "50"
         return q.unit in COUNT_UNITS and any(f.unit is None for f in same)
-    if q.currency:
-        # only the facts' own money backs an amount of money: "a $5.14 Ball" prices the ball, and "See it for $12."
-        # of a bike without a price quotes its "12 inch" wheels as one (blind read 65)
-        return any(f.currency for f in same)
+    if q.currency and any(f.currency for f in same):
+        return True  # the facts' price: "a $5.14 Ball" prices the ball, it doesn't count balls
+    if q.currency and same and all(f.unit for f in same):
+        return False  # a measure quoted as money: "See it for $12." of a bike without a price, from "12 inch" (read 65)
     if not same:
         return False
     return _bare_number_supported(q, text, facts)
