@@ -96,6 +96,10 @@ class ControlMapping:
     lam: float  # creativity weight λ of the overall score (1-λ goes to conversion)
     copywriter_decoding: DecodingParams  # of the copywriter pipeline (its best-of continuation samples hotter)
 
+    def decoding_for(self, copywriter: bool) -> DecodingParams:
+        """The decoding a request samples at: the copywriter pipeline's, or the few-shot one's."""
+        return self.copywriter_decoding if copywriter else self.decoding
+
 
 # Adapter weight at a slider's maximum (README, "LoRA adapters", has the
 # measurements behind it). A negative tone weight switches on the `calm`

@@ -147,7 +147,7 @@ def generate(
         prompt = build_copywriter_prompt(product, channel, controls, options.audience, options.brand_voice)
     else:
         prompt = build_prompt(product, channel, controls, options.audience, options.brand_voice)
-    decoding = options.decoding or (mapping.copywriter_decoding if pipeline == "copywriter" else mapping.decoding)
+    decoding = options.decoding or mapping.decoding_for(pipeline == "copywriter")
     k = options.n * max(1, options.overgenerate) if options.rerank else options.n
 
     candidates: list[str] = []

@@ -22,13 +22,6 @@ def _shipped(slider: str) -> bool:
     return (SHIPPED_DIR / f"{ON_COPYWRITER}{slider}.safetensors").is_file()
 
 
-def _copywriter() -> bool:
-    """True when the app runs the copywriter pipeline (its fine-tune ships)."""
-    from copy_engine.adapters.registry import copywriter_installed
-
-    return copywriter_installed()
-
-
 def slider_help(name: str, channel: str) -> str:
     """Help text for one slider: what its two ends map to (decoding parameters, adapter weights, λ).
 
@@ -48,11 +41,12 @@ def slider_help(name: str, channel: str) -> str:
     if name == "creativity":
         lo, hi = map_controls(Controls(creativity=0.0), channel), map_controls(Controls(creativity=1.0), channel)
         adapter = f", creative adapter {hi.copywriter_adapters.creative:g} (none up to the middle)" if _shipped("creative") else ""
-        # the app's pipeline: the copywriter's decoding when it ships (its best-of continuation samples hotter)
-        lo_d, hi_d = (lo.copywriter_decoding, hi.copywriter_decoding) if _copywriter() else (lo.decoding, hi.decoding)
+        from copy_engine.adapters.registry import copywriter_installed
+
+        cw = copywriter_installed()  # the app runs the copywriter pipeline, and samples at its decoding, when it ships
         return (
             "0 safe and literal · 1 bold and surprising. "
-            f"At 0: {_decoding_text(lo_d)}. At 1: {_decoding_text(hi_d)}{adapter}. "
+            f"At 0: {_decoding_text(lo.decoding_for(cw))}. At 1: {_decoding_text(hi.decoding_for(cw))}{adapter}. "
             "It is also λ, the creativity share of the overall score (1 − λ goes to conversion), "
             "and it makes the reranker favour more different variants."
         )
@@ -87,7 +81,7 @@ def mapping_caption(controls: Controls, channel: str, copywriter: bool = False) 
     else:
         a = m.adapters
         steer = f"adapters: tone {a.tone:+g}, creative {a.creative:g}, CTA {a.cta:g}"
-    d = m.copywriter_decoding if copywriter else m.decoding
+    d = m.decoding_for(copywriter)
     return (
         f"Decoding: {_decoding_text(d)}, up to {d.max_new_tokens} new tokens · "
         f"{steer} · λ {m.lam:g}"
