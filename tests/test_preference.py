@@ -10,7 +10,14 @@ import pytest
 pytest.importorskip("peft")
 torch = pytest.importorskip("torch")
 
-from copy_engine.preference import Pair, PreferenceConfig, copy_logps, dpo_terms, labelled_pairs, read_labelled  # noqa: E402
+from copy_engine.preference import (  # noqa: E402
+    Pair,
+    PreferenceConfig,
+    copy_logps,
+    dpo_terms,
+    labelled_pairs,
+    read_labelled,
+)
 
 
 def _labelled(tmp_path, rows):
@@ -19,7 +26,8 @@ def _labelled(tmp_path, rows):
     products = {product_key(p, "own"): p for p in own_products()[:3]}
     keys = sorted(products)
     path = tmp_path / "labels.jsonl"
-    lines = [{"product": keys[k], "channel": ch, "text": t, "label": lab, "reason": "garbled"} for k, ch, t, lab in rows]
+    lines = [{"product": keys[k], "channel": ch, "text": t, "label": lab, "reason": "garbled"}
+             for k, ch, t, lab in rows]
     lines.append({"product": "csv:not-here", "channel": "headline", "text": "x", "label": "usable"})
     path.write_text("".join(json.dumps(d) + "\n" for d in lines), encoding="utf-8")
     return read_labelled([path], products), keys
