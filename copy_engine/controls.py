@@ -56,6 +56,9 @@ class AdapterWeights:
     # Share of the copywriter's weight given to its best-of continuation (adapters/shipped/best-of, trained on its
     # own copy that readers would publish) instead: 1 on the channels where it reads better (BEST_OF_CHANNELS).
     best_of: float = 0.0
+    # Share of the best-of continuation's weight given to its preference-tuned version (adapters/shipped/preference,
+    # copy_engine/preference.py) instead: 1 on the channels where it reads better (PREFERENCE_CHANNELS).
+    preference: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,7 +66,8 @@ class AdapterWeights:
     def rounded(self, step: float = 0.25) -> "AdapterWeights":
         """Weights snapped to a grid, so merged adapter mixes can be cached and reused."""
         snap = lambda v: round(round(v / step) * step, 4)  # noqa: E731
-        return AdapterWeights(snap(self.tone), snap(self.creative), snap(self.cta), self.copywriter, self.best_of)
+        tone, creative, cta = snap(self.tone), snap(self.creative), snap(self.cta)
+        return AdapterWeights(tone, creative, cta, self.copywriter, self.best_of, self.preference)
 
     def is_zero(self) -> bool:
         return self.tone == 0 and self.creative == 0 and self.cta == 0 and self.copywriter == 0
@@ -79,6 +83,15 @@ class AdapterWeights:
 # copywriter. Ad headlines sampled at this range already (channels.py).
 BEST_OF_CHANNELS = ("description", "ad_headline", "headline", "social", "ad_description")
 BEST_OF_TEMPERATURE = (0.55, 1.15)
+# Channels where the best-of continuation's preference-tuned version (DPO on labelled pairs: copy_engine/preference.py)
+# writes instead, and the range it samples at there (1.0 at the default slider). Tuned, it writes fewer different
+# drafts, and hotter sampling gives them back: blind reads 68 and 69 (20 unseen products each; every candidate of both
+# labelled by the same two readers), shown usable of 80, best-of at 0.85 -> tuned at 1.0: descriptions 28, 28 -> 32,
+# 34 and 22, 23 -> 25, 29; product headlines 49, 46 -> 50, 54 and 54, 51 -> 62, 59 (at 0.85 the tuned one lost
+# descriptions, 26, 22 -> 20, 20: README "Preference-tuned, hotter").
+# The other channels were not read and keep the best-of continuation.
+PREFERENCE_CHANNELS = ("description", "headline")
+PREFERENCE_TEMPERATURE = (0.7, 1.3)
 
 
 def best_of_share(channel: str) -> float:
@@ -123,8 +136,11 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     ch = get_channel(channel)
     decoding = decoding_at(c, ch.temperature, ch.max_new_tokens)  # the channel's range (channels.Channel.temperature)
     best_of = best_of_share(channel)
-    # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE)
-    copywriter_decoding = decoding_at(c, BEST_OF_TEMPERATURE, ch.max_new_tokens) if best_of else decoding
+    preference = 1.0 if best_of and channel in PREFERENCE_CHANNELS else 0.0
+    # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
+    # version hotter still (PREFERENCE_TEMPERATURE)
+    hot = PREFERENCE_TEMPERATURE if preference else BEST_OF_TEMPERATURE
+    copywriter_decoding = decoding_at(c, hot, ch.max_new_tokens) if best_of else decoding
     adapters = AdapterWeights(
         tone=round(ADAPTER_SCALE * float(controls.sentiment), 4),
         creative=round(ADAPTER_SCALE * c, 4),
@@ -142,6 +158,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         cta=round(ADAPTER_SCALE * float(controls.cta), 4),
         copywriter=1.0,
         best_of=best_of,
+        preference=preference,
     )
     return ControlMapping(decoding, adapters, on_copywriter, round(c, 4), copywriter_decoding)
 

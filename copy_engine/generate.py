@@ -142,7 +142,8 @@ def generate(
     if pipeline == "copywriter":
         # The sliders act through the prompt's tone/CTA wishes (learned from the deck), decoding and the
         # copywriter's own slider adapters (map_controls: copywriter_adapters; the few-shot ones stay off).
-        plain = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=mapping.copywriter_adapters.best_of)
+        mixed = mapping.copywriter_adapters
+        plain = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=mixed.best_of, preference=mixed.preference)
         adapters = mapping.copywriter_adapters if options.use_adapters else plain
         prompt = build_copywriter_prompt(product, channel, controls, options.audience, options.brand_voice)
     else:

@@ -14,9 +14,10 @@ small NLL term on the usable copy (as in RPO, Pang et al., 2024) keeps its likel
 unusable one's. Labels come from training-split products only (reader_train.label_files and the best-of
 rounds' labels); the run validates on a held-out share of those products.
 
-Measured and not shipped (README, "Tried and not kept: preference tuning", blind read 68): both runs tried
-write fewer different drafts, and the shown descriptions lost (26, 22 -> 21, 18 and 20, 20 of 80) while
-product headlines read level. The tool stays for the next labelled round (on-policy pairs, a diversity term).
+Tuned, the continuation writes fewer different drafts: sampled at the best-of's 0.85 its shown descriptions
+lost (blind read 68: 26, 22 -> 20, 20 of 80). Sampled hotter (1.0) it gets them back, and on descriptions and
+product headlines it ships as `adapters/shipped/preference` (controls.PREFERENCE_CHANNELS; README,
+"Preference-tuned, hotter": reads 68 and 69).
 """
 
 from __future__ import annotations

@@ -766,11 +766,33 @@ def test_best_of_takes_the_copywriters_place_on_its_channels_with_the_slider_ada
     assert not map_controls(Controls(), "social").adapters.best_of  # the few-shot pipeline's weights never have it
 
 
+def test_the_preference_tuned_best_of_takes_its_place_on_its_channels_only():
+    from copy_engine.adapters.mixing import slider_scales
+    from copy_engine.channels import CHANNELS
+    from copy_engine.controls import PREFERENCE_CHANNELS, AdapterWeights, Controls, map_controls
+
+    names = ["copywriter", "copywriter-cta", "best-of", "preference"]
+    tuned = slider_scales(names, AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0))
+    assert tuned == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 0.0, "preference": 1.0}
+    plain = slider_scales(names, AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0))
+    assert plain == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 1.0, "preference": 0.0}
+    # a later round (the copywriter writes: best_of 0) and the few-shot pipeline never run it
+    later = slider_scales(names, AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=0.0, preference=1.0))
+    assert later["copywriter"] == 1.0 and later["preference"] == 0.0
+    assert slider_scales(names, AdapterWeights(0.0, 0.0, 0.0, best_of=1.0, preference=1.0))["preference"] == 0.0
+    # without its file the best-of continuation writes, as before
+    alone = slider_scales(names[:3], AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference=1.0))
+    assert alone == {"copywriter": 0.0, "copywriter-cta": 0.0, "best-of": 1.0}
+    on = {ch for ch in CHANNELS if map_controls(Controls(), ch).copywriter_adapters.preference}
+    assert on == set(PREFERENCE_CHANNELS) == {"description", "headline"}
+    assert not map_controls(Controls(), "headline").adapters.preference  # the few-shot pipeline's weights
+
+
 def test_copywriter_adapter_weights_follow_the_sliders_and_reach_half_at_the_ends():
     from copy_engine.controls import ADAPTER_SCALE, AdapterWeights, Controls, map_controls
 
     # CTA is linear from 0 (the default slider's 0.25 measured better than 0); tone and creativity are 0 there.
-    default = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0)
+    default = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0)
     assert map_controls(Controls(), "headline").copywriter_adapters == default
     end = map_controls(Controls(sentiment=1.0, creativity=1.0, cta=1.0), "headline").copywriter_adapters
     assert (end.tone, end.creative, end.cta) == (ADAPTER_SCALE,) * 3

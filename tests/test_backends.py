@@ -250,7 +250,7 @@ def test_always_on_adapter_found_by_flag_and_copywriter_mixed_per_request(tmp_pa
     mixed, always = mixing.adapter_files()
     assert list(always) == ["house"] and "house" not in mixed
     # The copywriter is switched per request (the few-shot pipeline runs with it off in the same process).
-    assert list(mixed) == ["tone", "calm", "cta", "creative", "copywriter", "copywriter-cta", "best-of"]
+    assert list(mixed) == ["tone", "calm", "cta", "creative", "copywriter", "copywriter-cta", "best-of", "preference"]
     names = list(mixed)
     assert mixing.slider_scales(names, AdapterWeights(0, 0, 0, copywriter=1.0))["copywriter"] == 1.0
     assert mixing.slider_scales(names, AdapterWeights(0.5, 0, 0))["copywriter"] == 0.0

@@ -32,14 +32,16 @@ def test_mapping_stays_in_valid_ranges(sentiment, creativity, cta, channel):
 def test_temperature_at_the_ends_and_default_of_the_slider():
     """The few-shot pipeline: 0.7 of the earlier 0.55 -> 1.15 on every channel but search ad headlines (blind
     labels, README "Cooler sampling"), which keep it. The copywriter pipeline: its best-of continuation samples at
-    0.55 -> 1.15 on its channels (README "Best-of, hotter"); the rest of the decoding is the same."""
-    from copy_engine.controls import BEST_OF_CHANNELS
+    0.55 -> 1.15 on its channels (README "Best-of, hotter"), its preference-tuned version at 0.7 -> 1.3 on its own
+    (README "Preference tuning"); the rest of the decoding is the same."""
+    from copy_engine.controls import BEST_OF_CHANNELS, PREFERENCE_CHANNELS
 
     for channel in CHANNELS:
         maps = [map_controls(Controls(0, c, 0.5), channel) for c in (0.0, 0.5, 1.0)]
         want = [0.55, 0.85, 1.15] if channel == "ad_headline" else [0.385, 0.595, 0.805]
         assert [m.decoding.temperature for m in maps] == pytest.approx(want), channel
         hot = [0.55, 0.85, 1.15] if channel in BEST_OF_CHANNELS else want
+        hot = [0.7, 1.0, 1.3] if channel in PREFERENCE_CHANNELS else hot
         assert [m.copywriter_decoding.temperature for m in maps] == pytest.approx(hot), channel
         for m in maps:
             assert replace(m.copywriter_decoding, temperature=m.decoding.temperature) == m.decoding
@@ -107,7 +109,8 @@ def test_slider_text_gives_the_decoding_of_the_pipeline_the_app_runs(monkeypatch
     from copy_engine.adapters import registry
     from ui.controls import mapping_caption, slider_help
 
-    assert "temperature 0.85," in mapping_caption(Controls(), "description", copywriter=True)  # best-of, hotter
+    assert "temperature 1," in mapping_caption(Controls(), "description", copywriter=True)  # preference-tuned
+    assert "temperature 0.85," in mapping_caption(Controls(), "social", copywriter=True)  # best-of, hotter
     assert "temperature 0.595," in mapping_caption(Controls(), "description", copywriter=False)
     assert "temperature 0.595," in mapping_caption(Controls(), "email_subject", copywriter=True)
     assert "At 0: temperature 0.55," in slider_help("creativity", "social")

@@ -203,13 +203,14 @@ def test_copywriter_pipeline_sends_its_prompt_and_switches_its_adapter_per_reque
     call = gen.calls[0]
     assert "###" not in call["prompt"] and call["prompt"].endswith("Copy:")
     # The sliders act through the prompt and the copywriter's own slider adapters.
-    assert call["adapters"] == AdapterWeights(tone=0.4, creative=0.0, cta=0.45, copywriter=1.0, best_of=1.0)
+    want = AdapterWeights(tone=0.4, creative=0.0, cta=0.45, copywriter=1.0, best_of=1.0, preference=1.0)
+    assert call["adapters"] == want
     assert r.settings.pipeline == "copywriter" and r.settings.prompt_version == "copywriter-v1"
     assert r.sampled >= 2 and 0 <= r.clean_unflagged <= r.candidates
 
     gen.calls.clear()
     generate(MUG, "headline", Controls(cta=0.0), GenerateOptions(n=2), **kw)  # no CTA, neutral: best-of alone
-    assert gen.calls[0]["adapters"] == AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0)
+    assert gen.calls[0]["adapters"] == AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference=1.0)
 
     gen.calls.clear()
     r = generate(MUG, "headline", Controls(sentiment=0.8, cta=0.9), GenerateOptions(n=2, pipeline="fewshot"), **kw)
