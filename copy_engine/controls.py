@@ -88,9 +88,9 @@ BEST_OF_TEMPERATURE = (0.55, 1.15)
 # drafts, and hotter sampling gives them back: blind reads 68 and 69 (20 unseen products each; every candidate of both
 # labelled by the same two readers), shown usable of 80, best-of at 0.85 -> tuned at 1.0: descriptions 28, 28 -> 32,
 # 34 and 22, 23 -> 25, 29; product headlines 49, 46 -> 50, 54 and 54, 51 -> 62, 59 (at 0.85 the tuned one lost
-# descriptions, 26, 22 -> 20, 20: README "Preference-tuned, hotter").
-# The other channels were not read and keep the best-of continuation.
-PREFERENCE_CHANNELS = ("description", "headline")
+# descriptions, 26, 22 -> 20, 20: README "Preference-tuned, hotter"). Read 70: ad descriptions 53, 55 -> 56, 63;
+# social posts level (41, 38 -> 41, 38), so they keep the best-of continuation, as do ad headlines (not read).
+PREFERENCE_CHANNELS = ("description", "headline", "ad_description")
 PREFERENCE_TEMPERATURE = (0.7, 1.3)
 
 
