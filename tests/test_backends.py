@@ -217,7 +217,9 @@ def test_shipped_gguf_is_current_and_conversions_are_cached_by_content(tmp_path)
 
     from copy_engine.adapters.gguf_lora import gguf_for
 
-    for name in ("tone", "calm", "cta", "creative"):
+    shipped = sorted(p.stem for p in SHIPPED.glob("*.safetensors"))
+    assert {"tone", "copywriter", "best-of", "preference"} <= set(shipped)
+    for name in shipped:
         assert gguf_for(SHIPPED / f"{name}.safetensors", tmp_path) == SHIPPED / f"{name}.gguf"  # shipped, not reconverted
     mine = tmp_path / "mine"
     mine.mkdir()

@@ -239,6 +239,19 @@ def test_evaluation_configs_compare_the_two_pipelines_and_report_raw_yield():
     assert {"raw_yield", "judged_usable"} <= set(METRICS)
 
 
+def test_shipped_preference_adapter_continues_best_of_on_training_split_labels():
+    import math
+
+    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference.json").read_text())
+    best_of = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "best-of.json").read_text())
+    assert meta["name"] == meta["objective"] == "preference" and meta["lora"] == best_of["lora"]
+    data = meta["training"]["data"]
+    assert data["continued_from"]["adapter"] == "copy_engine/adapters/shipped/best-of.safetensors"
+    # only the shipped label files of training-split products (never a read of the evaluation split)
+    assert data["label_files"] and all(f.startswith("copy_engine/examples/") for f in data["label_files"])
+    assert meta["training"]["best_val_loss"] < math.log(2)  # held-out pairs: it prefers the usable copy
+
+
 def test_shipped_copywriter_adapter_metadata():
     meta_path = ROOT / "copy_engine" / "adapters" / "shipped" / "copywriter.json"
     meta = json.loads(meta_path.read_text())
