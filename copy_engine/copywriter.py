@@ -133,16 +133,22 @@ def _length_buckets(lengths: Sequence[int], size: int, rng: random.Random) -> li
     return batches
 
 
-def copy_loss(model, ids, labels, mask):
-    """Mean next-token cross-entropy over the copy tokens, with the output head run only on those positions."""
-    import torch.nn.functional as F
-
+def copy_token_logits(model, ids, labels, mask):
+    """(logits, targets, keep): the output head run only where a copy token is predicted (`keep`, the mask of
+    positions over labels[:, 1:]), in fp32, with the token each of those positions must predict."""
     causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = causal_lm.model(input_ids=ids, attention_mask=mask).last_hidden_state
     target = labels[:, 1:]
     keep = target != IGNORE  # padding and prompt are IGNORE, so they never reach the head
-    logits = causal_lm.lm_head(hidden[:, :-1][keep])
-    return F.cross_entropy(logits.float(), target[keep])
+    return causal_lm.lm_head(hidden[:, :-1][keep]).float(), target[keep], keep
+
+
+def copy_loss(model, ids, labels, mask):
+    """Mean next-token cross-entropy over the copy tokens, with the output head run only on those positions."""
+    import torch.nn.functional as F
+
+    logits, target, _ = copy_token_logits(model, ids, labels, mask)
+    return F.cross_entropy(logits, target)
 
 
 def _load_lora_weights(model, path: str | Path) -> None:

@@ -32,8 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from copy_engine.adapters.losses import IGNORE
-from copy_engine.copywriter import ATTENTION, MLP, _collate, _load_lora_weights, encode
+from copy_engine.copywriter import ATTENTION, MLP, _collate, _load_lora_weights, copy_token_logits, encode
 from copy_engine.adapters.data import TrainingExample
 
 if TYPE_CHECKING:
@@ -127,12 +126,8 @@ def copy_logps(model, ids, labels, mask):
     import torch
     import torch.nn.functional as F
 
-    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = causal_lm.model(input_ids=ids, attention_mask=mask).last_hidden_state
-    target = labels[:, 1:]
-    keep = target != IGNORE
-    logits = causal_lm.lm_head(hidden[:, :-1][keep]).float()
-    token = -F.cross_entropy(logits, target[keep], reduction="none")
+    logits, target, keep = copy_token_logits(model, ids, labels, mask)
+    token = -F.cross_entropy(logits, target, reduction="none")
     rows = keep.nonzero()[:, 0]
     total = torch.zeros(ids.shape[0], dtype=token.dtype, device=token.device).index_add(0, rows, token)
     return total, keep.sum(1)
@@ -202,11 +197,15 @@ def train_preference(
     run.model.train()
     run.log({"step": 0, "reference_pairs": len(reference), "s": round(time.perf_counter() - run.t0, 1)}, progress)
 
-    def loss_of(batch: Sequence[Pair]):
+    def dpo_of(batch: Sequence[Pair]):
+        """(DPO loss per pair, margin per pair, the usable copy's log-likelihoods and token counts)."""
         pi_c, pi_r, n_c = logps(batch)
         ref_c = torch.tensor([reference[p][0] for p in batch], device=pi_c.device)
         ref_r = torch.tensor([reference[p][1] for p in batch], device=pi_c.device)
-        loss, margin = dpo_terms(pi_c, pi_r, ref_c, ref_r, config.beta)
+        return (*dpo_terms(pi_c, pi_r, ref_c, ref_r, config.beta), pi_c, n_c)
+
+    def loss_of(batch: Sequence[Pair]):
+        loss, margin, pi_c, n_c = dpo_of(batch)
         nll = (-pi_c / n_c.clamp(min=1)).mean()
         return loss.mean() + config.sft_weight * nll, margin, nll
 
@@ -215,11 +214,7 @@ def train_preference(
         losses, right = [], 0
         with torch.no_grad(), run.autocast:
             for i in range(0, len(val), config.batch_pairs * 2):
-                chunk = val[i : i + config.batch_pairs * 2]
-                pi_c, pi_r, _ = logps(chunk)
-                ref_c = torch.tensor([reference[p][0] for p in chunk])
-                ref_r = torch.tensor([reference[p][1] for p in chunk])
-                loss, margin = dpo_terms(pi_c, pi_r, ref_c, ref_r, config.beta)
+                loss, margin, _, _ = dpo_of(val[i : i + config.batch_pairs * 2])
                 losses += loss.tolist()
                 right += int((margin > 0).sum())
         run.model.train()

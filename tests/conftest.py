@@ -215,3 +215,20 @@ def real_generator(real_settings):
     from copy_engine.generator import get_default_generator
 
     return get_default_generator(real_settings)
+
+
+def embedding_head_model(vocab: int = 50, dim: int = 8):
+    """A stand-in causal LM for the copy-token losses: `.model(input_ids, attention_mask).last_hidden_state` is a
+    token embedding and `.lm_head` a linear head (seeded, so its numbers repeat)."""
+    import torch
+
+    torch.manual_seed(0)
+
+    class EmbeddingHead(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(vocab, dim)
+            self.lm_head = torch.nn.Linear(dim, vocab)
+            self.model = lambda input_ids, attention_mask: type("O", (), {"last_hidden_state": self.emb(input_ids)})()
+
+    return EmbeddingHead()

@@ -155,18 +155,11 @@ def test_length_buckets_cover_every_example_once_in_batches_of_similar_length():
 def test_copy_loss_counts_only_labelled_positions():
     import torch
 
+    from conftest import embedding_head_model
+
     from copy_engine.copywriter import IGNORE, copy_loss
 
-    torch.manual_seed(0)
-
-    class Tiny(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = torch.nn.Embedding(50, 8)
-            self.lm_head = torch.nn.Linear(8, 50)
-            self.model = lambda input_ids, attention_mask: type("O", (), {"last_hidden_state": self.emb(input_ids)})()
-
-    m = Tiny()
+    m = embedding_head_model()
     ids = torch.tensor([[2, 5, 6, 7, 0, 0]])
     mask = torch.tensor([[1, 1, 1, 1, 0, 0]])
     labels = torch.tensor([[IGNORE, IGNORE, 6, 7, IGNORE, IGNORE]])

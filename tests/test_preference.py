@@ -59,18 +59,11 @@ def test_dpo_loss_is_log_2_at_the_reference_and_falls_as_usable_copy_gains_on_un
 
 
 def test_copy_logps_sums_the_copy_tokens_of_each_row_only():
+    from conftest import embedding_head_model
+
     from copy_engine.adapters.losses import IGNORE
 
-    torch.manual_seed(0)
-
-    class Tiny(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = torch.nn.Embedding(50, 8)
-            self.lm_head = torch.nn.Linear(8, 50)
-            self.model = lambda input_ids, attention_mask: type("O", (), {"last_hidden_state": self.emb(input_ids)})()
-
-    m = Tiny()
+    m = embedding_head_model()
     ids = torch.tensor([[2, 5, 6, 7, 0, 0], [2, 9, 8, 0, 0, 0]])
     mask = (ids != 0).long()
     labels = torch.tensor([[IGNORE, IGNORE, 6, 7, IGNORE, IGNORE], [IGNORE, 9, 8, IGNORE, IGNORE, IGNORE]])
