@@ -257,7 +257,7 @@ def rejection_reason(text: str, product_name: str = "", features: Sequence[str] 
         return "repeats_name"
     if product_name and len([w for w in _content_words(text) if w not in _CTA_VERBS]) <= 1:
         return "generic"
-    if _FRAGMENT_END.search(text):
+    if _FRAGMENT_END.search(text) or leaves_sentence_open(text):
         return "fragment"
     if misreads_fact(text):
         return "garbled"
@@ -275,6 +275,22 @@ _FRAGMENT_END = re.compile(
     r"|\b(?i:the|a|an)\s+\d[\d.,/]*-?(?i:in|ft|cm|mm|m|oz|lbs?|ml|l|g|kg)\.?"
     r"|\b(?:" + "|".join(map(re.escape, _TITLE_ABBREVIATIONS)) + r")\.)$"
 )
+
+
+# Words no finished sentence ends on: a sentence stopped after one was cut mid-clause, mostly by copying a
+# feature the prompt cut at MAX_FEATURE_CHARS ("Follow the 4 simple steps to get riding in just."). Lowercase
+# only ("N. F. P. A." ends on a letter, not the article); "for", "with", "to", "are" and "more" end sentences
+# readers and our deck keep ("easy to care for.", "so small hands don't have to.", "ready when you are.", "and
+# more."). None of the 19 labelled candidates with such a sentence was usable; no deck example has one.
+_OPEN_SENTENCE_END = re.compile(
+    r"(?<![\w'’-])(?:a|an|the|and|or|but|of|your|our|their|its|this|these|those|just|also|plus)"
+    r"[.!?…]$"
+)
+
+
+def leaves_sentence_open(text: str) -> bool:
+    """True when a sentence of `text` stops on a word that opens what should follow ("riding in just.")."""
+    return any(_OPEN_SENTENCE_END.search(text[a:b]) for a, b in sentence_spans(text))
 
 
 # Invitations and asks that lead a line; what follows them must say what the product is.

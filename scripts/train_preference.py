@@ -2,10 +2,11 @@
 
     python scripts/train_preference.py [--steps 150] [--beta 0.1] [--lr 5e-5] [--channels C1,C2]
         [--init-from copy_engine/adapters/shipped/best-of.safetensors]
-        [--out copy_engine/adapters/shipped/preference.safetensors] [--catalog CSV]
+        [--out copy_engine/adapters/shipped/preference.safetensors] [--catalog CSV] [--labels FILE ...]
 
 Pairs come from every shipped label file of training-split products (judge_labels*.jsonl and
-examples/best_of/labels*.jsonl); catalog rows resolve only where ../shared/data/products is present.
+examples/best_of/labels*.jsonl), or only from the --labels files (a later round tuned on its own starting
+adapter's labelled candidates); catalog rows resolve only where ../shared/data/products is present.
 The shipped adapter: --steps 120 --lr 3e-5 --sft-weight 1.0 --seed 69, then scripts/convert_adapters.py.
 """
 
@@ -25,6 +26,11 @@ from copy_engine.controls import BEST_OF_CHANNELS  # noqa: E402
 from copy_engine.preference import PreferenceConfig, labelled_pairs, read_labelled, train_preference  # noqa: E402
 
 
+def _in_repo(path: Path) -> str:
+    """`path` relative to the repository where it lies inside it (metadata must not name this machine's paths)."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     d = PreferenceConfig()
@@ -40,6 +46,7 @@ def main(argv=None) -> int:
     ap.add_argument("--init-from", type=Path, default=ROOT / "copy_engine/adapters/shipped/best-of.safetensors")
     ap.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/data/products/amazon_products_sample.csv")
     ap.add_argument("--out", type=Path, default=ROOT / "copy_engine/adapters/shipped/preference.safetensors")
+    ap.add_argument("--labels", type=Path, nargs="+", help="label files to pair (default: every shipped one)")
     ap.add_argument("--name", default=None, help="adapter name in its metadata (default: the --out file's stem)")
     args = ap.parse_args(argv)
 
@@ -49,7 +56,8 @@ def main(argv=None) -> int:
 
     start = json.loads(args.init_from.with_suffix(".json").read_text(encoding="utf-8"))
     lora = start["lora"]
-    files = label_files() + sorted((ROOT / "copy_engine/examples/best_of").glob("labels*.jsonl"))
+    files = args.labels or label_files() + sorted((ROOT / "copy_engine/examples/best_of").glob("labels*.jsonl"))
+    files = [f.resolve() for f in files]
     examples = read_labelled(files, products_by_key(args.catalog))
     channels = tuple(c for c in args.channels.split(",") if c)
     pairs = labelled_pairs(examples, channels, args.pairs_per_group, args.seed)
@@ -63,9 +71,9 @@ def main(argv=None) -> int:
     info = {
         "pairs": len(pairs),
         "channels": list(channels),
-        "label_files": [str(f.relative_to(ROOT)) for f in files],
-        "continued_from": {"adapter": str(args.init_from.relative_to(ROOT)) if args.init_from.is_relative_to(ROOT)
-                           else str(args.init_from), **{k: start["training"].get(k) for k in ("best_step", "seconds")}},
+        "label_files": [_in_repo(f) for f in files],
+        "continued_from": {"adapter": _in_repo(args.init_from.resolve()),
+                           **{k: start["training"].get(k) for k in ("best_step", "seconds")}},
     }
     result = train_preference(get_loaded_model(), pairs, cfg, args.out, data_info=info,
                               progress=lambda r: print(json.dumps(r), flush=True), name=args.name or args.out.stem)

@@ -143,6 +143,17 @@ def test_endings_a_reader_reads_as_cut_off_are_fragments():
         assert rejection_reason(text, "Some Product Name") is None, text
 
 
+def test_a_sentence_stopped_on_an_opening_word_is_a_fragment():
+    for text in ("The bike makes assembly easy. Follow the 4 steps to get riding in just. See it for $12.",
+                 "A longboard with double-drop through mounting and a. See it for $249.95.",
+                 "Pool balls in a hang pack. A ring with an array of."):
+        assert rejection_reason(text, "Some Product Name") == "fragment", text
+    for text in ("A frog puppet that is easy to care for. See it for $17.00.", "Games, puzzles and more.",
+                 "Paper that conforms to N. F. P. A. No. 701.", "A new villain to work with. See it for $17.76.",
+                 "A tray holds 15 cards, so small hands don't have to.", "A gel pack that is ready when you are!"):
+        assert rejection_reason(text, "Some Product Name") is None, text
+
+
 def test_sentences_end_only_at_a_stop_before_a_space():
     from copy_engine.postprocess import sentence_spans
 
