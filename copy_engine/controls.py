@@ -59,6 +59,9 @@ class AdapterWeights:
     # Share of the best-of continuation's weight given to its preference-tuned version (adapters/shipped/preference,
     # copy_engine/preference.py) instead: 1 on the channels where it reads better (PREFERENCE_CHANNELS).
     preference: float = 0.0
+    # Share of the preference-tuned version's weight given to its second round (adapters/shipped/preference-2, DPO
+    # again on its own labelled candidates) instead: 1 on the channels where it reads better (PREFERENCE_2_CHANNELS).
+    preference_2: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,7 +70,7 @@ class AdapterWeights:
         """Weights snapped to a grid, so merged adapter mixes can be cached and reused."""
         snap = lambda v: round(round(v / step) * step, 4)  # noqa: E731
         tone, creative, cta = snap(self.tone), snap(self.creative), snap(self.cta)
-        return AdapterWeights(tone, creative, cta, self.copywriter, self.best_of, self.preference)
+        return AdapterWeights(tone, creative, cta, self.copywriter, self.best_of, self.preference, self.preference_2)
 
     def is_zero(self) -> bool:
         return self.tone == 0 and self.creative == 0 and self.cta == 0 and self.copywriter == 0
@@ -92,6 +95,13 @@ BEST_OF_TEMPERATURE = (0.55, 1.15)
 # social posts level (41, 38 -> 41, 38), so they keep the best-of continuation, as do ad headlines (not read).
 PREFERENCE_CHANNELS = ("description", "headline", "ad_description")
 PREFERENCE_TEMPERATURE = (0.7, 1.3)
+# Channels where the preference-tuned version's second round writes instead (DPO from it, on 807 pairs of its own
+# candidates for 398 training-split rows, labelled by readers), and its range (1.15 at the default slider). Blind
+# reads 71 and 72 (20 unseen products each, every candidate labelled by the same two readers; README "A second
+# preference round"): descriptions and product headlines read better at 1.15; ad descriptions read worse at 1.0
+# and at 1.15 (54, 51 -> 50, 47 and 55, 54 -> 50, 49), so they keep the first round.
+PREFERENCE_2_CHANNELS = ("description", "headline")
+PREFERENCE_2_TEMPERATURE = (0.85, 1.45)
 
 
 def best_of_share(channel: str) -> float:
@@ -137,9 +147,10 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     decoding = decoding_at(c, ch.temperature, ch.max_new_tokens)  # the channel's range (channels.Channel.temperature)
     best_of = best_of_share(channel)
     preference = 1.0 if best_of and channel in PREFERENCE_CHANNELS else 0.0
+    preference_2 = 1.0 if preference and channel in PREFERENCE_2_CHANNELS else 0.0
     # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
-    # version hotter still (PREFERENCE_TEMPERATURE)
-    hot = PREFERENCE_TEMPERATURE if preference else BEST_OF_TEMPERATURE
+    # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE)
+    hot = PREFERENCE_2_TEMPERATURE if preference_2 else PREFERENCE_TEMPERATURE if preference else BEST_OF_TEMPERATURE
     copywriter_decoding = decoding_at(c, hot, ch.max_new_tokens) if best_of else decoding
     adapters = AdapterWeights(
         tone=round(ADAPTER_SCALE * float(controls.sentiment), 4),
@@ -159,6 +170,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         copywriter=1.0,
         best_of=best_of,
         preference=preference,
+        preference_2=preference_2,
     )
     return ControlMapping(decoding, adapters, on_copywriter, round(c, 4), copywriter_decoding)
 

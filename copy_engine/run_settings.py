@@ -14,7 +14,7 @@ from copy_engine.controls import AdapterWeights, Controls, DecodingParams
 from copy_engine.prompts import PROMPT_VERSION
 
 NO_ADAPTERS = AdapterWeights(0.0, 0.0, 0.0)
-ADAPTER_KEYS = ("tone", "creative", "cta", "copywriter", "best_of", "preference")
+ADAPTER_KEYS = ("tone", "creative", "cta", "copywriter", "best_of", "preference", "preference_2")
 # Keys of the stored JSON, in the order every recorded run has them ("lambda" is the field `lam`).
 STORED_KEYS = ("model", "device", "dtype", "backend", "channel", "controls", "decoding", "adapters", "adapters_loaded",
                "adapters_always_on", "lambda", "seed", "n", "overgenerate", "rerank", "postprocess", "audience",

@@ -788,11 +788,35 @@ def test_the_preference_tuned_best_of_takes_its_place_on_its_channels_only():
     assert not map_controls(Controls(), "headline").adapters.preference  # the few-shot pipeline's weights
 
 
+def test_the_second_preference_round_takes_the_first_ones_place_on_its_channels_only():
+    from copy_engine.adapters.mixing import slider_scales
+    from copy_engine.channels import CHANNELS
+    from copy_engine.controls import PREFERENCE_2_CHANNELS, AdapterWeights, Controls, map_controls
+
+    names = ["copywriter", "copywriter-cta", "best-of", "preference", "preference-2"]
+    both = dict(copywriter=1.0, best_of=1.0, preference=1.0)
+    again = slider_scales(names, AdapterWeights(0.0, 0.0, 0.25, **both, preference_2=1.0))
+    assert again == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 0.0, "preference": 0.0, "preference-2": 1.0}
+    first = slider_scales(names, AdapterWeights(0.0, 0.0, 0.25, **both))
+    assert first == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 0.0, "preference": 1.0, "preference-2": 0.0}
+    # only where the first round writes: not on a best-of-only channel, a later round or the few-shot pipeline
+    plain = slider_scales(names, AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference_2=1.0))
+    assert plain["best-of"] == 1.0 and plain["preference-2"] == 0.0
+    later = slider_scales(names, AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, preference=1.0, preference_2=1.0))
+    assert later["copywriter"] == 1.0 and later["preference-2"] == 0.0
+    # without its file the first round writes, as before
+    alone = slider_scales(names[:4], AdapterWeights(0.0, 0.0, 0.0, **both, preference_2=1.0))
+    assert alone["preference"] == 1.0
+    on = {ch for ch in CHANNELS if map_controls(Controls(), ch).copywriter_adapters.preference_2}
+    assert on == set(PREFERENCE_2_CHANNELS) == {"description", "headline"}  # ad descriptions keep the first round
+    assert not map_controls(Controls(), "description").adapters.preference_2  # the few-shot pipeline's weights
+
+
 def test_copywriter_adapter_weights_follow_the_sliders_and_reach_half_at_the_ends():
     from copy_engine.controls import ADAPTER_SCALE, AdapterWeights, Controls, map_controls
 
     # CTA is linear from 0 (the default slider's 0.25 measured better than 0); tone and creativity are 0 there.
-    default = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0)
+    default = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0, preference_2=1.0)
     assert map_controls(Controls(), "headline").copywriter_adapters == default
     end = map_controls(Controls(sentiment=1.0, creativity=1.0, cta=1.0), "headline").copywriter_adapters
     assert (end.tone, end.creative, end.cta) == (ADAPTER_SCALE,) * 3

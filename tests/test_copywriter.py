@@ -196,14 +196,16 @@ def test_copywriter_pipeline_sends_its_prompt_and_switches_its_adapter_per_reque
     call = gen.calls[0]
     assert "###" not in call["prompt"] and call["prompt"].endswith("Copy:")
     # The sliders act through the prompt and the copywriter's own slider adapters.
-    want = AdapterWeights(tone=0.4, creative=0.0, cta=0.45, copywriter=1.0, best_of=1.0, preference=1.0)
+    want = AdapterWeights(tone=0.4, creative=0.0, cta=0.45, copywriter=1.0, best_of=1.0, preference=1.0,
+                         preference_2=1.0)
     assert call["adapters"] == want
     assert r.settings.pipeline == "copywriter" and r.settings.prompt_version == "copywriter-v1"
     assert r.sampled >= 2 and 0 <= r.clean_unflagged <= r.candidates
 
     gen.calls.clear()
     generate(MUG, "headline", Controls(cta=0.0), GenerateOptions(n=2), **kw)  # no CTA, neutral: best-of alone
-    assert gen.calls[0]["adapters"] == AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference=1.0)
+    plain = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference=1.0, preference_2=1.0)
+    assert gen.calls[0]["adapters"] == plain
 
     gen.calls.clear()
     r = generate(MUG, "headline", Controls(sentiment=0.8, cta=0.9), GenerateOptions(n=2, pipeline="fewshot"), **kw)
@@ -243,6 +245,23 @@ def test_shipped_preference_adapter_continues_best_of_on_training_split_labels()
     # only the shipped label files of training-split products (never a read of the evaluation split)
     assert data["label_files"] and all(f.startswith("copy_engine/examples/") for f in data["label_files"])
     assert meta["training"]["best_val_loss"] < math.log(2)  # held-out pairs: it prefers the usable copy
+
+
+def test_shipped_second_preference_round_continues_the_first_on_its_own_labelled_candidates():
+    import math
+
+    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-2.json").read_text())
+    first = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference.json").read_text())
+    assert meta["name"] == "preference-2" and meta["objective"] == "preference" and meta["lora"] == first["lora"]
+    data = meta["training"]["data"]
+    assert data["continued_from"]["adapter"] == "copy_engine/adapters/shipped/preference.safetensors"
+    assert data["continued_from"]["best_step"] == first["training"]["best_step"]  # the shipped first round
+    # pairs of the first round's own candidates for training-split rows (never a read of the evaluation split)
+    assert data["label_files"] == ["copy_engine/examples/preference/labels.jsonl"]
+    labels = [json.loads(line) for line in (ROOT / data["label_files"][0]).read_text().splitlines()]
+    assert {d["channel"] for d in labels} == set(data["channels"]) == {"description", "headline"}
+    assert all(d["product"].startswith("csv:") and d["label"] in ("usable", "unusable") for d in labels)
+    assert meta["training"]["best_val_loss"] < math.log(2)
 
 
 def test_shipped_copywriter_adapter_metadata():
