@@ -14,6 +14,10 @@ write (rejection sampling, as the slider adapters were trained), three steps:
         copy_engine/examples/judge_labels*.jsonl as part-<channel>.jsonl deck files (tone and CTA of the
         default sliders, the prompt they were written from)
 
+    python scripts/best_of_deck.py labels LABELS/ --cands CANDS.jsonl [...] --out FILE.jsonl
+        every labelled candidate, usable or not, with its reason and reading: the pairs of a preference round
+        (scripts/train_preference.py --labels FILE.jsonl; README, "A second preference round")
+
 Then `python scripts/train_copywriter.py --init-from copy_engine/adapters/shipped/copywriter.safetensors
 --deck copy_engine/examples/best_of --out copy_engine/adapters/shipped/best-of.safetensors` (its name in the
 metadata is the file's stem). The shipped deck's labels, usable or not, with the reader's reading of each, are in
@@ -129,6 +133,35 @@ def collect(folder: Path, out: Path) -> None:
         print(f"part-{channel}.jsonl: {len(lines)} examples")
 
 
+def labels(folder: Path, cands: list[Path], out: Path) -> None:
+    """Every labelled candidate of the sets under `folder` as label-file lines (product, channel, text, label,
+    reason, bad, reading). A product headline rejected only as "wrong channel" for quoting the price is left
+    out: the labelling brief says "no price needed", yet blind readers kept 140 of 228 labels of priced
+    headlines (reads 68-69), so such a label would teach the model against the readers."""
+    reading = {(r["product"], r["channel"], c["text"]): c["reading"] for f in cands for r in map(json.loads, f.open())
+               for c in r["pool"]}  # fmt: skip
+    lines = []
+    for key_file in sorted(folder.rglob("key_*.json")):
+        labels_file = key_file.with_name("l_" + key_file.name[len("key_"):])
+        if not labels_file.exists():
+            print(f"skipped {key_file.name}: no {labels_file.name}")
+            continue
+        got, key = json.loads(labels_file.read_text()), json.loads(key_file.read_text())
+        for i, (product, channel, text) in key.items():
+            lab = got.get(i, {})
+            if "usable" not in lab:
+                continue
+            line = {"product": product, "channel": channel, "text": text,
+                    "label": "usable" if lab["usable"] else "unusable"}  # fmt: skip
+            if not lab["usable"]:
+                if channel == "headline" and lab.get("reason") == "wrong channel" and "$" in text:
+                    continue
+                line.update(reason=lab.get("reason", "other"), bad=lab.get("bad", ""))
+            lines.append(json.dumps({**line, "reading": reading.get((product, channel, text))}, ensure_ascii=False))
+    out.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    print(f"{out}: {len(lines)} labelled candidates")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="step", required=True)
@@ -145,6 +178,10 @@ def main(argv=None) -> int:
     c = sub.add_parser("collect")
     c.add_argument("dir", type=Path)
     c.add_argument("--out", type=Path, default=SHIPPED)
+    lab = sub.add_parser("labels")
+    lab.add_argument("dir", type=Path)
+    lab.add_argument("--cands", type=Path, nargs="+", required=True)
+    lab.add_argument("--out", type=Path, required=True)
     for p in (s, t):
         p.add_argument("--catalog", type=Path, default=CATALOG)
     args = ap.parse_args(argv)
@@ -152,6 +189,8 @@ def main(argv=None) -> int:
         sample(args.channel, args.out, args.products, args.catalog)
     elif args.step == "sets":
         sets(args.cands, args.channel, args.dir, args.per_product, args.parts, args.catalog)
+    elif args.step == "labels":
+        labels(args.dir, args.cands, args.out)
     else:
         collect(args.dir, args.out)
     return 0

@@ -7,7 +7,10 @@
 Pairs come from every shipped label file of training-split products (judge_labels*.jsonl and
 examples/best_of/labels*.jsonl), or only from the --labels files (a later round tuned on its own starting
 adapter's labelled candidates); catalog rows resolve only where ../shared/data/products is present.
-The shipped adapter: --steps 120 --lr 3e-5 --sft-weight 1.0 --seed 69, then scripts/convert_adapters.py.
+The shipped adapter: --steps 120 --lr 3e-5 --sft-weight 1.0 --seed 69, then scripts/convert_adapters.py. Its second
+round (preference-2): --init-from copy_engine/adapters/shipped/preference.safetensors --labels
+copy_engine/examples/preference/labels.jsonl --channels description,headline --steps 120 --lr 3e-5 --sft-weight 1.0
+--seed 71 --out copy_engine/adapters/shipped/preference-2.safetensors (README, "A second preference round").
 """
 
 from __future__ import annotations

@@ -51,6 +51,22 @@ def test_collect_keeps_labelled_usable_candidates_at_the_default_wishes(tmp_path
     assert deck_examples(None, out) == []  # catalog rows resolve only where the catalog is
 
 
+def test_labels_keeps_every_labelled_candidate_with_its_reading_but_not_a_headline_faulted_for_its_price(tmp_path):
+    cands = tmp_path / "cands.jsonl"
+    pool = [{"text": t, "reading": r, "flags": []} for t, r in (("Kiln mug", 0.8), ("Mug mug", 0.3), ("Mug, $12", 0.5))]
+    cands.write_text(json.dumps({"product": "csv:aaaaaaaaaaaa", "channel": "headline", "pool": pool}) + "\n")
+    key = {f"P1.{i}": ["csv:aaaaaaaaaaaa", "headline", c["text"]] for i, c in enumerate(pool, 1)}
+    (tmp_path / "key_headline_0.json").write_text(json.dumps(key))
+    (tmp_path / "l_headline_0.json").write_text(json.dumps({
+        "P1.1": {"usable": True}, "P1.2": {"usable": False, "reason": "repetitive", "bad": "Mug mug"},
+        "P1.3": {"usable": False, "reason": "wrong channel", "bad": "$12"}}))
+    out = tmp_path / "labels.jsonl"
+    script.labels(tmp_path, [cands], out)
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(d["text"], d["label"], d.get("reason"), d["reading"]) for d in got] == [
+        ("Kiln mug", "usable", None, 0.8), ("Mug mug", "unusable", "repetitive", 0.3)]
+
+
 def test_the_shipped_best_of_deck_is_labelled_copy_of_catalog_rows_on_every_channel():
     examples = read_examples(sorted(script.SHIPPED.glob("part*.jsonl")))
     assert len(examples) >= 2000 and all(e.product.startswith("csv:") for e in examples)
