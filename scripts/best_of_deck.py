@@ -103,6 +103,17 @@ def sets(cands: Path, channel: str, folder: Path, per_product: int, parts: int, 
         print(f"set_{channel}_{part}.md: {len(key)} candidates")
 
 
+def labelled_sets(folder: Path):
+    """(key, labels) of every labelling set under `folder` (key_*.json with its l_*.json; a set without labels is
+    reported and skipped)."""
+    for key_file in sorted(folder.rglob("key_*.json")):
+        labels_file = key_file.with_name("l_" + key_file.name[len("key_"):])
+        if not labels_file.exists():
+            print(f"skipped {key_file.name}: no {labels_file.name}")
+            continue
+        yield json.loads(key_file.read_text()), json.loads(labels_file.read_text())
+
+
 def collect(folder: Path, out: Path) -> None:
     """Usable-labelled candidates (the sets' labels and the judge's labelled candidates) as deck files."""
     from copy_engine.controls import Controls
@@ -112,12 +123,7 @@ def collect(folder: Path, out: Path) -> None:
 
     tone, cta = tone_label(Controls().sentiment), cta_label(Controls().cta)  # the prompt they were written from
     kept: dict[tuple, None] = {}
-    for key_file in sorted(folder.rglob("key_*.json")):
-        labels_file = key_file.with_name("l_" + key_file.name[len("key_"):])
-        if not labels_file.exists():
-            print(f"skipped {key_file.name}: no {labels_file.name}")
-            continue
-        labels, key = json.loads(labels_file.read_text()), json.loads(key_file.read_text())
+    for key, labels in labelled_sets(folder):
         kept.update({tuple(key[i]): None for i, lab in labels.items() if lab.get("usable") is True and i in key})
     for path in label_files():
         for d in map(json.loads, path.open()):
@@ -141,12 +147,7 @@ def labels(folder: Path, cands: list[Path], out: Path) -> None:
     reading = {(r["product"], r["channel"], c["text"]): c["reading"] for f in cands for r in map(json.loads, f.open())
                for c in r["pool"]}  # fmt: skip
     lines = []
-    for key_file in sorted(folder.rglob("key_*.json")):
-        labels_file = key_file.with_name("l_" + key_file.name[len("key_"):])
-        if not labels_file.exists():
-            print(f"skipped {key_file.name}: no {labels_file.name}")
-            continue
-        got, key = json.loads(labels_file.read_text()), json.loads(key_file.read_text())
+    for key, got in labelled_sets(folder):
         for i, (product, channel, text) in key.items():
             lab = got.get(i, {})
             if "usable" not in lab:
