@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from copy_engine.channels import get_channel
 from copy_engine.postprocess import rejection_reason, repeats_phrase, sentence_spans
+from copy_engine.repair import MONEY
 
 if TYPE_CHECKING:
     from copy_engine.product import Product
@@ -49,7 +50,6 @@ _LITTLE = frozenset(
     be was has have had as at so can will while into our""".split()
 )
 _END = re.compile(r"[.!?…]$")
-_MONEY = re.compile(r"[$€£]\s?\d")
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def sentences(drafts: Sequence[str], product: Product, banned_words: Sequence[st
             if not words or not _keep(text, product, facts, banned_words, is_ask):
                 continue
             if is_ask:
-                if not (_MONEY.search(text) or says_what_it_is(text, product)):
+                if not (MONEY.search(text) or says_what_it_is(text, product)):
                     continue  # an ask says what to see or its price ("See it for $18.59."), not "See it from Red."
                 role = "ask"
             elif j == 0:
@@ -164,7 +164,7 @@ def compose(
     out = []
     for v, opener in enumerate(openers[:n]):
         # the price is said once: in the ask, unless the opener already says it (then an ask without it)
-        fresh = [a for a in asks[v:] + asks[:v] if not (_MONEY.search(a.text) and _MONEY.search(opener.text))]
+        fresh = [a for a in asks[v:] + asks[:v] if not (MONEY.search(a.text) and MONEY.search(opener.text))]
         closing = fresh[0] if want_ask and fresh else None
         room = ch.limit - (len(closing.text) + 1 if closing else 0)
         parts, said, pairs = [opener], set(opener.words), _pairs(opener.text)
@@ -173,8 +173,8 @@ def compose(
                 break
             if len(b.words & said) > MAX_REPEAT * len(b.words) or _pairs(b.text) & pairs:
                 continue
-            priced = any(_MONEY.search(p.text) for p in [*parts, *([closing] if closing else [])])
-            if priced and _MONEY.search(b.text):
+            priced = any(MONEY.search(p.text) for p in [*parts, *([closing] if closing else [])])
+            if priced and MONEY.search(b.text):
                 continue
             if len(" ".join(p.text for p in [*parts, b])) > room:
                 continue

@@ -101,7 +101,8 @@ def encode(tokenizer, ex: TrainingExample, max_target_tokens: int = 128) -> tupl
     return prompt_ids + target_ids, [IGNORE] * len(prompt_ids) + target_ids
 
 
-def _collate(items: Sequence[tuple[list[int], list[int]]], pad_id: int, device):
+def collate(items: Sequence[tuple[list[int], list[int]]], pad_id: int, device):
+    """(token ids, labels) pairs -> right-padded ids, labels (padding masked out with IGNORE) and attention mask."""
     import torch
 
     width = max(len(ids) for ids, _ in items)
@@ -151,7 +152,7 @@ def copy_loss(model, ids, labels, mask):
     return F.cross_entropy(logits, target)
 
 
-def _load_lora_weights(model, path: str | Path) -> None:
+def load_lora_weights(model, path: str | Path) -> None:
     """Copy a saved adapter's LoRA tensors into `model`'s LoRA layers (same rank and modules), in place."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
@@ -185,7 +186,7 @@ def train_copywriter(
     """
     run = LoraRun(loaded, config, base_model)
     if config.init_from:
-        _load_lora_weights(run.model, config.init_from)
+        load_lora_weights(run.model, config.init_from)
     tok = loaded.tokenizer
     train_ex, val_ex = split_examples(examples, config.val_fraction, config.seed, config.val_products)
     rng = random.Random(config.seed)
@@ -195,7 +196,7 @@ def train_copywriter(
     pad = tok.pad_token_id or 0
 
     def loss_of(batch):
-        return copy_loss(run.model, *_collate(batch, pad, run.device))
+        return copy_loss(run.model, *collate(batch, pad, run.device))
 
     def validate() -> float:
         size = config.batch_size

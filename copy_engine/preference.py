@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from copy_engine.copywriter import ATTENTION, MLP, _collate, _load_lora_weights, copy_token_logits, encode
+from copy_engine.copywriter import ATTENTION, MLP, collate, load_lora_weights, copy_token_logits, encode
 from copy_engine.adapters.data import TrainingExample
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def train_preference(
     if not config.init_from:
         raise ValueError("a preference run starts from an adapter (init_from): it is its reference")
     run = LoraRun(loaded, config, base_model)
-    _load_lora_weights(run.model, config.init_from)
+    load_lora_weights(run.model, config.init_from)
     tok, pad = loaded.tokenizer, loaded.tokenizer.pad_token_id or 0
     rng = random.Random(config.seed)
     products = sorted({p.product for p in pairs})
@@ -183,7 +183,7 @@ def train_preference(
 
     def logps(batch: Sequence[Pair]):
         items = [enc(p, p.chosen) for p in batch] + [enc(p, p.rejected) for p in batch]
-        total, count = copy_logps(run.model, *_collate(items, pad, run.device))
+        total, count = copy_logps(run.model, *collate(items, pad, run.device))
         return total[: len(batch)], total[len(batch) :], count[: len(batch)]
 
     reference: dict[Pair, tuple[float, float]] = {}

@@ -34,12 +34,13 @@ if TYPE_CHECKING:
 PRICE_TOLERANCE = 0.15  # a quoted amount this close to the product's price is taken for a misquote of it
 LONG_COPY_CHARS = 150  # channels whose limit is at least this long are cut sentence by sentence
 
-_MONEY = re.compile(r"(?P<cur>[$€£])\s?(?P<num>\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?![\d.,]*\d)")
+# An amount of money as copy quotes it (currency sign, then the number; compose.py also asks whether copy has one)
+MONEY = re.compile(r"(?P<cur>[$€£])\s?(?P<num>\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?![\d.,]*\d)")
 
 
 def product_price(price: str) -> tuple[str, float] | None:
     """(display form, value) of the product's price ("$24.99" -> ("$24.99", 24.99)), or None without one."""
-    m = _MONEY.search(price or "")
+    m = MONEY.search(price or "")
     if not m:
         return None
     return m.group(0).replace(" ", ""), float(m.group("num").replace(",", ""))
@@ -57,7 +58,7 @@ def fix_prices(text: str, price: str) -> str:
         same_currency = m.group("cur") == shown[0]
         return shown if same_currency and abs(amount - value) <= PRICE_TOLERANCE * value else m.group(0)
 
-    return _MONEY.sub(fix, text)
+    return MONEY.sub(fix, text)
 
 
 def drop_invented_sentences(text: str, product: Product, channel: str) -> str:
@@ -134,10 +135,10 @@ def plain_closing_ask(text: str, product: Product, channel: str) -> str:
     opener = _ASK_VERB.match(body)
     if opener is not None and opener.group("verb") == verb:
         verb = _OTHER_VERB.get(verb, "See")  # "Explore … Explore it for $6.74." was rejected as a repeat
-    words = re.findall(r"[a-z][a-z'-]*", _MONEY.sub(" ", last[ask.end() :]).lower())
+    words = re.findall(r"[a-z][a-z'-]*", MONEY.sub(" ", last[ask.end() :]).lower())
     if all(w in _ASK_FILLER for w in words) and verb == ask.group("verb"):
         return text  # already "See it for $24.99."
-    single = len(_MONEY.findall(product.price or "")) == 1
+    single = len(MONEY.findall(product.price or "")) == 1
     price = product_price(last) or (product_price(product.price) if single else None)
     if price is None:
         return text

@@ -39,6 +39,8 @@ COPYWRITER = "copywriter"  # the copywriter fine-tune: per request, 1 in the cop
 BEST_OF = "best-of"  # the copywriter continued on its own publishable copy: in its place on AdapterWeights.best_of
 PREFERENCE = "preference"  # best-of, preference-tuned (copy_engine/preference.py): in its place on .preference
 PREFERENCE_2 = "preference-2"  # its second preference round: in its place on .preference_2
+# The copywriter's line of whole-adapter successors, in order: (adapter name, AdapterWeights field of its share)
+CHAIN = ((BEST_OF, "best_of"), (PREFERENCE, "preference"), (PREFERENCE_2, "preference_2"))
 # Adapters applied at 1.0 on every request even without the metadata flag. Not the copywriter: the few-shot
 # pipeline (kept for comparison) runs in the same process with it off, so it is mixed per request.
 ALWAYS_ON_NAMES: tuple[str, ...] = ()
@@ -75,20 +77,17 @@ def slider_scales(names, weights: AdapterWeights | None) -> dict[str, float]:
     if prefix + USER_SLOT in scales:  # the user's default adapter, in the pipeline it was trained for
         scales[prefix + USER_SLOT] = 1.0
     # The best-of continuation replaces the copywriter (a whole copywriter adapter, not a difference from it);
-    # the slider adapters above ride on either.
-    # Its preference-tuned version replaces it in turn, on the share AdapterWeights.preference gives it, and that
-    # version's second round replaces it on the share AdapterWeights.preference_2 gives that.
-    share = float(weights.best_of) if BEST_OF in scales else 0.0
-    tuned = share * float(weights.preference) if PREFERENCE in scales else 0.0
-    again = tuned * float(weights.preference_2) if PREFERENCE_2 in scales else 0.0
+    # the slider adapters above ride on either. Each later link of CHAIN replaces the one before it in turn, on the
+    # share its AdapterWeights field gives it; a link that is not loaded ends the chain there.
+    carried, shares = 1.0, []
+    for name, field in CHAIN:
+        carried = carried * float(getattr(weights, field)) if name in scales else 0.0
+        shares.append(carried)
     if COPYWRITER in scales:
-        scales[COPYWRITER] = float(weights.copywriter) * (1.0 - share)
-    if BEST_OF in scales:
-        scales[BEST_OF] = float(weights.copywriter) * (share - tuned)
-    if PREFERENCE in scales:
-        scales[PREFERENCE] = float(weights.copywriter) * (tuned - again)
-    if PREFERENCE_2 in scales:
-        scales[PREFERENCE_2] = float(weights.copywriter) * again
+        scales[COPYWRITER] = float(weights.copywriter) * (1.0 - shares[0])
+    for (name, _), share, after in zip(CHAIN, shares, shares[1:] + [0.0]):
+        if name in scales:
+            scales[name] = float(weights.copywriter) * (share - after)
     return scales
 
 
