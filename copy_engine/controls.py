@@ -6,7 +6,7 @@ the UI help text and the tests describe the same thing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from copy_engine.channels import get_channel
 from copy_engine.errors import InputError
@@ -69,8 +69,7 @@ class AdapterWeights:
     def rounded(self, step: float = 0.25) -> "AdapterWeights":
         """Weights snapped to a grid, so merged adapter mixes can be cached and reused."""
         snap = lambda v: round(round(v / step) * step, 4)  # noqa: E731
-        tone, creative, cta = snap(self.tone), snap(self.creative), snap(self.cta)
-        return AdapterWeights(tone, creative, cta, self.copywriter, self.best_of, self.preference, self.preference_2)
+        return replace(self, tone=snap(self.tone), creative=snap(self.creative), cta=snap(self.cta))
 
     def is_zero(self) -> bool:
         return self.tone == 0 and self.creative == 0 and self.cta == 0 and self.copywriter == 0

@@ -143,8 +143,7 @@ def generate(
         # The sliders act through the prompt's tone/CTA wishes (learned from the deck), decoding and the
         # copywriter's own slider adapters (map_controls: copywriter_adapters; the few-shot ones stay off).
         mixed = mapping.copywriter_adapters
-        plain = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=mixed.best_of, preference=mixed.preference,
-                              preference_2=mixed.preference_2)
+        plain = replace(mixed, tone=0.0, creative=0.0, cta=0.0)  # the same writer, no slider adapters
         adapters = mapping.copywriter_adapters if options.use_adapters else plain
         prompt = build_copywriter_prompt(product, channel, controls, options.audience, options.brand_voice)
     else:

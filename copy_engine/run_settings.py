@@ -14,7 +14,7 @@ from copy_engine.controls import AdapterWeights, Controls, DecodingParams
 from copy_engine.prompts import PROMPT_VERSION
 
 NO_ADAPTERS = AdapterWeights(0.0, 0.0, 0.0)
-ADAPTER_KEYS = ("tone", "creative", "cta", "copywriter", "best_of", "preference", "preference_2")
+ADAPTER_KEYS = tuple(f.name for f in fields(AdapterWeights))  # a run recorded before a field was added lacks it: 0
 # Keys of the stored JSON, in the order every recorded run has them ("lambda" is the field `lam`).
 STORED_KEYS = ("model", "device", "dtype", "backend", "channel", "controls", "decoding", "adapters", "adapters_loaded",
                "adapters_always_on", "lambda", "seed", "n", "overgenerate", "rerank", "postprocess", "audience",
