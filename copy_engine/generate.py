@@ -284,10 +284,11 @@ def clean_samples(samples: Sequence, product: Product, channel: str, already: Se
 
 def first_batch(k: int, n: int, channel: str) -> int:
     """Samples drawn in the first round for k candidates (n shown): k over the channel's expected yield, within
-    MAX_BATCH and, for long copy, within TOKEN_BUDGET new tokens (never fewer than n)."""
+    MAX_BATCH and, for long copy, within TOKEN_BUDGET new tokens (never fewer than n, nor than the channel's
+    first_drafts, within MAX_BATCH)."""
     ch = get_channel(channel)
     want = min(MAX_BATCH, max(k, math.ceil(k / ch.expected_yield)))
-    return max(n, min(want, TOKEN_BUDGET // ch.max_new_tokens))
+    return max(n, min(MAX_BATCH, ch.first_drafts), min(want, TOKEN_BUDGET // ch.max_new_tokens))
 
 
 def retry_batch(missing: int, channel: str) -> int:
