@@ -18,7 +18,7 @@ from copy_engine.channels import get_channel
 from copy_engine.compose import COMPOSED_CHANNELS, compose
 from copy_engine.controls import AdapterWeights, Controls, map_controls
 from copy_engine.errors import InputError
-from copy_engine.postprocess import clean_one, dedupe, first_line
+from copy_engine.postprocess import clean_one, dedupe, ends_sentence, first_line
 from copy_engine.product import Product
 from copy_engine.repair import repair
 from copy_engine.prompts import (
@@ -237,7 +237,9 @@ def with_composed(drafts: list[str], product: Product, channel: str, options: Ge
     if not (options.postprocess and channel in COMPOSED_CHANNELS):
         return list(drafts)
     composed = compose(drafts, product, channel, 2 * options.n, banned_words or (), ask=ask)
-    return composed + dedupe(drafts, against=composed)
+    # Long copy is whole sentences: a candidate left open is cut off ("… It has a no-assembly finish and weighs",
+    # once shown in docs/samples.md). None of the 3,154 deck descriptions ends so; the reads' 2 did, both unusable.
+    return [t for t in composed + dedupe(drafts, against=composed) if ends_sentence(t)]
 
 
 def round_adapters(adapters: AdapterWeights | None, round_: int) -> AdapterWeights | None:

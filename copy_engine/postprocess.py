@@ -288,6 +288,14 @@ _OPEN_SENTENCE_END = re.compile(
 )
 
 
+def ends_sentence(text: str) -> bool:
+    """True when `text` ends on a sentence's closing mark (a closing quote or bracket may follow it)."""
+    return bool(_CLOSED.search(text.rstrip()))
+
+
+_CLOSED = re.compile(r"[.!?…][\"'”’)]*$")
+
+
 def leaves_sentence_open(text: str) -> bool:
     """True when a sentence of `text` stops on a word that opens what should follow ("riding in just.")."""
     return any(_OPEN_SENTENCE_END.search(text[a:b]) for a, b in sentence_spans(text))

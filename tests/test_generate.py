@@ -306,3 +306,17 @@ def test_without_postprocessing_every_sampled_line_is_kept_repeats_included():
     r = run(n=3, generator=gen, rerank=False, postprocess=False)
     assert [v.text for v in r.variants] == ["Leafwell green tea"] * 3  # raw, as the baseline configuration shows it
     assert len(gen.calls) == 1  # one round brought all three
+
+
+def test_long_copy_left_open_is_dropped_short_copy_need_not_end_a_sentence():
+    from copy_engine.generate import with_composed
+    from copy_engine.postprocess import ends_sentence
+
+    recliner = Product(name="Kangaroo Trading Bison Kids Recliner", features=["Recommended for ages 3 to 7"])
+    whole = "The Kangaroo Trading Bison recliner is recommended for ages 3 to 7. It has a padded seat and a cup holder."
+    cut = "The Kangaroo Trading Bison has a no-assembly finish and weighs"
+    pool = with_composed([whole, cut], recliner, "description", GenerateOptions(), (), ask=False)
+    assert whole in pool and cut not in pool and all(ends_sentence(t) for t in pool)
+    headline = "Kangaroo Trading Bison Kids Recliner for Ages 3 to 7"
+    assert with_composed([headline], recliner, "headline", GenerateOptions(), (), ask=False) == [headline]
+    assert ends_sentence('It says "Hi!"') and ends_sentence("Ages 3 to 7.)") and not ends_sentence("and weighs")
