@@ -44,7 +44,8 @@ CHANNELS: dict[str, Channel] = {
         # same sampling time (generate.TOKEN_BUDGET). 24 drafts in the first round, not the budget's 13: the reader's
         # ranking already showed nearly the best four a pool of 13 held (read 73: 30 usable shown, 31 at most), and
         # 24 put more usable ones in it. Blind read 73F (the shown sets of 19 unseen products, two readers): 37
-        # and 41 of 76 usable against 26 and 29, 11 products better and 1 worse; about 1.6 s more a request.
+        # and 41 of 76 usable against 26 and 29, 11 products better and 1 worse; read 74 (19 more): 28 and 30
+        # against 22 and 28, 9 better and 4 worse. About 1.6 s more a request (README "A wider first draw").
         Channel("description", "Product description", 400, 100, 48, 0.95, brevity=2.0, first_drafts=24),
         # 12 tokens (~45 characters): a longer raw line can only be cut back at a phrase start, and stopping
         # there saved 13 % of an ad-headline request (7.7 vs 8.9 s, same copy, one run on 2 threads).
