@@ -46,7 +46,12 @@ CHANNELS: dict[str, Channel] = {
         # 24 put more usable ones in it. Blind read 73F (the shown sets of 19 unseen products, two readers): 37
         # and 41 of 76 usable against 26 and 29, 11 products better and 1 worse; read 74 (19 more): 28 and 30
         # against 22 and 28, 9 better and 4 worse. About 1.6 s more a request (README "A wider first draw").
-        Channel("description", "Product description", 400, 100, 48, 0.95, brevity=2.0, first_drafts=24),
+        # At least 70 characters, not 100: a quarter of the drafts were two short sentences ("The Firenze tower is
+        # easy to learn and hard to master. Order it for $69.77.") and cleaning threw them away. Blind reads 75
+        # and 76 (the shown sets of 40 unseen products, two readers each): 39, 41 and 40, 34 of 80 usable against
+        # 33, 34 and 37, 30; 11 products better, 6 worse; shown copy under 100 characters usable in 67 of 136 labels
+        # (README "Short descriptions").
+        Channel("description", "Product description", 400, 70, 48, 0.95, brevity=2.0, first_drafts=24),
         # 12 tokens (~45 characters): a longer raw line can only be cut back at a phrase start, and stopping
         # there saved 13 % of an ad-headline request (7.7 vs 8.9 s, same copy, one run on 2 threads).
         # Clause cuts: blind read 33 (20 unseen products with long features, two readers) counted 38 and 40 of the

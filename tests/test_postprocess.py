@@ -74,6 +74,13 @@ def test_channel_minimums_drop_fragments():
         assert ch.min_chars < ch.limit // 2
 
 
+def test_two_short_sentences_are_a_description():
+    # 76 characters: blind readers used such descriptions as often as longer ones (reads 75 and 76)
+    raw = " The Firenze tower is easy to learn and hard to master. Order it for $69.77.\n"
+    assert clean_one(raw, "description").text == raw.strip()
+    assert clean_one(" The Firenze tower is easy to learn.\n", "description") is None  # one short sentence is not
+
+
 def test_phrase_cut_short_before_its_noun_is_discarded():
     # the model ran past the limit mid-phrase: "...hand-eye" and "...your favorite" wanted a noun
     assert clean_one(" Blocks that build hand-eye coordination all day\n", "ad_headline") is None
