@@ -41,6 +41,7 @@ def mmr_select(
     embeddings: np.ndarray | None,
     n: int,
     diversity_weight: float = MAX_DIVERSITY_WEIGHT / 2,
+    near: bool = False,
 ) -> list[int]:
     """Indices of `n` variants by maximal marginal relevance, best first.
 
@@ -52,6 +53,8 @@ def mmr_select(
     else remains, and so are candidates that are not `acceptable` (an invented detail, or the judge rejects
     them): diversity never buys a worse tier ("See a Blue Boy" shown over "See the 3-Piece Comforter Set",
     which resembled one already picked). embeddings None: use each card's `embedding`, else compare texts only.
+    near: near-duplicates (postprocess.near_duplicate, a word or two apart) count as duplicates too, so of a draft
+    and its twins only the best is shown (generate.TWIN_CHANNELS keeps the twins in the pool).
     Ties go to the lower index, so the result is deterministic.
     """
     count = len(texts)
@@ -75,6 +78,13 @@ def mmr_select(
     else:
         sims = same.astype(float)  # without embeddings only identical copy counts as similar
 
+    if near:
+        from copy_engine.postprocess import near_duplicate
+
+        for i in range(count):
+            for j in range(i + 1, count):
+                if not same[i, j] and near_duplicate(texts[i], texts[j]):
+                    same[i, j] = same[j, i] = True
     good = [acceptable(c) for c in cards]
     chosen: list[int] = []
     remaining = list(range(count))

@@ -320,3 +320,30 @@ def test_long_copy_left_open_is_dropped_short_copy_need_not_end_a_sentence():
     headline = "Kangaroo Trading Bison Kids Recliner for Ages 3 to 7"
     assert with_composed([headline], recliner, "headline", GenerateOptions(), (), ask=False) == [headline]
     assert ends_sentence('It says "Hi!"') and ends_sentence("Ages 3 to 7.)") and not ends_sentence("and weighs")
+
+
+def test_a_descriptions_near_duplicate_drafts_stay_in_the_pool_and_the_best_of_them_is_shown():
+    from copy_engine.postprocess import near_duplicate
+    from copy_engine.rerank import mmr_select
+
+    tea = Product(name="Leafwell Organic Green Tea", brand="Leafwell", features=["20 pyramid bags", "Grown in Japan"],
+                  price="$6.49")
+    invented = "The Leafwell Organic Green Tea comes in 20 pyramid bags from Sony. See it for $6.49."
+    twin = "The Leafwell Organic Green Tea comes in 20 pyramid bags from Japan. See it for $6.49."
+    assert near_duplicate(invented, twin)
+
+    class Twins(FakeGenerator):  # the invented draft is sampled first, its clean twin second
+        def complete(self, prompt, n, decoding, **kw):
+            self.calls.append(n)
+            return [invented, twin][: n] + ["Leafwell green tea is grown in Japan. It comes in 20 pyramid bags."] * (n - 2)
+
+    r = generate(tea, "description", Controls(0.5, 0.5, 0.5), GenerateOptions(n=1, seed=1), generator=Twins(),
+                 embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor(), banned_words=[])
+    pool = [t for t, _ in r.pool]
+    assert invented in pool and twin in pool
+    assert "Sony" not in r.variants[0].text
+    # of near-duplicates only one is shown, the better-scored; plain duplicates as before without `near`
+    cards = [type("Card", (), {"overall": o, "scores": {}, "flags": [], "embedding": None})() for o in (0.6, 0.9, 0.5)]
+    texts = [invented, twin, "Organic green tea grown in Japan, in a resealable tin of twenty pyramid bags."]
+    assert mmr_select(texts, cards, None, 2, 0.0, near=True) == [1, 2]
+    assert mmr_select(texts, cards, None, 2, 0.0) == [1, 0]

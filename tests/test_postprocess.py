@@ -196,3 +196,10 @@ def test_habitual_misreadings_of_a_fact_are_garbled():
                  "It measures under an inch on each side.", "Hand wash only.", "Machine wash cold.",
                  "Order a 25 ft tape measure with a magnetic hook", "Made of polyester with hand wash care."):
         assert not misreads_fact(text), text
+    # a measurement had as a thing, not a measure before its noun
+    for text in ('The kit has 2" high and 4" wide.', 'It includes 2" high, a nail art strip and a file.',
+                 "The dragon has a 30 inch size."):
+        assert misreads_fact(text), text
+    for text in ("The tape measure has a 1 inch wide blade.", "It has 8 inch long hair.", 'It is 2" high and 4" wide.',
+                 "It has 20 pieces and 2 sizes."):
+        assert not misreads_fact(text), text

@@ -2,7 +2,9 @@
 ask that names the product again is reworded."""
 
 from copy_engine.product import Product
-from copy_engine.repair import drop_invented_sentences, fix_prices, plain_closing_ask, product_price, repair
+from copy_engine.repair import (
+    drop_invented_sentences, fix_prices, plain_closing_ask, product_price, quote_price_range, repair,
+)
 from conftest import BOTTLE
 
 
@@ -90,3 +92,13 @@ def test_other_closings_and_channels_stay_as_written():
     # never past the channel's limit
     long = "Cold for 24 hours with a leak-proof lid, for every trip, hike and long day. See the Hydra."
     assert len(long) == 90 and plain_closing_ask(long, BOTTLE, "ad_description") == long  # reworded: 94
+
+
+def test_a_price_ranges_low_end_is_quoted_as_a_start():
+    costume = Product(name="Rubie's Costume Womens Police Costume", features=["Dress, hat, belt and handcuffs"],
+                      price="$16.03 - $24.79")
+    text = "Rubie's police costume includes a dress, hat, belt and handcuffs. See the costume for $16.03."
+    assert repair(text, costume, "description").endswith("See it from $16.03.")
+    assert quote_price_range("It costs $16.03.", costume.price) == "It starts at $16.03."
+    assert quote_price_range("See it for $16.03 to $24.79.", costume.price) == "See it for $16.03 to $24.79."
+    assert quote_price_range("See it for $16.03.", "$16.03") == "See it for $16.03."  # one price: as written
