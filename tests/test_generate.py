@@ -335,7 +335,8 @@ def test_a_descriptions_near_duplicate_drafts_stay_in_the_pool_and_the_best_of_t
     class Twins(FakeGenerator):  # the invented draft is sampled first, its clean twin second
         def complete(self, prompt, n, decoding, **kw):
             self.calls.append(n)
-            return [invented, twin][: n] + ["Leafwell green tea is grown in Japan. It comes in 20 pyramid bags."] * (n - 2)
+            other = "Leafwell green tea is grown in Japan. It comes in 20 pyramid bags."
+            return [invented, twin][:n] + [other] * (n - 2)
 
     r = generate(tea, "description", Controls(0.5, 0.5, 0.5), GenerateOptions(n=1, seed=1), generator=Twins(),
                  embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor(), banned_words=[])
