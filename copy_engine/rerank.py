@@ -54,7 +54,8 @@ def mmr_select(
     them): diversity never buys a worse tier ("See a Blue Boy" shown over "See the 3-Piece Comforter Set",
     which resembled one already picked). embeddings None: use each card's `embedding`, else compare texts only.
     near: near-duplicates (postprocess.near_duplicate, a word or two apart) count as duplicates too, so of a draft
-    and its twins only the best is shown (generate.TWIN_CHANNELS keeps the twins in the pool).
+    and its twins only the best is shown (generate.TWIN_CHANNELS keeps the twins in the pool), and none fills a set
+    that runs short.
     Ties go to the lower index, so the result is deterministic.
     """
     count = len(texts)
@@ -90,6 +91,8 @@ def mmr_select(
     remaining = list(range(count))
     while remaining and len(chosen) < n:
         fresh = [i for i in remaining if not any(same[i, j] for j in chosen)]
+        if near and not fresh:
+            break  # fewer variants rather than one shown twice in other words
         pool = [i for i in fresh if good[i]] or fresh or remaining
         if chosen:
             penalty = sims[np.ix_(pool, chosen)].max(axis=1)

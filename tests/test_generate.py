@@ -348,3 +348,4 @@ def test_a_descriptions_near_duplicate_drafts_stay_in_the_pool_and_the_best_of_t
     texts = [invented, twin, "Organic green tea grown in Japan, in a resealable tin of twenty pyramid bags."]
     assert mmr_select(texts, cards, None, 2, 0.0, near=True) == [1, 2]
     assert mmr_select(texts, cards, None, 2, 0.0) == [1, 0]
+    assert mmr_select(texts[:2], cards[:2], None, 2, 0.0, near=True) == [1]  # never the same copy twice
