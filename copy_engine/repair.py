@@ -167,5 +167,7 @@ def quote_price_range(text: str, price: str) -> str:
 def repair(text: str, product: Product, channel: str) -> str:
     """The repairs: articles and the price quoted exactly, invented sentences of long copy removed, a closing
     ask that names the product again reworded, then a price range's low end quoted as a start."""
-    text = drop_invented_sentences(fix_prices(fix_articles(text), product.price), product, channel)
-    return quote_price_range(plain_closing_ask(text, product, channel), product.price)
+    text = plain_closing_ask(drop_invented_sentences(fix_prices(fix_articles(text), product.price), product, channel),
+                             product, channel)
+    ranged = quote_price_range(text, product.price)
+    return ranged if len(ranged) <= get_channel(channel).limit else text  # "from" is a letter longer than "for"

@@ -102,3 +102,5 @@ def test_a_price_ranges_low_end_is_quoted_as_a_start():
     assert quote_price_range("It costs $16.03.", costume.price) == "It starts at $16.03."
     assert quote_price_range("See it for $16.03 to $24.79.", costume.price) == "See it for $16.03 to $24.79."
     assert quote_price_range("See it for $16.03.", "$16.03") == "See it for $16.03."  # one price: as written
+    full = "Police Costume for $16.03 now!"  # 30 characters: "from" would take the ad headline over its limit
+    assert len(quote_price_range(full, costume.price)) > 30 and repair(full, costume, "ad_headline") == full
