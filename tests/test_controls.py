@@ -33,8 +33,8 @@ def test_temperature_at_the_ends_and_default_of_the_slider():
     """The few-shot pipeline: 0.7 of the earlier 0.55 -> 1.15 on every channel but search ad headlines (blind
     labels, README "Cooler sampling"), which keep it. The copywriter pipeline: its best-of continuation samples at
     0.55 -> 1.15 on its channels (README "Best-of, hotter"), its preference-tuned version at 0.7 -> 1.3 on its own
-    (README "Preference tuning"), its second round at 0.85 -> 1.45 on its own (README "A second preference round");
-    the rest of the decoding is the same."""
+    (README "Preference tuning"), its second round at 0.85 -> 1.45 on its own (README "A second preference round")
+    but 0.7 -> 1.3 on descriptions (README "Short descriptions"); the rest of the decoding is the same."""
     from copy_engine.controls import BEST_OF_CHANNELS, PREFERENCE_2_CHANNELS, PREFERENCE_CHANNELS
 
     for channel in CHANNELS:
@@ -44,6 +44,7 @@ def test_temperature_at_the_ends_and_default_of_the_slider():
         hot = [0.55, 0.85, 1.15] if channel in BEST_OF_CHANNELS else want
         hot = [0.7, 1.0, 1.3] if channel in PREFERENCE_CHANNELS else hot
         hot = [0.85, 1.15, 1.45] if channel in PREFERENCE_2_CHANNELS else hot
+        hot = [0.7, 1.0, 1.3] if channel == "description" else hot
         assert [m.copywriter_decoding.temperature for m in maps] == pytest.approx(hot), channel
         for m in maps:
             assert replace(m.copywriter_decoding, temperature=m.decoding.temperature) == m.decoding
@@ -111,7 +112,8 @@ def test_slider_text_gives_the_decoding_of_the_pipeline_the_app_runs(monkeypatch
     from copy_engine.adapters import registry
     from ui.controls import mapping_caption, slider_help
 
-    assert "temperature 1.15," in mapping_caption(Controls(), "description", copywriter=True)  # its second round
+    assert "temperature 1.15," in mapping_caption(Controls(), "headline", copywriter=True)  # its second round
+    assert "temperature 1," in mapping_caption(Controls(), "description", copywriter=True)  # there, cooler
     assert "temperature 1," in mapping_caption(Controls(), "ad_description", copywriter=True)  # preference-tuned
     assert "temperature 0.85," in mapping_caption(Controls(), "social", copywriter=True)  # best-of, hotter
     assert "temperature 0.595," in mapping_caption(Controls(), "description", copywriter=False)
