@@ -105,7 +105,7 @@ PREFERENCE_2_TEMPERATURE = (0.85, 1.45)
 # descriptions"): a cooler draw garbles fewer facts, and the repeats it writes no longer cost the pool. Blind reads
 # 77 and 78 (the shown sets of 20 unseen products each, both settings labelled blind by the same two new readers),
 # shown usable at 1.15 -> 1.0: 44, 44 -> 48, 47 of 80 and 41, 39 -> 46, 43; 16 products better, 9 worse; top pick
-# usable 49 -> 60 of 80 labels.
+# usable 49 -> 60 of 80 labels. Cooler still read worse (read 79, 1.0 -> 0.85: 45, 48 -> 41, 44 of 79).
 PREFERENCE_2_TEMPERATURE_BY_CHANNEL = {"description": (0.7, 1.3)}
 
 
@@ -154,7 +154,8 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     preference = 1.0 if best_of and channel in PREFERENCE_CHANNELS else 0.0
     preference_2 = 1.0 if preference and channel in PREFERENCE_2_CHANNELS else 0.0
     # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
-    # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE)
+    # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE; on
+    # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL)
     hot = (PREFERENCE_2_TEMPERATURE_BY_CHANNEL.get(channel, PREFERENCE_2_TEMPERATURE) if preference_2
            else PREFERENCE_TEMPERATURE if preference else BEST_OF_TEMPERATURE)
     copywriter_decoding = decoding_at(c, hot, ch.max_new_tokens) if best_of else decoding
