@@ -303,12 +303,12 @@ def clean_samples(
     for text in firsts:
         repaired.setdefault(repair(text, product, channel), cleaned[text])
     kept = {t: repaired[t] for t in dedupe(list(repaired), against=list(already))}
-    if twins is not None:
-        others = {t: c for t, c in repaired.items() if t not in kept}
+    if twins is not None:  # every repaired draft that dedupe dropped, in sample order
         first = set(firsts)
-        for text in [t for t in cleaned if t not in first]:
-            others.setdefault(repair(text, product, channel), cleaned[text])
-        for t, conf in others.items():
+        for text in cleaned:
+            if text not in first:
+                repaired.setdefault(repair(text, product, channel), cleaned[text])
+        for t, conf in repaired.items():
             if t not in kept and t not in already:
                 twins.setdefault(t, conf)
     return kept

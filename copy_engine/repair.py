@@ -155,10 +155,9 @@ def quote_price_range(text: str, price: str) -> str:
     The model quotes the first amount of a range as the price, and readers rejected it: on reads 75 and 76, 2 of
     40 labels of such copy were usable, and 24 named the price as the fault (one reader: "from" is the one-word
     edit). 7 of the catalog's 631 rows have a range."""
-    amounts = MONEY.findall(price or "")
-    if len(amounts) < 2:
+    if len(MONEY.findall(price or "")) < 2:
         return text
-    low = re.escape(MONEY.search(price).group(0).replace(" ", ""))
+    low = re.escape(product_price(price)[0])  # the range's first amount, as copy quotes it
     not_range = r"(?!\s*(?:-|–|to\b))"
     text = re.sub(rf"\bfor ({low}){not_range}", r"from \1", text)
     return re.sub(rf"\bcosts ({low}){not_range}", r"starts at \1", text)
