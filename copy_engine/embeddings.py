@@ -7,6 +7,10 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from copy_engine.memo import Memo
+
+MEMO = 2048  # embeddings kept (a few products' lines and requests' candidates)
+
 
 class Embedder(Protocol):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -39,14 +43,19 @@ class MiniLMEmbedder:
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(_model_dir(), device="cpu")
+        # text -> its embedding: a product's own lines are encoded with every request for it, and a request's
+        # shown four twice (copy_engine.memo)
+        self._memo = Memo(MEMO)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, 384), dtype=np.float32)
-        return np.asarray(
-            self.model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False),
-            dtype=np.float32,
-        )
+        rows = self._memo.get_many([str(t) for t in texts], self._encode)
+        return np.array(rows, dtype=np.float32)
+
+    def _encode(self, texts: list[str]) -> list[np.ndarray]:
+        out = self.model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        return list(np.asarray(out, dtype=np.float32))
 
 
 @functools.lru_cache(maxsize=1)

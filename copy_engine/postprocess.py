@@ -404,7 +404,10 @@ def near_duplicate(a: str, b: str, threshold: float = 0.85) -> bool:
     na, nb = _norm(a), _norm(b)
     if na == nb:
         return True
-    return difflib.SequenceMatcher(None, na, nb).ratio() >= threshold
+    # The cheap upper bounds first (same answer: ratio <= quick_ratio <= real_quick_ratio): the reranker compares
+    # every pair of a long-copy pool, and on 26,264 pairs of reads 70-73's pools this halved the time (4.9 -> 2.3 s).
+    m = difflib.SequenceMatcher(None, na, nb)
+    return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
 
 
 def dedupe(texts: list[str], against: list[str] = (), threshold: float = 0.85) -> list[str]:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from copy_engine.memo import Memo
+
 ENCODER_NAME = "minilm-l6-layers1-6+gemma3-270m-layers1-6"
 MINILM_LAYERS = (1, 2, 3, 4, 5, 6)
 MINILM_DIM = 384
@@ -40,6 +42,7 @@ class HeadlineEncoder:
         self.batch_size = batch_size
         self._minilm = None
         self._gemma = None
+        self._memo = Memo(512)  # text -> its row: a request scores its shown four again (copy_engine.memo)
 
     def _load_minilm(self):
         if self._minilm is None:
@@ -57,9 +60,12 @@ class HeadlineEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Feature matrix (len(texts), dim), float32; identical texts give identical rows."""
         texts = ["" if t is None else str(t) for t in texts]
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.array(self._memo.get_many(texts, lambda todo: list(self._encode(todo))), dtype=np.float32)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         import torch
 
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths batch with little padding

@@ -29,7 +29,6 @@ import hashlib
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -38,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from copy_engine.errors import ModelLoadError
+from copy_engine.memo import Memo
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,7 @@ class Reader:
         self.layers = tuple(layers)
         # (head, prompt, text) -> (probability, weakest word) of texts read lately: a request reads its shown
         # four a second time when it re-scores them (generate), and the UI re-scores a set after an edit.
-        self._memo: OrderedDict = OrderedDict()
-        self._memo_lock = threading.Lock()
+        self._memo = Memo(MEMO)
 
     def states(self, prompt: str, texts: Sequence[str]) -> list[np.ndarray]:
         """Per text, its (tokens + 1, hidden x len(layers)) states at the feature layers, side by side: its tokens
@@ -172,22 +171,16 @@ class Reader:
         if not texts:
             return np.zeros(0), []
         head = self.head
-        keys = [(id(head), prompt, t) for t in texts]
-        with self._memo_lock:
-            known = {k: self._memo[k] for k in keys if k in self._memo}
-        todo = list(dict.fromkeys(t for k, t in zip(keys, texts) if k not in known))
-        if todo:
+
+        def read_new(keys: list) -> list:
+            todo = [t for _, _, t in keys]
             states = self.states(prompt, todo)
             probs = head.probability(states)
-            for t, h, p in zip(todo, states, probs):
-                known[(id(head), prompt, t)] = (float(p), _weakest_word(t, self._tokens(t)[1], head.token_pull(h)[:-1]))
-            with self._memo_lock:
-                for k in keys:
-                    self._memo[k] = known[k]
-                    self._memo.move_to_end(k)
-                while len(self._memo) > MEMO:
-                    self._memo.popitem(last=False)
-        return np.array([known[k][0] for k in keys]), [known[k][1] for k in keys]
+            return [(float(p), _weakest_word(t, self._tokens(t)[1], head.token_pull(h)[:-1]))
+                    for t, h, p in zip(todo, states, probs)]  # fmt: skip
+
+        read = self._memo.get_many([(id(head), prompt, t) for t in texts], read_new)
+        return np.array([p for p, _ in read]), [w for _, w in read]
 
 
 def _weakest_word(text: str, offsets: Sequence[Span], pull: np.ndarray) -> Span | None:
