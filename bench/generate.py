@@ -98,6 +98,7 @@ def figures(runs: int, skip_hf: bool = False) -> dict:
     """Every figure of the --json line (see module docstring)."""
     from copy_engine.controls import Controls, map_controls
     from copy_engine.generator import get_default_generator
+    from copy_engine.memo import forget_all
     from copy_engine.prompts import build_prompt
     from copy_engine.scoring import score_variants
 
@@ -126,6 +127,7 @@ def figures(runs: int, skip_hf: bool = False) -> dict:
     score_variants(cands, PRODUCT, "ad_headline", controls)  # warm-up
     ms = []
     for _ in range(runs):
+        forget_all()  # the scorers' models run, not their memos of the same texts (copy_engine.memo)
         t = time.perf_counter()
         score_variants(cands, PRODUCT, "ad_headline", controls)
         ms.append((time.perf_counter() - t) * 1000)

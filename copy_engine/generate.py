@@ -41,7 +41,8 @@ MAX_VARIANTS = 8
 # drafts of 48 tokens, whose clean sentences compose them (channels.py), 4 social posts 12 of 50, 4 ad descriptions
 # 13 of 40. Was 480 (10, 9 and 12): read 47c (20 unseen products, every candidate labelled blind by two readers)
 # counted shown social posts usable in 23 and 25 of 80 against 16 and 19, descriptions 15 and 17 against 13 and
-# 16; a request of either takes about a fifth longer (descriptions on 20 products: 5.0 -> 6.2 s each).
+# 16; a request of either takes about a fifth longer (descriptions on 20 products: 5.0 -> 6.2 s each). Descriptions,
+# social posts and ad descriptions now draw 24 in their first round all the same (Channel.first_drafts: reads 73F-86).
 TOKEN_BUDGET = 624
 MAX_ROUNDS = 4  # sampling rounds before giving up on filling N
 # Channels whose near-duplicate drafts stay in the pool for the reranker to choose the best of, instead of the

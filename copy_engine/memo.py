@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+
+_ALL: weakref.WeakSet = weakref.WeakSet()
+
+
+def forget_all() -> None:
+    """Empty every memo of this process (a benchmark times the models, not the memos)."""
+    for memo in list(_ALL):
+        memo.clear()
 
 
 class Memo:
@@ -18,6 +27,12 @@ class Memo:
         self.size = size
         self._data: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        _ALL.add(self)
+
+    def clear(self) -> None:
+        """Forget every result held."""
+        with self._lock:
+            self._data.clear()
 
     def get_many(self, keys: Sequence[Hashable], compute: Callable[[list], Sequence]) -> list:
         """The values of `keys`, in order; `compute(missing)` gives those of the keys not held (each key once)."""

@@ -34,3 +34,13 @@ def test_the_embedder_returns_the_same_rows_from_its_memo(monkeypatch):
     again = emb.encode(["bb", "ccc", "a"])
     assert seen == ["a", "bb", "ccc"]
     assert again.shape == (3, 384) and again[0, 0] == 2 and again[2, 0] == 1 and first[1, 0] == 2
+
+
+def test_forget_all_empties_every_memo():
+    from copy_engine.memo import forget_all
+
+    memo, calls = Memo(4), []
+    memo.get_many(["a"], lambda keys: calls.append(keys) or ["A"])
+    forget_all()
+    memo.get_many(["a"], lambda keys: calls.append(keys) or ["A"])
+    assert calls == [["a"], ["a"]]
