@@ -91,8 +91,11 @@ BEST_OF_TEMPERATURE = (0.55, 1.15)
 # labelled by the same two readers), shown usable of 80, best-of at 0.85 -> tuned at 1.0: descriptions 28, 28 -> 32,
 # 34 and 22, 23 -> 25, 29; product headlines 49, 46 -> 50, 54 and 54, 51 -> 62, 59 (at 0.85 the tuned one lost
 # descriptions, 26, 22 -> 20, 20: README "Preference-tuned, hotter"). Read 70: ad descriptions 53, 55 -> 56, 63;
-# social posts level (41, 38 -> 41, 38), so they keep the best-of continuation, as do ad headlines (not read).
-PREFERENCE_CHANNELS = ("description", "headline", "ad_description")
+# social posts level then (41, 38 -> 41, 38, from 12 drafts). From 24 drafts (channels.py) social posts read better
+# with it: blind reads 91 and 92 (the shown sets of 20 unseen products each, two new readers each), shown usable
+# 39, 43 -> 51, 52 of 80 and 45, 43 -> 46, 47 (of 79); top pick 23, 26 -> 27, 29 of 40. Ad headlines keep the
+# best-of continuation (not read).
+PREFERENCE_CHANNELS = ("description", "headline", "ad_description", "social")
 PREFERENCE_TEMPERATURE = (0.7, 1.3)
 # Channels where the preference-tuned version's second round writes instead (DPO from it, on 807 pairs of its own
 # candidates for 398 training-split rows, labelled by readers), and its range (1.15 at the default slider). Blind

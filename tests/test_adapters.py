@@ -784,7 +784,7 @@ def test_the_preference_tuned_best_of_takes_its_place_on_its_channels_only():
     alone = slider_scales(names[:3], AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference=1.0))
     assert alone == {"copywriter": 0.0, "copywriter-cta": 0.0, "best-of": 1.0}
     on = {ch for ch in CHANNELS if map_controls(Controls(), ch).copywriter_adapters.preference}
-    assert on == set(PREFERENCE_CHANNELS) == {"description", "headline", "ad_description"}
+    assert on == set(PREFERENCE_CHANNELS) == {"description", "headline", "ad_description", "social"}  # reads 68-92
     assert not map_controls(Controls(), "headline").adapters.preference  # the few-shot pipeline's weights
 
 

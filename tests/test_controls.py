@@ -115,9 +115,10 @@ def test_slider_text_gives_the_decoding_of_the_pipeline_the_app_runs(monkeypatch
     assert "temperature 1.15," in mapping_caption(Controls(), "headline", copywriter=True)  # its second round
     assert "temperature 1," in mapping_caption(Controls(), "description", copywriter=True)  # there, cooler
     assert "temperature 1," in mapping_caption(Controls(), "ad_description", copywriter=True)  # preference-tuned
-    assert "temperature 0.85," in mapping_caption(Controls(), "social", copywriter=True)  # best-of, hotter
+    assert "temperature 1," in mapping_caption(Controls(), "social", copywriter=True)  # preference-tuned (reads 91-92)
+    assert "temperature 0.85," in mapping_caption(Controls(), "ad_headline", copywriter=True)  # best-of, hotter
     assert "temperature 0.595," in mapping_caption(Controls(), "description", copywriter=False)
     assert "temperature 0.595," in mapping_caption(Controls(), "email_subject", copywriter=True)
-    assert "At 0: temperature 0.55," in slider_help("creativity", "social")
+    assert "At 0: temperature 0.7," in slider_help("creativity", "social")
     monkeypatch.setattr(registry, "COPYWRITER_FILE", registry.COPYWRITER_FILE.with_name("missing.safetensors"))
     assert "At 0: temperature 0.385," in slider_help("creativity", "social")
