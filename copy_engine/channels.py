@@ -63,8 +63,8 @@ CHANNELS: dict[str, Channel] = {
         Channel("ad_headline", "Search ad headline", 30, 12, 12, 0.24, clause_features=True, temperature=(0.55, 1.15)),
         # 24 drafts in the first round, not the 13 its yield asks for (as descriptions: read 73F). Blind reads 83 and
         # 86 (the shown sets of 40 unseen products, two new readers each): 54, 52 and 58, 53 of 80 usable against
-        # 45, 43 and 47, 43; 22 products better, 5 worse; 18 drafts lay between (53, 49). About 1.3 s more a request
-        # (README "A wider first draw for social posts and ad descriptions").
+        # 45, 43 and 47, 43; 22 products better, 5 worse; 18 drafts lay between (53, 49). About 0.75 s more a
+        # request (README "A wider first draw for social posts and ad descriptions").
         Channel("ad_description", "Search ad description", 90, 40, 40, 0.95, first_drafts=24),
         Channel("email_subject", "Email subject line", 60, 18, 26, 0.83),
         # 50 tokens (~200 characters): a post still unfinished there is cut back to its last full sentence
