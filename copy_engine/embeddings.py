@@ -55,7 +55,7 @@ class MiniLMEmbedder:
 
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
         out = self.model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-        return list(np.asarray(out, dtype=np.float32))
+        return [np.array(row, dtype=np.float32) for row in out]  # copies: a view would keep its whole batch alive
 
 
 @functools.lru_cache(maxsize=1)

@@ -62,7 +62,9 @@ class HeadlineEncoder:
         texts = ["" if t is None else str(t) for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.array(self._memo.get_many(texts, lambda todo: list(self._encode(todo))), dtype=np.float32)
+        # each row a copy: a view would keep its whole batch (thousands of rows when the predictor trains) in the memo
+        rows = self._memo.get_many(texts, lambda todo: [row.copy() for row in self._encode(todo)])
+        return np.array(rows, dtype=np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
