@@ -71,6 +71,9 @@ class Settings:
     # COPYLAB_READER: 1 (default) scores variants with the copywriter model's own reading (scoring/reader.py);
     # 0 turns it off (about 0.5 GB less memory and 0.1-0.5 s less a request, more unusable copy shown).
     reader: bool = True
+    # COPYLAB_FULL_VOCAB: 0 (default) llama.cpp samples from the ~93k tokens English copy uses (backends/vocab.py:
+    # about 1.5x faster, ~115 MB less); 1 serves all 262,144 of Gemma's (the same samples for most prompts).
+    full_vocab: bool = False
 
     @property
     def cache_dir(self) -> Path:
@@ -100,16 +103,22 @@ class Settings:
         threads_text = (env.get("COPYLAB_THREADS") or "0").strip()
         if not threads_text.isdigit() or int(threads_text) > 256:
             raise InputError(f"COPYLAB_THREADS must be a whole number 0-256, got {threads_text!r}")
-        reader = (env.get("COPYLAB_READER") or "1").strip()
-        if reader not in ("0", "1"):
-            raise InputError(f"COPYLAB_READER must be 0 or 1, got {reader!r}")
         return cls(home=home, db_path=db, model=model, device=device, banned_words=banned, cache=cache,
-                   backend=backend, threads=int(threads_text), reader=reader == "1")  # fmt: skip
+                   backend=backend, threads=int(threads_text), reader=_flag(env, "COPYLAB_READER", "1"),
+                   full_vocab=_flag(env, "COPYLAB_FULL_VOCAB", "0"))  # fmt: skip
 
     @property
     def backend_kind(self) -> str:
         """'llamacpp', 'transformers' or 'http': `backend` with auto resolved (see resolve_backend)."""
         return resolve_backend(self)
+
+
+def _flag(env, name: str, default: str) -> bool:
+    """A 0/1 environment variable as a bool, or InputError naming it."""
+    value = (env.get(name) or default).strip()
+    if value not in ("0", "1"):
+        raise InputError(f"{name} must be 0 or 1, got {value!r}")
+    return value == "1"
 
 
 def parse_backend(value: str) -> str:

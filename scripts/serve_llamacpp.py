@@ -30,7 +30,7 @@ def main() -> None:
 
     from copy_engine.adapters.gguf_lora import gguf_for
     from copy_engine.adapters.mixing import adapter_files
-    from copy_engine.backends.llamacpp import CACHE_RAM_MIB, KV_CELLS, N_PARALLEL, default_threads, embedded_gguf
+    from copy_engine.backends.llamacpp import CACHE_RAM_MIB, KV_CELLS, N_PARALLEL, default_threads, sampling_gguf
     from copy_engine.settings import get_settings
 
     settings = get_settings()
@@ -38,7 +38,7 @@ def main() -> None:
     adapters = {n: gguf_for(f, settings.cache_dir) for n, f in {**mixed, **always}.items() if n != "user"}
     threads = args.threads or default_threads(settings)
     p = xl.CommonParams()
-    p.model.path = str(embedded_gguf(settings))
+    p.model.path = str(sampling_gguf(settings))
     p.hostnames = [args.host]
     p.port = args.port
     p.n_parallel = N_PARALLEL

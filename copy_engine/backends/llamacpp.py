@@ -60,6 +60,7 @@ CACHE_RAM_MIB = 128
 SAMPLERS = ["top_k", "temperature", "top_p"]
 STOP = ["\n"]  # the copy is one line (the prompt never ends in a newline)
 MEMO_SIZE = 256  # answered requests kept (a few KB each)
+VOCAB_MARK = "vocab-"  # in a sampling-vocabulary GGUF's file name (sampling_gguf), before the kept set's digest
 _SEED_STRIDE = 1_000_003  # llama.cpp seeds the i-th of n samples with seed + i: keep requests' seed ranges apart
 
 
@@ -134,6 +135,7 @@ class LlamaCppBase:
         self._ids = dict(ids)  # adapter name -> llama.cpp adapter id
         self.always_on = tuple(a for a in always_on if a in ids)
         self.adapter_names = tuple(n for n in ids if n not in self.always_on)
+        self.sampling_vocab = False  # the served model has the sampling vocabulary (vocab.py), not all of Gemma's
 
     # -- requests
     def lora_scales(self, adapter_weights: AdapterWeights | None) -> list[dict]:
@@ -191,11 +193,17 @@ class LlamaCppBase:
     def token_logprobs(self, token_ids: Sequence[int], start: int, scales: dict[str, float]) -> list[float]:
         """log p(token_i | tokens before i) for i >= start, under the adapters at `scales` (by name).
 
+        Ids are the full Gemma vocabulary's (the transformers tokenizer's), whatever vocabulary is served.
+
         One one-token request per position, the token forced by a logit bias:
         llama.cpp reports the chosen token's log-probability from the raw
         logits, before any sampler (the bias included) touches them. The
         prompt cache makes each request cost one token.
         """
+        if self.sampling_vocab:
+            from copy_engine.backends.vocab import sampling_ids
+
+            token_ids = sampling_ids(token_ids)
         out = []
         lora = self.named_lora(scales)
         for i in range(start, len(token_ids)):
@@ -305,6 +313,7 @@ class LlamaCppGenerator(LlamaCppBase):
             raise ModelLoadError(f"llama.cpp could not load {gguf.name}: {str(exc)[:300]}") from None
         super().__init__(settings, {n: i for i, n in enumerate(names)}, list(always))
         self.gguf = gguf
+        self.sampling_vocab = VOCAB_MARK in gguf.name
         self.name = "gemma-3-270m (embedded GGUF Q4_K_M)"
         self.device = "cpu" if p.n_gpu_layers == 0 or not _gpu_offload() else "cuda"
         self.dtype = "Q4_K_M"
@@ -324,8 +333,10 @@ class LlamaCppGenerator(LlamaCppBase):
         return http_json(self.url, method, path, body, timeout, "llama.cpp's in-process server")
 
     def fingerprint(self) -> str:
-        """sha256 prefix of the GGUF the package ships (recorded by the package; no re-hashing)."""
-        return _gguf_sha()[:12]
+        """sha256 prefix of the GGUF the package ships (recorded by the package; no re-hashing), and the
+        sampling vocabulary's digest when it is served (a dropped token can change a sample)."""
+        vocab = self.gguf.stem.partition(VOCAB_MARK)[2]
+        return _gguf_sha()[:12] + (f"+{VOCAB_MARK}{vocab}" if vocab else "")
 
 
 @functools.lru_cache(maxsize=1)
@@ -382,6 +393,22 @@ def embedded_gguf(settings: Settings) -> Path:
 _LOAD_LOCK = threading.Lock()
 
 
+def sampling_gguf(settings: Settings) -> Path:
+    """The GGUF llama.cpp serves: the embedded one with the sampling vocabulary (vocab.py), made once and cached.
+
+    COPYLAB_FULL_VOCAB=1 serves the embedded GGUF itself (all 262,144 tokens).
+    """
+    from copy_engine.backends.vocab import keep_digest, prune_gguf
+
+    source = embedded_gguf(settings)
+    if settings.full_vocab:
+        return source
+    target = source.with_name(f"{source.stem}.{_gguf_sha()[:8]}.{VOCAB_MARK}{keep_digest()}.gguf")
+    if not target.is_file():
+        prune_gguf(source, target)
+    return target
+
+
 def load_llamacpp_generator(settings: Settings) -> LlamaCppGenerator:
     """A LlamaCppGenerator on the embedded GGUF with the shipped adapters (+ the user's default), converted as needed."""
     from copy_engine.adapters.gguf_lora import gguf_for
@@ -393,7 +420,7 @@ def load_llamacpp_generator(settings: Settings) -> LlamaCppGenerator:
         )
     t0 = time.perf_counter()
     with _LOAD_LOCK:
-        gguf = embedded_gguf(settings)
+        gguf = sampling_gguf(settings)
         mixed, always = adapter_files(settings)
         mixed_g = {n: gguf_for(f, settings.cache_dir) for n, f in mixed.items()}
         always_g = {n: gguf_for(f, settings.cache_dir) for n, f in always.items()}

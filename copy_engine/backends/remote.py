@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from copy_engine.adapters.mixing import ALWAYS_ON_NAMES, USER_SLOT
-from copy_engine.backends.llamacpp import LlamaCppBase, error_message, http_json
+from copy_engine.backends.llamacpp import VOCAB_MARK, LlamaCppBase, error_message, http_json
 from copy_engine.errors import ModelLoadError
 from copy_engine.settings import Settings
 
@@ -58,6 +58,7 @@ class RemoteGenerator(LlamaCppBase):
             pass  # /props can be disabled on a server; the name is only for the record
         model_path = str(props.get("model_path", "")) if isinstance(props, dict) else ""
         self.name = f"{Path(model_path).name or 'llama.cpp model'} @ {self.url}"
+        self.sampling_vocab = VOCAB_MARK in Path(model_path).name  # served by scripts/serve_llamacpp.py
         self.device = self.url
         self.dtype = "gguf"
         missing = [n for n in ("tone", "cta", "creative") if n not in ids]
