@@ -173,7 +173,7 @@ def generate(
         # prompt pass and another batch tail each) only fill what is still missing of the n shown: drafts, and the
         # pool after composition too, as composed variants retire the drafts they nearly repeat (fewer than n left).
         if round_ == 0:
-            batch = first_batch(k, options.n, channel)
+            batch = first_batch(k, options.n, channel, wide=options.rerank)
         else:
             missing = options.n - len(candidates)
             if missing <= 0:  # enough drafts: count what composition leaves (kept for after the loop)
@@ -315,13 +315,15 @@ def clean_samples(
     return kept
 
 
-def first_batch(k: int, n: int, channel: str) -> int:
+def first_batch(k: int, n: int, channel: str, wide: bool = True) -> int:
     """Samples drawn in the first round for k candidates (n shown): k over the channel's expected yield, within
-    MAX_BATCH and, for long copy, within TOKEN_BUDGET new tokens (never fewer than n, nor than the channel's
-    first_drafts, within MAX_BATCH)."""
+    MAX_BATCH and, for long copy, within TOKEN_BUDGET new tokens (never fewer than n, nor, when `wide`, than the
+    channel's first_drafts, within MAX_BATCH). Not wide without a reranker: it shows the first n that pass, so
+    more drafts would only cost time."""
     ch = get_channel(channel)
     want = min(MAX_BATCH, max(k, math.ceil(k / ch.expected_yield)))
-    return max(n, min(MAX_BATCH, ch.first_drafts), min(want, TOKEN_BUDGET // ch.max_new_tokens))
+    drafts = min(MAX_BATCH, ch.first_drafts) if wide else 0
+    return max(n, drafts, min(want, TOKEN_BUDGET // ch.max_new_tokens))
 
 
 def retry_batch(missing: int, channel: str) -> int:

@@ -1,5 +1,6 @@
 """generate() on the fake generator, embedder and CTR predictor."""
 
+import dataclasses
 import json
 
 import pytest
@@ -94,6 +95,8 @@ def test_rounds_go_on_while_composition_leaves_fewer_than_n(monkeypatch):
 
     # composed variants that retire all but two drafts until there are many of them (a thin product's drafts)
     monkeypatch.setattr(G, "with_composed", lambda drafts, *a: list(drafts) if len(drafts) >= 9 else list(drafts[:2]))
+    # a first round of the token budget's 14 headlines, not the 24 first drafts, which would hold 9 at once
+    monkeypatch.setitem(CHANNELS, "headline", dataclasses.replace(CHANNELS["headline"], first_drafts=0))
     gen = FakeGenerator()
     r = generate(PRODUCT, "headline", Controls(), GenerateOptions(n=4, seed=1), generator=gen,
                  embedder=FakeEmbedder(), ctr_predictor=FakeCtrPredictor())
@@ -155,12 +158,15 @@ def test_first_batch_follows_the_channels_yield_and_retries_only_fill_the_shown(
 
     # ad headlines survive cleaning about a quarter of the time: as many as one batch allows
     assert first_batch(12, 4, "ad_headline") == MAX_BATCH == 24
-    assert first_batch(12, 4, "headline") == 14 and first_batch(3, 1, "email_subject") == 4
+    assert first_batch(12, 4, "email_subject") == 15 and first_batch(3, 1, "email_subject") == 4
     assert first_batch(12, 4, "description") == 24  # its first_drafts, beyond the budget's 13 (read 73F)
     assert first_batch(12, 4, "social") == first_batch(12, 4, "ad_description") == 24  # theirs too (reads 82-86)
-    assert first_batch(12, 4, "email_subject") == 15  # k over its yield, within the budget (24 of 26 tokens)
+    assert first_batch(12, 4, "headline") == 24  # and product headlines' (reads 87, 89, 94)
+    assert first_batch(2, 2, "headline", wide=False) == 3  # without a reranker: k over its yield
+    # email subjects: k over its yield, within the budget (24 of 26 tokens), as every channel was before
+    assert first_batch(12, 4, "email_subject") == 15
     monkeypatch.setattr(copy_engine.generate, "TOKEN_BUDGET", 100)
-    assert first_batch(24, 8, "headline") == 8  # never fewer than the variants to show (100 tokens hold 3 headlines)
+    assert first_batch(24, 8, "email_subject") == 8  # never fewer than the variants to show (100 tokens hold 3)
     monkeypatch.undo()
     assert retry_batch(0, "ad_headline") == 0 and retry_batch(-2, "headline") == 0
     assert retry_batch(1, "ad_headline") == 9  # twice the missing at the expected yield
