@@ -124,3 +124,21 @@ def test_sampling_vocabulary_tokenizes_and_samples_like_the_full_one(real_settin
     args = (prompt, 8, mapping.copywriter_decoding)
     kw = dict(seed=11, adapter_weights=mapping.copywriter_adapters)
     assert [s.text for s in small.complete_scored(*args, **kw)] == [s.text for s in full.complete_scored(*args, **kw)]
+
+
+def test_sampling_gguf_is_made_once_and_replaces_an_earlier_kept_sets_copy(tmp_path, monkeypatch):
+    from copy_engine.backends import llamacpp
+
+    source = tmp_path / "gguf" / "model.gguf"
+    source.parent.mkdir()
+    source.write_bytes(b"full")
+    stale = source.with_name("model.abcd1234.vocab-0000000000.gguf")
+    stale.write_bytes(b"old")
+    made = []
+    monkeypatch.setattr(llamacpp, "embedded_gguf", lambda settings: source)
+    monkeypatch.setattr(vocab, "prune_gguf", lambda src, target: made.append(target) or target.write_bytes(b"pruned"))
+    settings = Settings.from_env({"COPYLAB_HOME": str(tmp_path)})
+    first = llamacpp.sampling_gguf(settings)
+    assert llamacpp.sampling_gguf(settings) == first and made == [first]  # cached: made once
+    assert llamacpp.VOCAB_MARK + vocab.keep_digest() in first.name and not stale.exists()
+    assert llamacpp.sampling_gguf(dataclasses.replace(settings, full_vocab=True)) == source

@@ -406,6 +406,9 @@ def sampling_gguf(settings: Settings) -> Path:
     target = source.with_name(f"{source.stem}.{_gguf_sha()[:8]}.{VOCAB_MARK}{keep_digest()}.gguf")
     if not target.is_file():
         prune_gguf(source, target)
+        for stale in source.parent.glob(f"{source.stem}.*.{VOCAB_MARK}*.gguf"):
+            if stale != target:  # an earlier kept set's copy (134 MB): nothing serves it any more
+                stale.unlink(missing_ok=True)
     return target
 
 
