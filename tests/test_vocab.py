@@ -111,8 +111,9 @@ def test_sampling_vocabulary_tokenizes_and_samples_like_the_full_one(real_settin
     full = load_llamacpp_generator(dataclasses.replace(real_settings, full_vocab=True))
     assert small.sampling_vocab and not full.sampling_vocab
     assert small.fingerprint().startswith(full.fingerprint() + "+vocab-")
+    features = ["Double-wall vacuum insulation", "Keeps drinks cold 24 hours"]
     product = Product(name="Stainless Steel Water Bottle, 24 oz", brand="Hydrow", category="Kitchen | Bottles",
-                      features=["Double-wall vacuum insulation", "Keeps drinks cold 24 hours"], price="$24.99")  # fmt: skip
+                      features=features, price="$24.99")  # fmt: skip
     prompt = build_copywriter_prompt(product, "description", Controls())
 
     def pieces(gen):

@@ -103,7 +103,8 @@ def prune_gguf(source: Path, target: Path) -> Path:
             if remap[value] < 0:
                 raise ValueError(f"the sampling vocabulary drops {key} ({value})")
             value = int(remap[value])
-        writer.add_key_value(key, value, field.types[0], sub_type=item if field.types[0] == GGUFValueType.ARRAY else None)
+        sub_type = item if field.types[0] == GGUFValueType.ARRAY else None
+        writer.add_key_value(key, value, field.types[0], sub_type=sub_type)
     for tensor in reader.tensors:
         data = np.asarray(tensor.data)
         if tensor.name == "token_embd.weight":  # rows are tokens (tied: also the output layer)
