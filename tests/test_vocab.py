@@ -36,7 +36,7 @@ def test_sampling_ids_renumber_kept_tokens_and_refuse_dropped_ones():
         vocab.sampling_ids([BOS, dropped])
 
 
-def _tiny_gguf(path):
+def _tiny_gguf(path, bos=BOS):
     """A GGUF with Gemma's vocabulary size: tokens t0..., one embedding row per token, one other tensor."""
     from gguf import GGUFWriter
 
@@ -45,7 +45,7 @@ def _tiny_gguf(path):
     w.add_token_list([f"t{i}" for i in range(GEMMA_VOCAB)])
     w.add_token_scores([-float(i) for i in range(GEMMA_VOCAB)])
     w.add_token_types([1] * GEMMA_VOCAB)
-    w.add_bos_token_id(BOS)
+    w.add_bos_token_id(bos)
     w.add_eos_token_id(EOS)
     embd = np.arange(GEMMA_VOCAB * 4, dtype=np.float32).reshape(GEMMA_VOCAB, 4)
     norm = np.linspace(0, 1, 4, dtype=np.float32)
@@ -76,6 +76,14 @@ def test_pruned_gguf_keeps_only_the_kept_tokens_and_their_rows(tmp_path):
     assert np.array_equal(tensors["token_embd.weight"], embd[keep])
     assert np.array_equal(tensors["output_norm.weight"], norm)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_failed_pruning_leaves_nothing_behind(tmp_path):
+    dropped = int(np.flatnonzero(vocab.id_map() < 0)[0])
+    _tiny_gguf(tmp_path / "full.gguf", bos=dropped)
+    with pytest.raises(ValueError, match="bos_token_id"):
+        vocab.prune_gguf(tmp_path / "full.gguf", tmp_path / "pruned.gguf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full.gguf"]
 
 
 def test_pruning_another_vocabulary_is_refused(tmp_path):

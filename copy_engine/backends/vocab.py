@@ -3,8 +3,8 @@
 Gemma 3's vocabulary is mostly other scripts and code, yet every drawn token pays for all of it: the output
 layer multiplies by the whole 262,144-row embedding table (178 MB in Q8_0, most of the model) and each sample's
 samplers walk all its logits. A copy of the embedded GGUF that keeps only the tokens in `sampling_vocab.bin`
-(written by scripts/prune_vocab.py; README "A smaller sampling vocabulary") samples about 1.5x faster and
-holds ~115 MB less. The kept set is closed under llama.cpp's tokenizer merges, so any prompt made of the kept
+(written by scripts/prune_vocab.py; README "A smaller sampling vocabulary") samples about 1.6x faster, and
+its file is 119 MB smaller (peak RSS about 190 MB lower). The kept set is closed under llama.cpp's tokenizer merges, so any prompt made of the kept
 words tokenizes exactly as before, and a request then gives exactly the same samples unless the full model
 would have drawn a dropped token. The layers and the LoRA adapters are untouched (no adapter changes the
 embeddings); the transformers backend, the reader and the CTR encoder keep the full vocabulary.
@@ -19,6 +19,7 @@ from pathlib import Path
 
 KEEP_FILE = Path(__file__).with_name("sampling_vocab.bin")  # one bit per Gemma token id, numpy packbits order
 TOKEN_ARRAYS = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type")
+TOKEN_ROWS = ("token_embd.weight", "output.weight")  # tensors with a row per token (Gemma ties the second to the first)
 
 
 @functools.lru_cache(maxsize=1)
@@ -83,8 +84,7 @@ def prune_gguf(source: Path, target: Path) -> Path:
     Written beside the target and renamed, so a process that stops half way or a second one writing the
     same file never leaves a torn GGUF behind.
     """
-    import numpy as np
-    from gguf import GGUFReader, GGUFValueType, GGUFWriter
+    from gguf import GGUFReader, GGUFWriter
 
     reader = GGUFReader(str(source))
     keep, remap = kept_ids(), id_map()
@@ -92,7 +92,19 @@ def prune_gguf(source: Path, target: Path) -> Path:
         raise ValueError(f"{source.name} is not the vocabulary {KEEP_FILE.name} was written for")
     arch = _field_value(reader.fields["general.architecture"])[0]
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    writer = GGUFWriter(str(tmp), arch)
+    try:
+        _write_pruned(reader, GGUFWriter(str(tmp), arch), keep, remap)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _write_pruned(reader, writer, keep, remap) -> None:
+    """Every field and tensor of `reader` into `writer`, cut to the kept tokens."""
+    import numpy as np
+    from gguf import GGUFValueType
+
     for key, field in reader.fields.items():
         if key.startswith("GGUF.") or key == "general.architecture":
             continue  # the writer adds these itself
@@ -107,12 +119,8 @@ def prune_gguf(source: Path, target: Path) -> Path:
         writer.add_key_value(key, value, field.types[0], sub_type=sub_type)
     for tensor in reader.tensors:
         data = np.asarray(tensor.data)
-        if tensor.name == "token_embd.weight":  # rows are tokens (tied: also the output layer)
-            data = data[keep]
-        writer.add_tensor(tensor.name, data, raw_dtype=tensor.tensor_type)
+        writer.add_tensor(tensor.name, data[keep] if tensor.name in TOKEN_ROWS else data, raw_dtype=tensor.tensor_type)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    os.replace(tmp, target)
-    return target
