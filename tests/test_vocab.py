@@ -151,3 +151,17 @@ def test_sampling_gguf_is_made_once_and_replaces_an_earlier_kept_sets_copy(tmp_p
     assert llamacpp.sampling_gguf(settings) == first and made == [first]  # cached: made once
     assert llamacpp.VOCAB_MARK + vocab.keep_digest() in first.name and not stale.exists()
     assert llamacpp.sampling_gguf(dataclasses.replace(settings, full_vocab=True)) == source
+
+
+def test_sampling_gguf_falls_back_to_the_full_file_when_it_cannot_write(tmp_path, monkeypatch):
+    from copy_engine.backends import llamacpp
+
+    source = tmp_path / "model.gguf"
+    source.write_bytes(b"full")
+    monkeypatch.setattr(llamacpp, "embedded_gguf", lambda settings: source)
+
+    def no_space(src, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(vocab, "prune_gguf", no_space)
+    assert llamacpp.sampling_gguf(Settings.from_env({"COPYLAB_HOME": str(tmp_path)})) == source

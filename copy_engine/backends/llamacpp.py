@@ -396,7 +396,8 @@ _LOAD_LOCK = threading.Lock()
 def sampling_gguf(settings: Settings) -> Path:
     """The GGUF llama.cpp serves: the embedded one with the sampling vocabulary (vocab.py), made once and cached.
 
-    COPYLAB_FULL_VOCAB=1 serves the embedded GGUF itself (all 262,144 tokens).
+    COPYLAB_FULL_VOCAB=1 serves the embedded GGUF itself (all 262,144 tokens), as does a cache that cannot be
+    written (a full disk, a read-only folder): slower, the same copy.
     """
     from copy_engine.backends.vocab import keep_digest, prune_gguf
 
@@ -405,7 +406,10 @@ def sampling_gguf(settings: Settings) -> Path:
         return source
     target = source.with_name(f"{source.stem}.{_gguf_sha()[:8]}.{VOCAB_MARK}{keep_digest()}.gguf")
     if not target.is_file():
-        prune_gguf(source, target)
+        try:
+            prune_gguf(source, target)
+        except OSError:  # a full disk or a read-only cache: serve the full vocabulary (slower, same copy)
+            return source
         for stale in source.parent.glob(f"{source.stem}.*.{VOCAB_MARK}*.gguf"):
             if stale != target:  # an earlier kept set's copy (134 MB): nothing serves it any more
                 stale.unlink(missing_ok=True)
