@@ -4,9 +4,9 @@ Gemma 3's vocabulary is mostly other scripts and code, yet every drawn token pay
 layer multiplies by the whole 262,144-row embedding table (178 MB in Q8_0, most of the model) and each sample's
 samplers walk all its logits. A copy of the embedded GGUF that keeps only the tokens in `sampling_vocab.bin`
 (written by scripts/prune_vocab.py; README "A smaller sampling vocabulary") samples about 1.6x faster, and
-its file is 119 MB smaller (peak RSS about 190 MB lower). The kept set is closed under llama.cpp's tokenizer merges, so any prompt made of the kept
-words tokenizes exactly as before, and a request then gives exactly the same samples unless the full model
-would have drawn a dropped token. The layers and the LoRA adapters are untouched (no adapter changes the
+its file is 119 MB smaller (peak RSS about 190 MB lower). The kept set is closed under llama.cpp's tokenizer
+merges, so any prompt made of the kept words tokenizes exactly as before, and a request then gives exactly the
+same samples unless the full model would have drawn a dropped token. The layers and the LoRA adapters are untouched (no adapter changes the
 embeddings); the transformers backend, the reader and the CTR encoder keep the full vocabulary.
 """
 
