@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from copy_engine.backends.vocab import KEEP_FILE  # noqa: E402
+from copy_engine.backends.vocab import KEEP_FILE, TOKEN_ARRAYS, field_value  # noqa: E402
 
 TOP_WORDS = 50_000  # with a leading space, lower case and capitalised
 TOP_WORDS_OTHER_CASINGS = 20_000  # also without the space, and upper case
@@ -80,12 +80,9 @@ def read_vocab(path: Path) -> tuple[list[str], list[float], list[int]]:
     """Tokens, scores and token types of a GGUF."""
     from gguf import GGUFReader
 
-    r = GGUFReader(str(path))
-    f = r.fields
-    tokens = [bytes(f["tokenizer.ggml.tokens"].parts[i]).decode("utf-8") for i in f["tokenizer.ggml.tokens"].data]
-    scores = [float(f["tokenizer.ggml.scores"].parts[i][0]) for i in f["tokenizer.ggml.scores"].data]
-    types = [int(f["tokenizer.ggml.token_type"].parts[i][0]) for i in f["tokenizer.ggml.token_type"].data]
-    return tokens, scores, types
+    fields = GGUFReader(str(path)).fields
+    tokens, scores, types = (field_value(fields[key])[0] for key in TOKEN_ARRAYS)
+    return [t.decode("utf-8") for t in tokens], [float(x) for x in scores], [int(x) for x in types]
 
 
 def own_text() -> list[str]:
@@ -115,9 +112,8 @@ def is_symbolic(token: str) -> bool:
     )
 
 
-def keep_set(tokens, scores, types) -> set[int]:
+def keep_set(spm: SpmTokenizer, tokens: list[str], types: list[int]) -> set[int]:
     """The kept ids (see the module docstring)."""
-    spm = SpmTokenizer(tokens, scores)
     keep = {i for i, (t, k) in enumerate(zip(tokens, types)) if k in (CONTROL, USER_DEFINED, BYTE)}
     keep -= {i for i in keep if tokens[i].startswith("<unused")}
     formed: set[str] = set()
@@ -135,7 +131,8 @@ def main() -> None:
     from copy_engine.settings import get_settings
 
     tokens, scores, types = read_vocab(embedded_gguf(get_settings()))
-    keep = keep_set(tokens, scores, types)
+    spm = SpmTokenizer(tokens, scores)
+    keep = keep_set(spm, tokens, types)
     bits = np.zeros(len(tokens), dtype=np.uint8)
     bits[sorted(keep)] = 1
     KEEP_FILE.write_bytes(np.packbits(bits).tobytes())
@@ -146,7 +143,6 @@ def main() -> None:
         from copy_engine.controls import Controls
         from copy_engine.prompts import build_copywriter_prompt
 
-        spm = SpmTokenizer(tokens, scores)
         vocab = {tokens[i]: i for i in keep}
         prompts = [build_copywriter_prompt(p, "description", Controls()) for p in read_products(catalog)]
         same = sum(spm.tokenize(p) == spm.tokenize(p, vocab=vocab) for p in prompts)

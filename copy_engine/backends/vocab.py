@@ -6,8 +6,9 @@ samplers walk all its logits. A copy of the embedded GGUF that keeps only the to
 (written by scripts/prune_vocab.py; README "A smaller sampling vocabulary") samples about 1.6x faster, and
 its file is 119 MB smaller (peak RSS about 190 MB lower). The kept set is closed under llama.cpp's tokenizer
 merges, so any prompt made of the kept words tokenizes exactly as before, and a request then gives exactly the
-same samples unless the full model would have drawn a dropped token. The layers and the LoRA adapters are untouched (no adapter changes the
-embeddings); the transformers backend, the reader and the CTR encoder keep the full vocabulary.
+same samples unless the full model would have drawn a dropped token. The layers and the LoRA adapters are
+untouched (no adapter changes the embeddings); the transformers backend, the reader and the CTR encoder keep the
+full vocabulary.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def sampling_ids(token_ids) -> list[int]:
     return out
 
 
-def _field_value(field):
+def field_value(field):
     """(value, array item type) of one GGUF metadata field, as GGUFWriter.add_key_value takes it."""
     from gguf import GGUFValueType as VT
 
@@ -90,7 +91,7 @@ def prune_gguf(source: Path, target: Path) -> Path:
     keep, remap = kept_ids(), id_map()
     if len(reader.fields["tokenizer.ggml.tokens"].data) != len(remap):
         raise ValueError(f"{source.name} is not the vocabulary {KEEP_FILE.name} was written for")
-    arch = _field_value(reader.fields["general.architecture"])[0]
+    arch = field_value(reader.fields["general.architecture"])[0]
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
         _write_pruned(reader, GGUFWriter(str(tmp), arch), keep, remap)
@@ -108,7 +109,7 @@ def _write_pruned(reader, writer, keep, remap) -> None:
     for key, field in reader.fields.items():
         if key.startswith("GGUF.") or key == "general.architecture":
             continue  # the writer adds these itself
-        value, item = _field_value(field)
+        value, item = field_value(field)
         if key in TOKEN_ARRAYS:
             value = [value[i] for i in keep]
         elif key.startswith("tokenizer.ggml.") and key.endswith("_token_id"):
