@@ -62,6 +62,9 @@ class AdapterWeights:
     # Share of the preference-tuned version's weight given to its second round (adapters/shipped/preference-2, DPO
     # again on its own labelled candidates) instead: 1 on the channels where it reads better (PREFERENCE_2_CHANNELS).
     preference_2: float = 0.0
+    # Share of the preference-tuned version's weight given to its own round on social posts instead
+    # (adapters/shipped/preference-social, DPO from it on its labelled social posts): 1 on PREFERENCE_SOCIAL_CHANNELS.
+    preference_social: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +113,14 @@ PREFERENCE_2_TEMPERATURE = (0.85, 1.45)
 # shown usable at 1.15 -> 1.0: 44, 44 -> 48, 47 of 80 and 41, 39 -> 46, 43; 16 products better, 9 worse; top pick
 # usable 49 -> 60 of 80 labels. Cooler still read worse (read 79, 1.0 -> 0.85: 45, 48 -> 41, 44 of 79).
 PREFERENCE_2_TEMPERATURE_BY_CHANNEL = {"description": (0.7, 1.3)}
+# Channels where the preference-tuned version's own round on social posts writes instead (DPO from it, on 623 pairs of
+# its own social posts for 283 training-split rows, labelled by readers), and its range (1.0 at the default slider,
+# as the first round's). Blind reads 99 and 100 (the shown sets of 20 unseen products each, both settings labelled
+# blind by two new readers each; README "A preference round for social posts"), shown usable of 80: 33, 33 -> 46, 44
+# and 36, 39 -> 48, 50; 24 products better, 6 worse; top pick usable 38 -> 54 of 80 labels. The second round, trained
+# on descriptions and product headlines only, read no better on social posts (read 98: 48, 48 -> 46, 44).
+PREFERENCE_SOCIAL_CHANNELS = ("social",)
+PREFERENCE_SOCIAL_TEMPERATURE = (0.7, 1.3)
 
 
 def best_of_share(channel: str) -> float:
@@ -156,10 +167,13 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     best_of = best_of_share(channel)
     preference = 1.0 if best_of and channel in PREFERENCE_CHANNELS else 0.0
     preference_2 = 1.0 if preference and channel in PREFERENCE_2_CHANNELS else 0.0
+    preference_social = 1.0 if preference and channel in PREFERENCE_SOCIAL_CHANNELS else 0.0
     # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
     # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE; on
-    # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL)
-    hot = (PREFERENCE_2_TEMPERATURE_BY_CHANNEL.get(channel, PREFERENCE_2_TEMPERATURE) if preference_2
+    # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL); the first round's own round on
+    # social posts as the first round (PREFERENCE_SOCIAL_TEMPERATURE)
+    hot = (PREFERENCE_SOCIAL_TEMPERATURE if preference_social
+           else PREFERENCE_2_TEMPERATURE_BY_CHANNEL.get(channel, PREFERENCE_2_TEMPERATURE) if preference_2
            else PREFERENCE_TEMPERATURE if preference else BEST_OF_TEMPERATURE)
     copywriter_decoding = decoding_at(c, hot, ch.max_new_tokens) if best_of else decoding
     adapters = AdapterWeights(
@@ -181,6 +195,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         best_of=best_of,
         preference=preference,
         preference_2=preference_2,
+        preference_social=preference_social,
     )
     return ControlMapping(decoding, adapters, on_copywriter, round(c, 4), copywriter_decoding)
 

@@ -10,7 +10,11 @@ adapter's labelled candidates); catalog rows resolve only where ../shared/data/p
 The shipped adapter: --steps 120 --lr 3e-5 --sft-weight 1.0 --seed 69, then scripts/convert_adapters.py. Its second
 round (preference-2): --init-from copy_engine/adapters/shipped/preference.safetensors --labels
 copy_engine/examples/preference/labels.jsonl --channels description,headline --steps 120 --lr 3e-5 --sft-weight 1.0
---seed 71 --out copy_engine/adapters/shipped/preference-2.safetensors (README, "A second preference round").
+--seed 71 --out copy_engine/adapters/shipped/preference-2.safetensors (README, "A second preference round"). The
+first round's own round on social posts (preference-social): --init-from
+copy_engine/adapters/shipped/preference.safetensors --labels copy_engine/examples/preference/labels-social.jsonl
+--channels social --steps 120 --lr 3e-5 --sft-weight 1.0 --seed 99 --out
+copy_engine/adapters/shipped/preference-social.safetensors (README, "A preference round for social posts").
 """
 
 from __future__ import annotations

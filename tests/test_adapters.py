@@ -812,6 +812,26 @@ def test_the_second_preference_round_takes_the_first_ones_place_on_its_channels_
     assert not map_controls(Controls(), "description").adapters.preference_2  # the few-shot pipeline's weights
 
 
+def test_the_social_round_takes_the_first_rounds_place_on_social_posts_and_falls_back_without_its_file():
+    from copy_engine.adapters.mixing import slider_scales
+    from copy_engine.channels import CHANNELS
+    from copy_engine.controls import PREFERENCE_SOCIAL_CHANNELS, AdapterWeights, Controls, map_controls
+
+    names = ["copywriter", "copywriter-cta", "best-of", "preference", "preference-2", "preference-social"]
+    social = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0, preference_social=1.0)
+    assert slider_scales(names, social) == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 0.0,
+                                            "preference": 0.0, "preference-2": 0.0, "preference-social": 1.0}
+    # without its file the first round writes, as before; nor is it reached without the first round's share
+    assert slider_scales(names[:5], social)["preference"] == 1.0
+    best_of_only = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference_social=1.0)
+    assert slider_scales(names, best_of_only)["best-of"] == 1.0
+    assert slider_scales(names, best_of_only)["preference-social"] == 0.0
+    on = {ch for ch in CHANNELS if map_controls(Controls(), ch).copywriter_adapters.preference_social}
+    assert on == set(PREFERENCE_SOCIAL_CHANNELS) == {"social"}
+    assert not map_controls(Controls(), "social").copywriter_adapters.preference_2
+    assert not map_controls(Controls(), "social").adapters.preference_social  # the few-shot pipeline's weights
+
+
 def test_copywriter_adapter_weights_follow_the_sliders_and_reach_half_at_the_ends():
     from copy_engine.controls import ADAPTER_SCALE, AdapterWeights, Controls, map_controls
 

@@ -41,6 +41,10 @@ PREFERENCE = "preference"  # best-of, preference-tuned (copy_engine/preference.p
 PREFERENCE_2 = "preference-2"  # its second preference round: in its place on .preference_2
 # The copywriter's line of whole-adapter successors, in order: (adapter name, AdapterWeights field of its share)
 CHAIN = ((BEST_OF, "best_of"), (PREFERENCE, "preference"), (PREFERENCE_2, "preference_2"))
+PREFERENCE_SOCIAL = "preference-social"  # the first round's own round on social posts: a branch off it (BRANCHES)
+# Adapters trained from a link of CHAIN that is not the last: (adapter name, AdapterWeights field of its share,
+# the link whose place it takes on that share). Without its file the link it branches from writes, as before.
+BRANCHES = ((PREFERENCE_SOCIAL, "preference_social", PREFERENCE),)
 # Adapters applied at 1.0 on every request even without the metadata flag. Not the copywriter: the few-shot
 # pipeline (kept for comparison) runs in the same process with it off, so it is mixed per request.
 ALWAYS_ON_NAMES: tuple[str, ...] = ()
@@ -88,6 +92,10 @@ def slider_scales(names, weights: AdapterWeights | None) -> dict[str, float]:
     for (name, _), share, after in zip(CHAIN, shares, shares[1:] + [0.0]):
         if name in scales:
             scales[name] = float(weights.copywriter) * (share - after)
+    for name, field, parent in BRANCHES:
+        if name in scales and parent in scales:
+            moved = scales[parent] * float(getattr(weights, field))
+            scales[parent], scales[name] = scales[parent] - moved, moved
     return scales
 
 
