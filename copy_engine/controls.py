@@ -65,6 +65,9 @@ class AdapterWeights:
     # Share of the preference-tuned version's weight given to its own round on social posts instead
     # (adapters/shipped/preference-social, DPO from it on its labelled social posts): 1 on PREFERENCE_SOCIAL_CHANNELS.
     preference_social: float = 0.0
+    # The same on ad descriptions (adapters/shipped/preference-ad, DPO from the first round on its labelled ad
+    # descriptions): 1 on PREFERENCE_AD_CHANNELS.
+    preference_ad: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -121,6 +124,13 @@ PREFERENCE_2_TEMPERATURE_BY_CHANNEL = {"description": (0.7, 1.3)}
 # on descriptions and product headlines only, read no better on social posts (read 98: 48, 48 -> 46, 44).
 PREFERENCE_SOCIAL_CHANNELS = ("social",)
 PREFERENCE_SOCIAL_TEMPERATURE = (0.7, 1.3)
+# Channels where the first round's own round on ad descriptions writes instead (DPO from it, on 310 pairs of its own
+# ad descriptions for 163 training-split rows, labelled by readers for the third preference round), at the first
+# round's range. Blind reads 101-103 (the shown sets of 20 unseen products each, both settings labelled blind by two
+# new readers each; README "A preference round for ad descriptions"), shown usable of 80 (78 where a set ran short):
+# 52, 53 -> 63, 63 (of 78); 50, 49 -> 49, 50 (of 78); 51, 51 -> 61, 62; 28 products better, 13 worse; top pick
+# usable 90 -> 104 of 120 labels. It writes fewer different drafts: 2 of 60 sets showed two variants.
+PREFERENCE_AD_CHANNELS = ("ad_description",)
 
 
 def best_of_share(channel: str) -> float:
@@ -168,6 +178,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     preference = 1.0 if best_of and channel in PREFERENCE_CHANNELS else 0.0
     preference_2 = 1.0 if preference and channel in PREFERENCE_2_CHANNELS else 0.0
     preference_social = 1.0 if preference and channel in PREFERENCE_SOCIAL_CHANNELS else 0.0
+    preference_ad = 1.0 if preference and channel in PREFERENCE_AD_CHANNELS else 0.0
     # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
     # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE; on
     # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL); the first round's own round on
@@ -196,6 +207,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         preference=preference,
         preference_2=preference_2,
         preference_social=preference_social,
+        preference_ad=preference_ad,
     )
     return ControlMapping(decoding, adapters, on_copywriter, round(c, 4), copywriter_decoding)
 

@@ -812,24 +812,26 @@ def test_the_second_preference_round_takes_the_first_ones_place_on_its_channels_
     assert not map_controls(Controls(), "description").adapters.preference_2  # the few-shot pipeline's weights
 
 
-def test_the_social_round_takes_the_first_rounds_place_on_social_posts_and_falls_back_without_its_file():
+@pytest.mark.parametrize("adapter, field, channel", [("preference-social", "preference_social", "social"),
+                                                     ("preference-ad", "preference_ad", "ad_description")])
+def test_a_channels_own_round_takes_the_first_rounds_place_there_and_falls_back_without_its_file(adapter, field, channel):
     from copy_engine.adapters.mixing import slider_scales
     from copy_engine.channels import CHANNELS
-    from copy_engine.controls import PREFERENCE_SOCIAL_CHANNELS, AdapterWeights, Controls, map_controls
+    from copy_engine.controls import AdapterWeights, Controls, map_controls
 
-    names = ["copywriter", "copywriter-cta", "best-of", "preference", "preference-2", "preference-social"]
-    social = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0, preference_social=1.0)
-    assert slider_scales(names, social) == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 0.0,
-                                            "preference": 0.0, "preference-2": 0.0, "preference-social": 1.0}
+    names = ["copywriter", "copywriter-cta", "best-of", "preference", "preference-2", adapter]
+    own = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0, **{field: 1.0})
+    assert slider_scales(names, own) == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 0.0,
+                                         "preference": 0.0, "preference-2": 0.0, adapter: 1.0}
     # without its file the first round writes, as before; nor is it reached without the first round's share
-    assert slider_scales(names[:5], social)["preference"] == 1.0
-    best_of_only = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference_social=1.0)
-    assert slider_scales(names, best_of_only)["best-of"] == 1.0
-    assert slider_scales(names, best_of_only)["preference-social"] == 0.0
-    on = {ch for ch in CHANNELS if map_controls(Controls(), ch).copywriter_adapters.preference_social}
-    assert on == set(PREFERENCE_SOCIAL_CHANNELS) == {"social"}
-    assert not map_controls(Controls(), "social").copywriter_adapters.preference_2
-    assert not map_controls(Controls(), "social").adapters.preference_social  # the few-shot pipeline's weights
+    assert slider_scales(names[:5], own)["preference"] == 1.0
+    best_of_only = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, **{field: 1.0})
+    assert slider_scales(names, best_of_only)["best-of"] == 1.0 and slider_scales(names, best_of_only)[adapter] == 0.0
+    on = {ch for ch in CHANNELS if getattr(map_controls(Controls(), ch).copywriter_adapters, field)}
+    assert on == {channel}
+    mapping = map_controls(Controls(), channel)
+    assert not mapping.copywriter_adapters.preference_2 and not getattr(mapping.adapters, field)  # nor few-shot
+    assert mapping.copywriter_decoding.temperature == pytest.approx(1.0)  # the first round's, at the default slider
 
 
 def test_copywriter_adapter_weights_follow_the_sliders_and_reach_half_at_the_ends():

@@ -264,20 +264,24 @@ def test_shipped_second_preference_round_continues_the_first_on_its_own_labelled
     assert meta["training"]["best_val_loss"] < math.log(2)
 
 
-def test_shipped_social_round_continues_the_first_round_on_its_own_labelled_social_posts():
+@pytest.mark.parametrize("adapter, labels, channel", [
+    ("preference-social", "labels-social.jsonl", "social"),
+    ("preference-ad", "labels-3.jsonl", "ad_description"),
+])
+def test_shipped_channel_rounds_continue_the_first_round_on_its_own_labelled_copy(adapter, labels, channel):
     import math
 
-    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-social.json").read_text())
+    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / f"{adapter}.json").read_text())
     first = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference.json").read_text())
-    assert meta["name"] == "preference-social" and meta["objective"] == "preference" and meta["lora"] == first["lora"]
+    assert meta["name"] == adapter and meta["objective"] == "preference" and meta["lora"] == first["lora"]
     data = meta["training"]["data"]
     assert data["continued_from"]["adapter"] == "copy_engine/adapters/shipped/preference.safetensors"
     assert data["continued_from"]["best_step"] == first["training"]["best_step"]  # the shipped first round
-    # the first round's own social posts for training-split rows (never a read of the evaluation split)
-    assert data["label_files"] == ["copy_engine/examples/preference/labels-social.jsonl"]
-    labels = [json.loads(line) for line in (ROOT / data["label_files"][0]).read_text().splitlines()]
-    assert {d["channel"] for d in labels} == set(data["channels"]) == {"social"}
-    assert all(d["product"].startswith("csv:") and d["label"] in ("usable", "unusable") for d in labels)
+    # the first round's own candidates for training-split rows (never a read of the evaluation split)
+    assert data["label_files"] == [f"copy_engine/examples/preference/{labels}"] and data["channels"] == [channel]
+    rows = [json.loads(line) for line in (ROOT / data["label_files"][0]).read_text().splitlines()]
+    assert channel in {d["channel"] for d in rows}
+    assert all(d["product"].startswith("csv:") and d["label"] in ("usable", "unusable") for d in rows)
     assert meta["training"]["best_val_loss"] < math.log(2)
 
 
