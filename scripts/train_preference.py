@@ -14,7 +14,9 @@ copy_engine/examples/preference/labels.jsonl --channels description,headline --s
 first round's own round on social posts (preference-social): --init-from
 copy_engine/adapters/shipped/preference.safetensors --labels copy_engine/examples/preference/labels-social.jsonl
 --channels social --steps 120 --lr 3e-5 --sft-weight 1.0 --seed 99 --out
-copy_engine/adapters/shipped/preference-social.safetensors (README, "A preference round for social posts").
+copy_engine/adapters/shipped/preference-social.safetensors (README, "A preference round for social posts"); on ad
+descriptions (preference-ad) the same with --labels copy_engine/examples/preference/labels-3.jsonl --channels
+ad_description --out copy_engine/adapters/shipped/preference-ad.safetensors.
 """
 
 from __future__ import annotations
