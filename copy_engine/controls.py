@@ -117,13 +117,13 @@ PREFERENCE_2_TEMPERATURE = (0.85, 1.45)
 # usable 49 -> 60 of 80 labels. Cooler still read worse (read 79, 1.0 -> 0.85: 45, 48 -> 41, 44 of 79).
 PREFERENCE_2_TEMPERATURE_BY_CHANNEL = {"description": (0.7, 1.3)}
 # Channels where the preference-tuned version's own round on social posts writes instead (DPO from it, on 623 pairs of
-# its own social posts for 283 training-split rows, labelled by readers), and its range (1.0 at the default slider,
-# as the first round's). Blind reads 99 and 100 (the shown sets of 20 unseen products each, both settings labelled
-# blind by two new readers each; README "A preference round for social posts"), shown usable of 80: 33, 33 -> 46, 44
-# and 36, 39 -> 48, 50; 24 products better, 6 worse; top pick usable 38 -> 54 of 80 labels. The second round, trained
-# on descriptions and product headlines only, read no better on social posts (read 98: 48, 48 -> 46, 44).
+# its own social posts for 283 training-split rows, labelled by readers), at the first round's range
+# (PREFERENCE_TEMPERATURE: 1.0 at the default slider). Blind reads 99 and 100 (the shown sets of 20 unseen products
+# each, both settings labelled blind by two new readers each; README "A preference round for social posts"), shown
+# usable of 80: 33, 33 -> 46, 44 and 36, 39 -> 48, 50; 24 products better, 6 worse; top pick usable 38 -> 54 of 80
+# labels. The second round, trained on descriptions and product headlines only, read no better on social posts (read
+# 98: 48, 48 -> 46, 44).
 PREFERENCE_SOCIAL_CHANNELS = ("social",)
-PREFERENCE_SOCIAL_TEMPERATURE = (0.7, 1.3)
 # Channels where the first round's own round on ad descriptions writes instead (DPO from it, on 310 pairs of its own
 # ad descriptions for 163 training-split rows, labelled by readers for the third preference round), at the first
 # round's range. Blind reads 101-103 (the shown sets of 20 unseen products each, both settings labelled blind by two
@@ -181,10 +181,9 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     preference_ad = 1.0 if preference and channel in PREFERENCE_AD_CHANNELS else 0.0
     # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
     # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE; on
-    # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL); the first round's own round on
-    # social posts as the first round (PREFERENCE_SOCIAL_TEMPERATURE)
-    hot = (PREFERENCE_SOCIAL_TEMPERATURE if preference_social
-           else PREFERENCE_2_TEMPERATURE_BY_CHANNEL.get(channel, PREFERENCE_2_TEMPERATURE) if preference_2
+    # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL); the first round's own rounds on
+    # social posts and ad descriptions (preference_social, preference_ad) at the first round's
+    hot = (PREFERENCE_2_TEMPERATURE_BY_CHANNEL.get(channel, PREFERENCE_2_TEMPERATURE) if preference_2
            else PREFERENCE_TEMPERATURE if preference else BEST_OF_TEMPERATURE)
     copywriter_decoding = decoding_at(c, hot, ch.max_new_tokens) if best_of else decoding
     adapters = AdapterWeights(
