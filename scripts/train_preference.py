@@ -81,8 +81,10 @@ def main(argv=None) -> int:
         "pairs": len(pairs),
         "channels": list(channels),
         "label_files": [_in_repo(f) for f in files],
-        "continued_from": {"adapter": _in_repo(args.init_from.resolve()),
-                           **{k: start["training"].get(k) for k in ("best_step", "seconds")}},
+        # The start's own name, labels and lineage too: a later round may replace the file it started from.
+        "continued_from": {"adapter": _in_repo(args.init_from.resolve()), "name": start.get("name"),
+                           **{k: start["training"].get(k) for k in ("best_step", "seconds")},
+                           **{k: start["training"].get("data", {}).get(k) for k in ("label_files", "continued_from")}},
     }
     result = train_preference(get_loaded_model(), pairs, cfg, args.out, data_info=info,
                               progress=lambda r: print(json.dumps(r), flush=True), name=args.name or args.out.stem)
