@@ -40,6 +40,17 @@ def _in_repo(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+def continued_from(init_from: Path, start: dict) -> dict:
+    """The start adapter's file, name, best step, training time, label files and own lineage, for the metadata.
+
+    Its name, labels and lineage too, not only its path: a later round may replace the file it started from
+    (a second social round takes `preference-social`'s place)."""
+    data = start["training"].get("data", {})
+    return {"adapter": _in_repo(init_from.resolve()), "name": start.get("name"),
+            **{k: start["training"].get(k) for k in ("best_step", "seconds")},
+            **{k: data.get(k) for k in ("label_files", "continued_from")}}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     d = PreferenceConfig()
@@ -81,10 +92,7 @@ def main(argv=None) -> int:
         "pairs": len(pairs),
         "channels": list(channels),
         "label_files": [_in_repo(f) for f in files],
-        # The start's own name, labels and lineage too: a later round may replace the file it started from.
-        "continued_from": {"adapter": _in_repo(args.init_from.resolve()), "name": start.get("name"),
-                           **{k: start["training"].get(k) for k in ("best_step", "seconds")},
-                           **{k: start["training"].get("data", {}).get(k) for k in ("label_files", "continued_from")}},
+        "continued_from": continued_from(args.init_from, start),
     }
     result = train_preference(get_loaded_model(), pairs, cfg, args.out, data_info=info,
                               progress=lambda r: print(json.dumps(r), flush=True), name=args.name or args.out.stem)
