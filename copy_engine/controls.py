@@ -182,7 +182,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
     # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE; on
     # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL); the first round's own rounds on
-    # social posts and ad descriptions (preference_social, preference_ad) at the first round's
+    # social posts and ad descriptions (preference_social, preference_ad) at the first round's (PREFERENCE_TEMPERATURE)
     hot = (PREFERENCE_2_TEMPERATURE_BY_CHANNEL.get(channel, PREFERENCE_2_TEMPERATURE) if preference_2
            else PREFERENCE_TEMPERATURE if preference else BEST_OF_TEMPERATURE)
     copywriter_decoding = decoding_at(c, hot, ch.max_new_tokens) if best_of else decoding

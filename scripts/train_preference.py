@@ -41,10 +41,10 @@ def _in_repo(path: Path) -> str:
 
 
 def continued_from(init_from: Path, start: dict) -> dict:
-    """The start adapter's file, name, best step, training time, label files and own lineage, for the metadata.
+    """The start adapter's file, name, best step, training time, label files and own start, for the metadata.
 
-    Its name, labels and lineage too, not only its path: a later round may replace the file it started from
-    (a second social round takes `preference-social`'s place)."""
+    More than its path, because a later round may replace the file it started from (a second social round would
+    take `preference-social`'s place)."""
     data = start["training"].get("data", {})
     return {"adapter": _in_repo(init_from.resolve()), "name": start.get("name"),
             **{k: start["training"].get(k) for k in ("best_step", "seconds")},
