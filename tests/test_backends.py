@@ -424,3 +424,30 @@ def test_team_server_over_real_http(llamacpp, real_settings):
     over_http = remote.complete(prompt, 4, d, seed=9, adapter_weights=w)
     assert len(over_http) == 4 and over_http == local
     assert remote.count_new_tokens(over_http) == llamacpp.count_new_tokens(local)
+
+
+def test_cpu_dtype_follows_whether_the_cpu_runs_bf16_natively(monkeypatch):
+    """bf16 only where it is fast: an AVX2-only CPU multiplies bf16 ~200x slower than fp32 (model.cpu_bf16_is_fast)."""
+    import torch
+
+    from copy_engine import model
+
+    monkeypatch.delenv("COPYLAB_DTYPE", raising=False)
+    monkeypatch.setattr(model, "cpu_bf16_is_fast", lambda: False)
+    assert model.pick_dtype("cpu") is torch.float32
+    assert model.pick_dtype("cuda") is torch.bfloat16  # the probe is about CPUs
+    monkeypatch.setattr(model, "cpu_bf16_is_fast", lambda: True)
+    assert model.pick_dtype("cpu") is torch.bfloat16
+    assert model.pick_dtype("mps") is torch.float32
+    monkeypatch.setenv("COPYLAB_DTYPE", "float32")  # the override wins over the probe
+    assert model.pick_dtype("cpu") is torch.float32
+
+
+def test_the_bf16_answer_agrees_with_a_timed_product_on_this_cpu():
+    """Whatever kind of CPU runs the suite, the flags' answer matches a measured bf16/fp32 product here."""
+    from copy_engine.model import bf16_matmul_ratio, cpu_bf16_is_fast
+
+    ratio = bf16_matmul_ratio(256)
+    if 1.2 < ratio < 4.0:
+        pytest.skip(f"bf16/fp32 ratio {ratio:.1f}: neither clearly native nor clearly emulated on this CPU")
+    assert cpu_bf16_is_fast() == (ratio <= 1.2), ratio
