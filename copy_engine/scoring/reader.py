@@ -274,14 +274,15 @@ def load_reader(settings=None, head_path: str | Path | None = None, with_head: b
         import torch
         from transformers import AutoModelForCausalLM
 
-        from copy_engine.model import hidden_state_trunk, resolve_source, shared_tokenizer
+        from copy_engine.model import hidden_state_trunk, pick_dtype, resolve_source, shared_tokenizer
 
         out = reader_dir(settings)
         if not (out / "config.json").exists():
             out.parent.mkdir(parents=True, exist_ok=True)
             _build(settings, out)
         tokenizer = shared_tokenizer(resolve_source(settings)[0])  # the CTR encoder's: one 0.34 GB vocabulary
-        model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.bfloat16)
+        # bf16 weights, run in fp32 on a CPU without native bf16 (model.cpu_bf16_is_fast: ~200x faster there).
+        model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.bfloat16).to(pick_dtype("cpu"))
     except ModelLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - transformers raises many types for a bad folder
