@@ -386,6 +386,11 @@ def test_training_loop_logs_terms_and_saves(trained, tiny):
     assert records[-1]["lm"] < records[0]["lm"]  # it learns
     meta = json.loads(res.path.with_suffix(".json").read_text())
     assert meta["objective"] == "cta" and meta["lora"]["r"] == 4 and meta["training"]["config"]["seed"] == 0
+    # what the run really used: bf16 autocast only where the CPU runs it natively
+    from copy_engine.model import cpu_bf16_is_fast
+
+    native = meta["training"]["device"] == "cuda" or cpu_bf16_is_fast()
+    assert meta["training"]["autocast"] == ("bf16" if meta["training"]["config"]["bf16"] and native else "off")
 
 
 def test_kl_term_keeps_the_adapter_near_the_base_model(tiny, tmp_path):

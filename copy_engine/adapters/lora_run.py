@@ -224,6 +224,7 @@ class LoraRun:
                 "stopped": stopped,
                 "seconds": round(time.perf_counter() - self.t0, 1),
                 "device": self.device,
+                "autocast": "bf16" if self.bf16 else "off",  # config.bf16 asks; a CPU without native bf16 says no
                 "examples": examples,
                 "data": data_info or {},
                 "history": self.history,
