@@ -122,7 +122,8 @@ PREFERENCE_2_TEMPERATURE_BY_CHANNEL = {"description": (0.7, 1.3)}
 # each, both settings labelled blind by two new readers each; README "A preference round for social posts"), shown
 # usable of 80: 33, 33 -> 46, 44 and 36, 39 -> 48, 50; 24 products better, 6 worse; top pick usable 38 -> 54 of 80
 # labels. The second round, trained on descriptions and product headlines only, read no better on social posts (read
-# 98: 48, 48 -> 46, 44).
+# 98: 48, 48 -> 46, 44), nor did a second social round from this one on its own labelled posts (reads 105-106: 57, 56
+# -> 55, 55 and 46, 57 -> 38, 48; 13 products better, 18 worse).
 PREFERENCE_SOCIAL_CHANNELS = ("social",)
 # Channels where the first round's own round on ad descriptions writes instead (DPO from it, on 310 pairs of its own
 # ad descriptions for 163 training-split rows, labelled by readers for the third preference round), at the first
