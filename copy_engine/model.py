@@ -97,6 +97,11 @@ def bf16_matmul_ratio(size: int = 128) -> float:
     return best[torch.bfloat16] / max(best[torch.float32], 1e-7)
 
 
+def native_bf16(device: str) -> bool:
+    """Whether `device` runs bf16 at full speed: CUDA, or a CPU with native bf16 (`cpu_bf16_is_fast`)."""
+    return device == "cuda" or (device == "cpu" and cpu_bf16_is_fast())
+
+
 def pick_dtype(device: str):
     """bf16 on CUDA, and on CPUs that run it natively (`cpu_bf16_is_fast`); fp32 on MPS and other CPUs.
 
@@ -110,9 +115,7 @@ def pick_dtype(device: str):
         if override not in ("float32", "bfloat16", "float16"):
             raise ModelLoadError(f"COPYLAB_DTYPE must be float32, bfloat16 or float16, got {override!r}")
         return getattr(torch, override)
-    if device == "mps" or (device == "cpu" and not cpu_bf16_is_fast()):
-        return torch.float32
-    return torch.bfloat16
+    return torch.bfloat16 if native_bf16(device) else torch.float32
 
 
 def embedded_gguf_path(settings: Settings) -> Path:

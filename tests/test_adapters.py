@@ -387,9 +387,9 @@ def test_training_loop_logs_terms_and_saves(trained, tiny):
     meta = json.loads(res.path.with_suffix(".json").read_text())
     assert meta["objective"] == "cta" and meta["lora"]["r"] == 4 and meta["training"]["config"]["seed"] == 0
     # what the run really used: bf16 autocast only where the CPU runs it natively
-    from copy_engine.model import cpu_bf16_is_fast
+    from copy_engine.model import native_bf16
 
-    native = meta["training"]["device"] == "cuda" or cpu_bf16_is_fast()
+    native = native_bf16(meta["training"]["device"])
     assert meta["training"]["autocast"] == ("bf16" if meta["training"]["config"]["bf16"] and native else "off")
 
 

@@ -124,7 +124,7 @@ class LoraRun:
         from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
         from copy_engine.adapters.registry import base_signature
-        from copy_engine.model import cpu_bf16_is_fast
+        from copy_engine.model import native_bf16
 
         self.t0 = time.perf_counter()
         self.config = config
@@ -151,7 +151,7 @@ class LoraRun:
         )
         # bf16 autocast for the matmuls; the LoRA weights and the optimizer state stay fp32. Not on a CPU
         # without native bf16, where it would make every step ~200x slower (model.cpu_bf16_is_fast).
-        self.bf16 = config.bf16 and (self.device == "cuda" or cpu_bf16_is_fast())
+        self.bf16 = config.bf16 and native_bf16(self.device)
         self.autocast = torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16)
         self.stopper = EarlyStopper(config.patience)
         self.history: list[dict] = []

@@ -271,7 +271,6 @@ def load_reader(settings=None, head_path: str | Path | None = None, with_head: b
     head = Head.load(head_path or weights_path()) if with_head else None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        import torch
         from transformers import AutoModelForCausalLM
 
         from copy_engine.model import hidden_state_trunk, pick_dtype, resolve_source, shared_tokenizer
@@ -281,8 +280,8 @@ def load_reader(settings=None, head_path: str | Path | None = None, with_head: b
             out.parent.mkdir(parents=True, exist_ok=True)
             _build(settings, out)
         tokenizer = shared_tokenizer(resolve_source(settings)[0])  # the CTR encoder's: one 0.34 GB vocabulary
-        # bf16 weights, run in fp32 on a CPU without native bf16 (model.cpu_bf16_is_fast: ~200x faster there).
-        model = AutoModelForCausalLM.from_pretrained(out, dtype=torch.bfloat16).to(pick_dtype("cpu"))
+        # bf16 weights, read as fp32 on a CPU without native bf16 (model.cpu_bf16_is_fast: ~200x faster there).
+        model = AutoModelForCausalLM.from_pretrained(out, dtype=pick_dtype("cpu"))
     except ModelLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - transformers raises many types for a bad folder
