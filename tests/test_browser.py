@@ -127,7 +127,12 @@ def browser_page(tmp_path):
 
 
 def _slider(page, label: str):
-    return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+    """The slider labelled `label`, once the page shows exactly one (a rerun can briefly show the old and the new)."""
+    from playwright.sync_api import expect
+
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+    expect(slider).to_have_count(1)
+    return slider
 
 
 def _move_slider(page, label: str, target: float) -> None:
