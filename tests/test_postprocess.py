@@ -203,3 +203,9 @@ def test_habitual_misreadings_of_a_fact_are_garbled():
     for text in ("The tape measure has a 1 inch wide blade.", "It has 8 inch long hair.", 'It is 2" high and 4" wide.',
                  "It has 20 pieces and 2 sizes."):
         assert not misreads_fact(text), text
+    # the catalog's "Color: One Color" placeholder is not a colour
+    for text in ("See the Anna Frozen Fever Deluxe costume, one color", "It is a one-color dress with a floor length.",
+                 "Discover the One Colour, One Size Fawn Pet Pod"):
+        assert misreads_fact(text), text
+    for text in ("Explore a Rubie's Stormtrooper helmet in one size", "Color it in one colorful afternoon."):
+        assert not misreads_fact(text), text
