@@ -14,6 +14,9 @@ write (rejection sampling, as the slider adapters were trained), three steps:
         copy_engine/examples/judge_labels*.jsonl as part-<channel>.jsonl deck files (tone and CTA of the
         default sliders, the prompt they were written from)
 
+    python scripts/best_of_deck.py deck FILE.jsonl --channel description --out DIR
+        one channel's usable-labelled candidates of a label file as a deck (a channel's own best-of round)
+
     python scripts/best_of_deck.py labels LABELS/ --cands CANDS.jsonl [...] --out FILE.jsonl
         every labelled candidate, usable or not, with its reason and reading: the pairs of a preference round
         (scripts/train_preference.py --labels FILE.jsonl; README, "A second preference round")
@@ -139,6 +142,23 @@ def collect(folder: Path, out: Path) -> None:
         print(f"part-{channel}.jsonl: {len(lines)} examples")
 
 
+def deck(label_file: Path, channel: str, out: Path) -> None:
+    """The usable-labelled candidates of one channel in a label file (as `labels` writes) as a deck file: the
+    rejection-sampling deck of a channel's own continuation (README, "Descriptions by their own best-of round")."""
+    from copy_engine.controls import Controls
+    from copy_engine.copy_deck import DeckExample
+    from copy_engine.prompts import cta_label, tone_label
+
+    tone, cta = tone_label(Controls().sentiment), cta_label(Controls().cta)  # the prompt they were written from
+    kept = {(d["product"], d["text"]): None for d in map(json.loads, label_file.open())
+            if d["channel"] == channel and d["label"] == "usable" and d["product"].startswith("csv:")}
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(DeckExample(product, channel, tone, cta, text).to_dict(), ensure_ascii=False)
+             for product, text in kept]
+    (out / f"part-{channel}.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    print(f"part-{channel}.jsonl: {len(lines)} examples of {len({k[0] for k in kept})} products")
+
+
 def labels(folder: Path, cands: list[Path], out: Path) -> None:
     """Every labelled candidate of the sets under `folder` as label-file lines (product, channel, text, label,
     reason, bad, reading). A product headline rejected only as "wrong channel" for quoting the price is left
@@ -183,6 +203,10 @@ def main(argv=None) -> int:
     lab.add_argument("dir", type=Path)
     lab.add_argument("--cands", type=Path, nargs="+", required=True)
     lab.add_argument("--out", type=Path, required=True)
+    d = sub.add_parser("deck")
+    d.add_argument("labels", type=Path)
+    d.add_argument("--channel", required=True)
+    d.add_argument("--out", type=Path, required=True)
     for p in (s, t):
         p.add_argument("--catalog", type=Path, default=CATALOG)
     args = ap.parse_args(argv)
@@ -192,6 +216,8 @@ def main(argv=None) -> int:
         sets(args.cands, args.channel, args.dir, args.per_product, args.parts, args.catalog)
     elif args.step == "labels":
         labels(args.dir, args.cands, args.out)
+    elif args.step == "deck":
+        deck(args.labels, args.channel, args.out)
     else:
         collect(args.dir, args.out)
     return 0
