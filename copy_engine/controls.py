@@ -68,6 +68,9 @@ class AdapterWeights:
     # The same on ad descriptions (adapters/shipped/preference-ad, DPO from the first round on its labelled ad
     # descriptions): 1 on PREFERENCE_AD_CHANNELS.
     preference_ad: float = 0.0
+    # Share of the second round's weight given to its own round on product headlines instead
+    # (adapters/shipped/preference-headline, DPO from it on its labelled headlines): 1 on PREFERENCE_HEADLINE_CHANNELS.
+    preference_headline: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,6 +135,12 @@ PREFERENCE_SOCIAL_CHANNELS = ("social",)
 # 52, 53 -> 63, 63 (of 78); 50, 49 -> 49, 50 (of 78); 51, 51 -> 61, 62; 28 products better, 13 worse; top pick
 # usable 90 -> 104 of 120 labels. It writes fewer different drafts: 2 of 60 sets showed two variants.
 PREFERENCE_AD_CHANNELS = ("ad_description",)
+# Channels where the second round's own round on product headlines writes instead (DPO from it, on 352 pairs of its
+# own headlines for 212 training-split rows, labelled by readers), at the second round's range. Blind reads 111-113
+# (the shown sets of 20 unseen products each, both settings labelled blind by two new readers each; README "A
+# preference round for product headlines"), shown usable of 80: 62, 63 -> 66, 68; 62, 64 -> 65, 68; 59, 59 -> 59,
+# 67; 22 products better, 14 worse; top pick usable 96 -> 112 of 120 labels.
+PREFERENCE_HEADLINE_CHANNELS = ("headline",)
 
 
 def best_of_share(channel: str) -> float:
@@ -180,6 +189,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     preference_2 = 1.0 if preference and channel in PREFERENCE_2_CHANNELS else 0.0
     preference_social = 1.0 if preference and channel in PREFERENCE_SOCIAL_CHANNELS else 0.0
     preference_ad = 1.0 if preference and channel in PREFERENCE_AD_CHANNELS else 0.0
+    preference_headline = 1.0 if preference_2 and channel in PREFERENCE_HEADLINE_CHANNELS else 0.0
     # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
     # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE; on
     # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL); the first round's own rounds on
@@ -208,6 +218,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         preference_2=preference_2,
         preference_social=preference_social,
         preference_ad=preference_ad,
+        preference_headline=preference_headline,
     )
     return ControlMapping(decoding, adapters, on_copywriter, round(c, 4), copywriter_decoding)
 

@@ -16,7 +16,11 @@ copy_engine/adapters/shipped/preference.safetensors --labels copy_engine/example
 --channels social --steps 120 --lr 3e-5 --sft-weight 1.0 --seed 99 --out
 copy_engine/adapters/shipped/preference-social.safetensors (README, "A preference round for social posts"); on ad
 descriptions (preference-ad) the same with --labels copy_engine/examples/preference/labels-3.jsonl --channels
-ad_description --out copy_engine/adapters/shipped/preference-ad.safetensors.
+ad_description --out copy_engine/adapters/shipped/preference-ad.safetensors. The second round's own round on product
+headlines (preference-headline): --init-from copy_engine/adapters/shipped/preference-2.safetensors --labels
+copy_engine/examples/preference/labels-headline.jsonl --channels headline --steps 120 --lr 3e-5 --sft-weight 1.0
+--seed 111 --out copy_engine/adapters/shipped/preference-headline.safetensors (README, "A preference round for
+product headlines").
 """
 
 from __future__ import annotations

@@ -839,11 +839,32 @@ def test_a_channels_own_round_takes_the_first_rounds_place_there_and_falls_back_
     assert mapping.copywriter_decoding.temperature == pytest.approx(1.0)  # the first round's, at the default slider
 
 
+def test_the_second_rounds_own_headline_round_takes_its_place_there_and_falls_back_without_its_file():
+    from copy_engine.adapters.mixing import slider_scales
+    from copy_engine.channels import CHANNELS
+    from copy_engine.controls import AdapterWeights, Controls, map_controls
+
+    names = ["copywriter", "copywriter-cta", "best-of", "preference", "preference-2", "preference-headline"]
+    own = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0, preference_2=1.0,
+                         preference_headline=1.0)
+    assert slider_scales(names, own) == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 0.0, "preference": 0.0,
+                                         "preference-2": 0.0, "preference-headline": 1.0}
+    assert slider_scales(names[:5], own)["preference-2"] == 1.0  # without its file the second round writes
+    first_only = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference=1.0, preference_headline=1.0)
+    assert slider_scales(names, first_only)["preference"] == 1.0 and not slider_scales(names, first_only)[names[-1]]
+    on = {ch for ch in CHANNELS if map_controls(Controls(), ch).copywriter_adapters.preference_headline}
+    assert on == {"headline"}
+    mapping = map_controls(Controls(), "headline")
+    assert mapping.copywriter_adapters.preference_2 and not mapping.adapters.preference_headline  # nor few-shot
+    assert mapping.copywriter_decoding.temperature == pytest.approx(1.15)  # the second round's on headlines
+
+
 def test_copywriter_adapter_weights_follow_the_sliders_and_reach_half_at_the_ends():
     from copy_engine.controls import ADAPTER_SCALE, AdapterWeights, Controls, map_controls
 
     # CTA is linear from 0 (the default slider's 0.25 measured better than 0); tone and creativity are 0 there.
-    default = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0, preference_2=1.0)
+    default = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference=1.0, preference_2=1.0,
+                             preference_headline=1.0)
     assert map_controls(Controls(), "headline").copywriter_adapters == default
     end = map_controls(Controls(sentiment=1.0, creativity=1.0, cta=1.0), "headline").copywriter_adapters
     assert (end.tone, end.creative, end.cta) == (ADAPTER_SCALE,) * 3

@@ -197,14 +197,15 @@ def test_copywriter_pipeline_sends_its_prompt_and_switches_its_adapter_per_reque
     assert "###" not in call["prompt"] and call["prompt"].endswith("Copy:")
     # The sliders act through the prompt and the copywriter's own slider adapters.
     want = AdapterWeights(tone=0.4, creative=0.0, cta=0.45, copywriter=1.0, best_of=1.0, preference=1.0,
-                         preference_2=1.0)
+                         preference_2=1.0, preference_headline=1.0)
     assert call["adapters"] == want
     assert r.settings.pipeline == "copywriter" and r.settings.prompt_version == "copywriter-v1"
     assert r.sampled >= 2 and 0 <= r.clean_unflagged <= r.candidates
 
     gen.calls.clear()
     generate(MUG, "headline", Controls(cta=0.0), GenerateOptions(n=2), **kw)  # no CTA, neutral: best-of alone
-    plain = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference=1.0, preference_2=1.0)
+    plain = AdapterWeights(0.0, 0.0, 0.0, copywriter=1.0, best_of=1.0, preference=1.0, preference_2=1.0,
+                           preference_headline=1.0)
     assert gen.calls[0]["adapters"] == plain
 
     gen.calls.clear()
@@ -281,6 +282,24 @@ def test_shipped_channel_rounds_continue_the_first_round_on_its_own_labelled_cop
     assert data["label_files"] == [f"copy_engine/examples/preference/{labels}"] and data["channels"] == [channel]
     rows = [json.loads(line) for line in (ROOT / data["label_files"][0]).read_text().splitlines()]
     assert channel in {d["channel"] for d in rows}
+    assert all(d["product"].startswith("csv:") and d["label"] in ("usable", "unusable") for d in rows)
+    assert meta["training"]["best_val_loss"] < math.log(2)
+
+
+def test_shipped_headline_round_continues_the_second_round_on_its_own_labelled_headlines():
+    import math
+
+    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-headline.json").read_text())
+    second = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-2.json").read_text())
+    assert meta["name"] == "preference-headline" and meta["objective"] == "preference" and meta["lora"] == second["lora"]
+    data = meta["training"]["data"]
+    assert data["continued_from"]["adapter"] == "copy_engine/adapters/shipped/preference-2.safetensors"
+    assert data["continued_from"]["best_step"] == second["training"]["best_step"]  # the shipped second round
+    # the second round's own headlines for training-split rows (never a read of the evaluation split)
+    assert data["label_files"] == ["copy_engine/examples/preference/labels-headline.jsonl"]
+    assert data["channels"] == ["headline"]
+    rows = [json.loads(line) for line in (ROOT / data["label_files"][0]).read_text().splitlines()]
+    assert {d["channel"] for d in rows} == {"headline"}
     assert all(d["product"].startswith("csv:") and d["label"] in ("usable", "unusable") for d in rows)
     assert meta["training"]["best_val_loss"] < math.log(2)
 

@@ -109,7 +109,8 @@ def test_settings_record_everything_needed_to_regenerate():
     assert s["seed"] == 7 and s["channel"] == "headline" and s["model"] == "fake-generator"
     assert set(s["decoding"]) >= {"temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size", "max_new_tokens"}
     want = {"tone": 0.25, "creative": 0.25, "cta": 0.4, "copywriter": 0.0, "best_of": 0.0, "preference": 0.0,
-            "preference_2": 0.0, "preference_social": 0.0, "preference_ad": 0.0}
+            "preference_2": 0.0, "preference_social": 0.0, "preference_ad": 0.0,
+            "preference_headline": 0.0}
     assert s["adapters"] == want
     channel, controls, options = RunSettings.from_dict(s).request()
     assert channel == "headline" and controls == Controls(0.5, 0.5, 0.8) and options.seed == 7 and options.n == 4

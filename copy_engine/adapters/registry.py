@@ -27,7 +27,8 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 # adapters (trained on top of it). New names go last: ids on a llama.cpp server follow this order.
 SHIPPED_NAMES = ("tone", "calm", "cta", "creative", "copywriter",
                  "copywriter-tone", "copywriter-calm", "copywriter-cta", "copywriter-creative", "best-of",
-                 "preference", "preference-2", "preference-social", "preference-ad")  # fmt: skip
+                 "preference", "preference-2", "preference-social", "preference-ad",
+                 "preference-headline")  # fmt: skip
 COPYWRITER_FILE = SHIPPED_DIR / "copywriter.safetensors"  # the copywriter fine-tune
 DEFAULT_FILE = "default.json"  # in the user adapters folder: {"name": ...}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # used with fullmatch: `$` would accept a trailing "\n"
