@@ -71,6 +71,10 @@ class AdapterWeights:
     # Share of the second round's weight given to its own round on product headlines instead
     # (adapters/shipped/preference-headline, DPO from it on its labelled headlines): 1 on PREFERENCE_HEADLINE_CHANNELS.
     preference_headline: float = 0.0
+    # Share of the best-of continuation's weight given to its own preference round on search ad headlines instead
+    # (adapters/shipped/preference-ad-headline, DPO from it on its labelled ad headlines): 1 on
+    # PREFERENCE_AD_HEADLINE_CHANNELS.
+    preference_ad_headline: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -141,6 +145,12 @@ PREFERENCE_AD_CHANNELS = ("ad_description",)
 # preference round for product headlines"), shown usable of 80: 62, 63 -> 66, 68; 62, 64 -> 65, 68; 59, 59 -> 59,
 # 67; 22 products better, 14 worse; top pick usable 96 -> 112 of 120 labels.
 PREFERENCE_HEADLINE_CHANNELS = ("headline",)
+# Channels where the best-of continuation's own preference round on search ad headlines writes instead (DPO from it,
+# on 449 pairs of its own ad headlines for 251 training-split rows, labelled by readers), at the best-of range. Blind
+# reads 114-116 (the shown sets of 20 unseen products each, both settings labelled blind by two new readers each;
+# README "A preference round for ad headlines"), shown usable of 80: 51, 51 -> 59, 58; 38, 38 -> 57, 52; 53, 63 ->
+# 61, 66; 29 products better, 10 worse; top pick usable 80 -> 97 of 120 labels.
+PREFERENCE_AD_HEADLINE_CHANNELS = ("ad_headline",)
 
 
 def best_of_share(channel: str) -> float:
@@ -190,6 +200,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
     preference_social = 1.0 if preference and channel in PREFERENCE_SOCIAL_CHANNELS else 0.0
     preference_ad = 1.0 if preference and channel in PREFERENCE_AD_CHANNELS else 0.0
     preference_headline = 1.0 if preference_2 and channel in PREFERENCE_HEADLINE_CHANNELS else 0.0
+    preference_ad_headline = 1.0 if best_of and not preference and channel in PREFERENCE_AD_HEADLINE_CHANNELS else 0.0
     # the copywriter pipeline's: its best-of continuation samples hotter (BEST_OF_TEMPERATURE), its preference-tuned
     # version hotter still (PREFERENCE_TEMPERATURE), its second round hotter again (PREFERENCE_2_TEMPERATURE; on
     # descriptions as cool as the first round: PREFERENCE_2_TEMPERATURE_BY_CHANNEL); the first round's own rounds on
@@ -219,6 +230,7 @@ def map_controls(controls: Controls, channel: str) -> ControlMapping:
         preference_social=preference_social,
         preference_ad=preference_ad,
         preference_headline=preference_headline,
+        preference_ad_headline=preference_ad_headline,
     )
     return ControlMapping(decoding, adapters, on_copywriter, round(c, 4), copywriter_decoding)
 

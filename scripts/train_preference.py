@@ -20,7 +20,10 @@ ad_description --out copy_engine/adapters/shipped/preference-ad.safetensors. The
 headlines (preference-headline): --init-from copy_engine/adapters/shipped/preference-2.safetensors --labels
 copy_engine/examples/preference/labels-headline.jsonl --channels headline --steps 120 --lr 3e-5 --sft-weight 1.0
 --seed 111 --out copy_engine/adapters/shipped/preference-headline.safetensors (README, "A preference round for
-product headlines").
+product headlines"). The best-of continuation's own round on search ad headlines (preference-ad-headline): --init-from
+copy_engine/adapters/shipped/best-of.safetensors --labels copy_engine/examples/preference/labels-ad-headline.jsonl
+--channels ad_headline --seed 114 --out copy_engine/adapters/shipped/preference-ad-headline.safetensors, the rest as
+above (README, "A preference round for ad headlines").
 """
 
 from __future__ import annotations

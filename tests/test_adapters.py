@@ -859,6 +859,24 @@ def test_the_second_rounds_own_headline_round_takes_its_place_there_and_falls_ba
     assert mapping.copywriter_decoding.temperature == pytest.approx(1.15)  # the second round's on headlines
 
 
+def test_the_best_of_continuations_own_ad_headline_round_takes_its_place_there_and_falls_back_without_its_file():
+    from copy_engine.adapters.mixing import slider_scales
+    from copy_engine.channels import CHANNELS
+    from copy_engine.controls import AdapterWeights, Controls, map_controls
+
+    names = ["copywriter", "copywriter-cta", "best-of", "preference", "preference-ad-headline"]
+    own = AdapterWeights(0.0, 0.0, 0.25, copywriter=1.0, best_of=1.0, preference_ad_headline=1.0)
+    assert slider_scales(names, own) == {"copywriter": 0.0, "copywriter-cta": 0.25, "best-of": 0.0, "preference": 0.0,
+                                         "preference-ad-headline": 1.0}
+    assert slider_scales(names[:4], own)["best-of"] == 1.0  # without its file the best-of continuation writes
+    on = {ch for ch in CHANNELS if map_controls(Controls(), ch).copywriter_adapters.preference_ad_headline}
+    assert on == {"ad_headline"}
+    mapping = map_controls(Controls(), "ad_headline")
+    assert mapping.copywriter_adapters.best_of and not mapping.copywriter_adapters.preference
+    assert not mapping.adapters.preference_ad_headline  # nor few-shot
+    assert mapping.copywriter_decoding.temperature == pytest.approx(0.85)  # the best-of continuation's
+
+
 def test_copywriter_adapter_weights_follow_the_sliders_and_reach_half_at_the_ends():
     from copy_engine.controls import ADAPTER_SCALE, AdapterWeights, Controls, map_controls
 

@@ -219,7 +219,7 @@ def test_shipped_gguf_is_current_and_conversions_are_cached_by_content(tmp_path)
 
     shipped = sorted(p.stem for p in SHIPPED.glob("*.safetensors"))
     assert {"tone", "copywriter", "best-of", "preference", "preference-2", "preference-social",
-            "preference-ad", "preference-headline"} <= set(shipped)
+            "preference-ad", "preference-headline", "preference-ad-headline"} <= set(shipped)
     for name in shipped:
         assert gguf_for(SHIPPED / f"{name}.safetensors", tmp_path) == SHIPPED / f"{name}.gguf"  # shipped, not reconverted
     mine = tmp_path / "mine"
@@ -254,7 +254,8 @@ def test_always_on_adapter_found_by_flag_and_copywriter_mixed_per_request(tmp_pa
     assert list(always) == ["house"] and "house" not in mixed
     # The copywriter is switched per request (the few-shot pipeline runs with it off in the same process).
     assert list(mixed) == ["tone", "calm", "cta", "creative", "copywriter", "copywriter-cta", "best-of", "preference",
-                           "preference-2", "preference-social", "preference-ad", "preference-headline"]
+                           "preference-2", "preference-social", "preference-ad", "preference-headline",
+                           "preference-ad-headline"]
     names = list(mixed)
     assert mixing.slider_scales(names, AdapterWeights(0, 0, 0, copywriter=1.0))["copywriter"] == 1.0
     assert mixing.slider_scales(names, AdapterWeights(0.5, 0, 0))["copywriter"] == 0.0

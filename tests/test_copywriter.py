@@ -304,6 +304,25 @@ def test_shipped_headline_round_continues_the_second_round_on_its_own_labelled_h
     assert meta["training"]["best_val_loss"] < math.log(2)
 
 
+def test_shipped_ad_headline_round_continues_the_best_of_continuation_on_its_own_labelled_ad_headlines():
+    import math
+
+    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-ad-headline.json").read_text())
+    best_of = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "best-of.json").read_text())
+    assert meta["name"] == "preference-ad-headline" and meta["objective"] == "preference"
+    assert meta["lora"] == best_of["lora"]
+    data = meta["training"]["data"]
+    assert data["continued_from"]["adapter"] == "copy_engine/adapters/shipped/best-of.safetensors"
+    assert data["continued_from"]["best_step"] == best_of["training"]["best_step"]  # the shipped continuation
+    # its own ad headlines for training-split rows (never a read of the evaluation split)
+    assert data["label_files"] == ["copy_engine/examples/preference/labels-ad-headline.jsonl"]
+    assert data["channels"] == ["ad_headline"]
+    rows = [json.loads(line) for line in (ROOT / data["label_files"][0]).read_text().splitlines()]
+    assert {d["channel"] for d in rows} == {"ad_headline"}
+    assert all(d["product"].startswith("csv:") and d["label"] in ("usable", "unusable") for d in rows)
+    assert meta["training"]["best_val_loss"] < math.log(2)
+
+
 def test_shipped_copywriter_adapter_metadata():
     meta_path = ROOT / "copy_engine" / "adapters" / "shipped" / "copywriter.json"
     meta = json.loads(meta_path.read_text())

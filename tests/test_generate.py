@@ -110,7 +110,7 @@ def test_settings_record_everything_needed_to_regenerate():
     assert set(s["decoding"]) >= {"temperature", "top_p", "top_k", "repetition_penalty", "no_repeat_ngram_size", "max_new_tokens"}
     want = {"tone": 0.25, "creative": 0.25, "cta": 0.4, "copywriter": 0.0, "best_of": 0.0, "preference": 0.0,
             "preference_2": 0.0, "preference_social": 0.0, "preference_ad": 0.0,
-            "preference_headline": 0.0}
+            "preference_headline": 0.0, "preference_ad_headline": 0.0}
     assert s["adapters"] == want
     channel, controls, options = RunSettings.from_dict(s).request()
     assert channel == "headline" and controls == Controls(0.5, 0.5, 0.8) and options.seed == 7 and options.n == 4

@@ -44,10 +44,12 @@ CHAIN = ((BEST_OF, "best_of"), (PREFERENCE, "preference"), (PREFERENCE_2, "prefe
 PREFERENCE_SOCIAL = "preference-social"  # the first round's own round on social posts: a branch off it (BRANCHES)
 PREFERENCE_AD = "preference-ad"  # the first round's own round on ad descriptions: a branch off it (BRANCHES)
 PREFERENCE_HEADLINE = "preference-headline"  # the second round's own round on product headlines (BRANCHES)
+PREFERENCE_AD_HEADLINE = "preference-ad-headline"  # the best-of continuation's own round on ad headlines (BRANCHES)
 # Adapters trained from a link of CHAIN for one channel: (adapter name, AdapterWeights field of its share, the link
 # whose place it takes on that share). Without its file the link it branches from writes, as before.
 BRANCHES = ((PREFERENCE_SOCIAL, "preference_social", PREFERENCE), (PREFERENCE_AD, "preference_ad", PREFERENCE),
-            (PREFERENCE_HEADLINE, "preference_headline", PREFERENCE_2))
+            (PREFERENCE_HEADLINE, "preference_headline", PREFERENCE_2),
+            (PREFERENCE_AD_HEADLINE, "preference_ad_headline", BEST_OF))
 # Adapters applied at 1.0 on every request even without the metadata flag. Not the copywriter: the few-shot
 # pipeline (kept for comparison) runs in the same process with it off, so it is mixed per request.
 ALWAYS_ON_NAMES: tuple[str, ...] = ()

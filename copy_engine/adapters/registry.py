@@ -28,7 +28,7 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 SHIPPED_NAMES = ("tone", "calm", "cta", "creative", "copywriter",
                  "copywriter-tone", "copywriter-calm", "copywriter-cta", "copywriter-creative", "best-of",
                  "preference", "preference-2", "preference-social", "preference-ad",
-                 "preference-headline")  # fmt: skip
+                 "preference-headline", "preference-ad-headline")  # fmt: skip
 COPYWRITER_FILE = SHIPPED_DIR / "copywriter.safetensors"  # the copywriter fine-tune
 DEFAULT_FILE = "default.json"  # in the user adapters folder: {"name": ...}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # used with fullmatch: `$` would accept a trailing "\n"
