@@ -144,7 +144,8 @@ def collect(folder: Path, out: Path) -> None:
 
 def deck(label_file: Path, channel: str, out: Path) -> None:
     """The usable-labelled candidates of one channel in a label file (as `labels` writes) as a deck file: the
-    rejection-sampling deck of a channel's own continuation (README, "descriptions by their own best-of round", tried and not kept)."""
+    rejection-sampling deck of a channel's own continuation (README, "descriptions by their own best-of round",
+    tried and not kept)."""
     from copy_engine.controls import Controls
     from copy_engine.copy_deck import DeckExample
     from copy_engine.prompts import cta_label, tone_label

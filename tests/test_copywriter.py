@@ -291,7 +291,8 @@ def test_shipped_headline_round_continues_the_second_round_on_its_own_labelled_h
 
     meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-headline.json").read_text())
     second = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-2.json").read_text())
-    assert meta["name"] == "preference-headline" and meta["objective"] == "preference" and meta["lora"] == second["lora"]
+    assert meta["name"] == "preference-headline" and meta["objective"] == "preference"
+    assert meta["lora"] == second["lora"]
     data = meta["training"]["data"]
     assert data["continued_from"]["adapter"] == "copy_engine/adapters/shipped/preference-2.safetensors"
     assert data["continued_from"]["best_step"] == second["training"]["best_step"]  # the shipped second round
