@@ -286,40 +286,25 @@ def test_shipped_channel_rounds_continue_the_first_round_on_its_own_labelled_cop
     assert meta["training"]["best_val_loss"] < math.log(2)
 
 
-def test_shipped_headline_round_continues_the_second_round_on_its_own_labelled_headlines():
+@pytest.mark.parametrize("adapter, parent, labels, channel", [
+    ("preference-headline", "preference-2", "labels-headline.jsonl", "headline"),
+    ("preference-ad-headline", "best-of", "labels-ad-headline.jsonl", "ad_headline"),
+])
+def test_shipped_channel_rounds_continue_the_adapter_that_wrote_their_labelled_copy(adapter, parent, labels, channel):
     import math
 
-    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-headline.json").read_text())
-    second = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-2.json").read_text())
-    assert meta["name"] == "preference-headline" and meta["objective"] == "preference"
-    assert meta["lora"] == second["lora"]
+    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / f"{adapter}.json").read_text())
+    writer = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / f"{parent}.json").read_text())
+    assert meta["name"] == adapter and meta["objective"] == "preference"
+    assert meta["lora"] == writer["lora"]
     data = meta["training"]["data"]
-    assert data["continued_from"]["adapter"] == "copy_engine/adapters/shipped/preference-2.safetensors"
-    assert data["continued_from"]["best_step"] == second["training"]["best_step"]  # the shipped second round
-    # the second round's own headlines for training-split rows (never a read of the evaluation split)
-    assert data["label_files"] == ["copy_engine/examples/preference/labels-headline.jsonl"]
-    assert data["channels"] == ["headline"]
+    assert data["continued_from"]["adapter"] == f"copy_engine/adapters/shipped/{parent}.safetensors"
+    assert data["continued_from"]["best_step"] == writer["training"]["best_step"]  # the shipped writer
+    # the writer's own copy for training-split rows (never a read of the evaluation split)
+    assert data["label_files"] == [f"copy_engine/examples/preference/{labels}"]
+    assert data["channels"] == [channel]
     rows = [json.loads(line) for line in (ROOT / data["label_files"][0]).read_text().splitlines()]
-    assert {d["channel"] for d in rows} == {"headline"}
-    assert all(d["product"].startswith("csv:") and d["label"] in ("usable", "unusable") for d in rows)
-    assert meta["training"]["best_val_loss"] < math.log(2)
-
-
-def test_shipped_ad_headline_round_continues_the_best_of_continuation_on_its_own_labelled_ad_headlines():
-    import math
-
-    meta = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "preference-ad-headline.json").read_text())
-    best_of = json.loads((ROOT / "copy_engine" / "adapters" / "shipped" / "best-of.json").read_text())
-    assert meta["name"] == "preference-ad-headline" and meta["objective"] == "preference"
-    assert meta["lora"] == best_of["lora"]
-    data = meta["training"]["data"]
-    assert data["continued_from"]["adapter"] == "copy_engine/adapters/shipped/best-of.safetensors"
-    assert data["continued_from"]["best_step"] == best_of["training"]["best_step"]  # the shipped continuation
-    # its own ad headlines for training-split rows (never a read of the evaluation split)
-    assert data["label_files"] == ["copy_engine/examples/preference/labels-ad-headline.jsonl"]
-    assert data["channels"] == ["ad_headline"]
-    rows = [json.loads(line) for line in (ROOT / data["label_files"][0]).read_text().splitlines()]
-    assert {d["channel"] for d in rows} == {"ad_headline"}
+    assert {d["channel"] for d in rows} == {channel}
     assert all(d["product"].startswith("csv:") and d["label"] in ("usable", "unusable") for d in rows)
     assert meta["training"]["best_val_loss"] < math.log(2)
 
